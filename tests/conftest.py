@@ -1,0 +1,39 @@
+"""Shared test set-up: hypothesis profile and the rule that CI never skips."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+settings.register_profile(
+    "chainrule", deadline=None, max_examples=60,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+settings.load_profile("chainrule")
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def unavailable(reason: str) -> None:
+    """Skip outside CI; in CI (where .ci/run installs everything) a missing tool is a failure."""
+    if IN_CI:
+        pytest.fail(f"{reason} (CI installs it, so this must not be missing)")
+    pytest.skip(reason)
+
+
+def require_program(name: str) -> str:
+    """The path of a system program such as ``dot`` or ``chromium``."""
+    path = shutil.which(name)
+    if path is None:
+        unavailable(f"the system program {name!r} is not installed")
+    return path
+
+
+def require_module(name: str):
+    """Import an optional module such as ``torch``; never a silent skip in CI."""
+    try:
+        return __import__(name)
+    except ImportError:
+        unavailable(f"the Python package {name!r} is not installed (pip install -e '.[dev]')")
