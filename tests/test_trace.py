@@ -1,0 +1,286 @@
+"""explain(): the chain-rule steps of the backward pass, checked against the engine itself."""
+
+from __future__ import annotations
+
+import math
+import re
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from autograd import Value, explain, register_op, topological_order
+from autograd.names import node_names
+from autograd.trace import BackwardTrace, Step, format_number
+
+# ------------------------------------------------------------------ the seeds' examples
+
+
+def lecture():
+    """micrograd's lecture expression L = (a*b + c) * f, with its labels."""
+    a, b = Value(2.0, label="a"), Value(-3.0, label="b")
+    c, f = Value(10.0, label="c"), Value(-2.0, label="f")
+    e = a * b
+    e.label = "e"
+    d = e + c
+    d.label = "d"
+    L = d * f
+    L.label = "L"
+    return L, {"a": a, "b": b, "c": c, "f": f}
+
+
+def seed_001():
+    """y = (3x + 2)^2 at x = 1: dy/dx = 6(3x + 2) = 30."""
+    x = Value(1.0, label="x")
+    return (3 * x + 2) ** 2, {"x": x}
+
+
+def seed_004():
+    """y = (x^2 + 1)^3 at x = 2: dy/dx = 3(x^2 + 1)^2 * 2x = 300."""
+    x = Value(2.0, label="x")
+    return (x ** 2 + 1) ** 3, {"x": x}
+
+
+def micrograd_readme():
+    a, b = Value(-4.0, label="a"), Value(2.0, label="b")
+    c = a + b
+    d = a * b + b ** 3
+    c += c + 1
+    c += 1 + c + (-a)
+    d += d * 2 + (b + a).relu()
+    d += 3 * d + (b - a).relu()
+    e = c - d
+    f = e ** 2
+    g = f / 2.0
+    g += 10.0 / f
+    return g, {"a": a, "b": b}
+
+
+CASES = [
+    # build,             root data, {leaf: expected grad}, tolerance
+    (lecture, -8.0, {"a": 6.0, "b": -4.0, "c": -2.0, "f": 4.0}, 0.0),
+    (seed_001, 25.0, {"x": 30.0}, 0.0),
+    (seed_004, 125.0, {"x": 300.0}, 0.0),
+    (micrograd_readme, 24.7041, {"a": 138.8338, "b": 645.5773}, 5e-5),
+]
+IDS = ["lecture", "seed001", "seed004", "micrograd_readme"]
+
+FORMULA = re.compile(
+    r"^d(?P<root>.+)/d(?P<inp>.+) \+= d(?P=root)/d(?P<node>.+) · d(?P=node)/d(?P=inp) = "
+    r"(?P<upstream>\(?-?[\d.e+-]+\)?) · (?P<local>\(?-?[\d.e+-]+\)?) = (?P<contribution>-?[\d.e+-]+)$")
+
+
+def _number(text: str) -> float:
+    return float(text.strip("()"))
+
+
+@pytest.mark.parametrize("build, data, expected, tol", CASES, ids=IDS)
+def test_seed_examples_give_the_known_gradients(build, data, expected, tol):
+    root, leaves = build()
+    explain(root)
+    assert root.data == pytest.approx(data, abs=tol)
+    for name, grad in expected.items():
+        assert leaves[name].grad == pytest.approx(grad, abs=tol), name
+
+
+@pytest.mark.parametrize("build, data, expected, tol", CASES, ids=IDS)
+def test_every_formula_is_its_step_written_out(build, data, expected, tol):
+    root, _ = build()
+    trace = explain(root)
+    assert len(trace) == sum(len(node.inputs) for node in trace.order)
+    for step in trace:
+        assert step.contribution == step.upstream * step.local
+        match = FORMULA.match(step.formula)
+        assert match, step.formula
+        assert match["root"] == trace.names[root]
+        assert (match["node"], match["inp"]) == (step.node_name, step.input_name)
+        shown = [_number(match[k]) for k in ("upstream", "local", "contribution")]
+        assert shown == [float(format_number(v)) for v in
+                         (step.upstream, step.local, step.contribution)]
+        # The shown (rounded) product equals the shown contribution to the shown precision.
+        assert shown[0] * shown[1] == pytest.approx(shown[2], rel=1e-5, abs=1e-12)
+
+
+@pytest.mark.parametrize("build, data, expected, tol", CASES, ids=IDS)
+def test_contributions_into_each_node_add_up_to_its_grad(build, data, expected, tol):
+    root, _ = build()
+    trace = explain(root)
+    total = {node: 0.0 for node in trace.order}
+    total[root] = 1.0
+    for step in trace:
+        total[step.input] += step.contribution
+        assert step.grad == total[step.input]  # the running sum, exactly
+    for node in trace.order:
+        # Leaves started at 0, so their accumulated .grad is this pass's sum too.
+        assert node.grad == total[node] == trace.grads[node], trace.names[node]
+
+
+@pytest.mark.parametrize("build, data, expected, tol", CASES, ids=IDS)
+def test_steps_follow_a_reverse_topological_order(build, data, expected, tol):
+    root, _ = build()
+    trace = explain(root)
+    position = {node: i for i, node in enumerate(trace.order)}
+    last_in: dict[Value, int] = {}
+    first_out: dict[Value, int] = {}
+    for step in trace:
+        last_in[step.input] = step.index
+        first_out.setdefault(step.node, step.index)
+    # A node passes its gradient on only once every contribution into it has arrived.
+    for node, i in first_out.items():
+        assert last_in.get(node, -1) < i, trace.names[node]
+    nodes = [step.node for step in trace]
+    assert [position[n] for n in nodes] == sorted((position[n] for n in nodes), reverse=True)
+    for step in trace:
+        assert step.node.inputs[step.position] is step.input
+        assert step.op == step.node.op
+    assert [s.index for s in trace] == list(range(len(trace)))
+    assert trace.steps[0].node is root
+
+
+# ------------------------------------------------------------------ same semantics as backward()
+
+def test_grads_are_exactly_those_of_backward_and_leaves_accumulate():
+    g1, leaves1 = micrograd_readme()
+    g2, leaves2 = micrograd_readme()
+    explain(g1)
+    g2.backward()
+    assert [n.grad for n in topological_order(g1)] == [n.grad for n in topological_order(g2)]
+    trace = explain(g1)  # a second pass: leaves accumulate, intermediate nodes are recomputed
+    g2.backward()
+    assert [n.grad for n in topological_order(g1)] == [n.grad for n in topological_order(g2)]
+    assert leaves1["a"].grad == 2 * trace.grads[leaves1["a"]]
+    assert trace.steps[0].upstream == 1.0 and g1.grad == 1.0
+
+
+def test_a_reused_node_gets_one_step_per_use():
+    x = Value(3.0, label="x")
+    y = x * x
+    y.label = "y"
+    z = y + y
+    trace = explain(z)
+    assert [(s.node_name, s.input_name, s.position) for s in trace] == [
+        ("a", "y", 0), ("a", "y", 1), ("y", "x", 0), ("y", "x", 1)]
+    assert [s.grad for s in trace] == [1.0, 2.0, 6.0, 12.0]
+    assert x.grad == 12.0
+
+
+def test_a_leaf_root_has_no_steps():
+    x = Value(5.0, label="x")
+    trace = explain(x)
+    assert len(trace) == 0 and list(trace) == []
+    assert x.grad == 1.0
+    assert "0 chain-rule steps" in str(trace)
+
+
+def test_local_derivatives_come_from_the_op_table_also_for_registered_ops():
+    cube = register_op("cube", lambda a: a ** 3, lambda a, out: (3 * a * a,))
+    x = Value(2.0, label="x")
+    y = cube(x)
+    (step,) = explain(y).steps
+    assert (step.op, step.local, x.grad) == ("cube", 12.0, 12.0)
+
+
+def test_a_failing_rule_leaves_every_grad_as_it_was():
+    def broken(a, out):
+        raise ValueError("broken rule")
+
+    bad = register_op("bad", lambda a: 2 * a, broken)
+    x = Value(1.0, label="x")
+    x.grad = 7.0
+    y = bad(x) * x
+    y.grad = 3.0
+    with pytest.raises(ValueError, match="broken rule"):
+        explain(y)
+    assert (x.grad, y.grad) == (7.0, 3.0)
+
+
+def test_unlabelled_nodes_get_the_shared_automatic_names():
+    x = Value(1.5)
+    y = (x * 2).tanh()
+    trace = explain(y)
+    assert trace.names == node_names(topological_order(y))
+    assert {s.node_name for s in trace} | {s.input_name for s in trace} <= set(
+        trace.names.values())
+
+
+@pytest.mark.parametrize("bad", [3.0, None, "x", [Value(1.0)]])
+def test_explain_needs_a_value(bad):
+    with pytest.raises(TypeError, match=f"explain.*{type(bad).__name__}"):
+        explain(bad)
+
+
+# ------------------------------------------------------------------ text and HTML tables
+
+def test_text_table_is_aligned_and_complete():
+    L, _ = lecture()
+    trace = explain(L)
+    lines = str(trace).splitlines()
+    assert lines[0].startswith("backward pass of L = -8.0: 6 chain-rule steps")
+    header, rows = lines[1], lines[2:]
+    assert header.split()[:8] == ["#", "node", "op", "input", "upstream", "local",
+                                  "contribution", "grad"]
+    assert len(rows) == len(trace)
+    column = header.index("chain rule")
+    for row, step in zip(rows, trace):
+        assert row[column:] == step.formula  # the formula column starts at the same place
+    assert "dL/da += dL/de · de/da = (-2.0) · (-3.0) = 6.0" in rows[4]
+
+
+def test_html_table_escapes_labels():
+    evil = "<script>alert(1)</script>"
+    x = Value(2.0, label=evil)
+    y = x * Value(3.0, label='a & "b"')
+    y.label = "y"
+    trace = explain(y)
+    page = trace._repr_html_()
+    assert "<script>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "a &amp; &quot;b&quot;" in page
+    assert page.count("<tr>") == 1 + len(trace)
+    assert evil in str(trace)  # plain text keeps the label as it is
+
+
+def test_repr_and_step_fields():
+    L, _ = lecture()
+    trace = explain(L)
+    assert repr(trace) == "<BackwardTrace of L = -8.0: 6 steps>"
+    assert isinstance(trace, BackwardTrace) and isinstance(trace[0], Step)
+    assert trace[-1].formula == "dL/db += dL/de · de/db = (-2.0) · 2.0 = -4.0"
+
+
+@pytest.mark.parametrize("x, text", [(6.0, "6.0"), (-2.0, "-2.0"), (138.83381924, "138.834"),
+                                     (1e-7, "1e-07"), (0.1 + 0.2, "0.3"), (math.inf, "inf")])
+def test_format_number(x, text):
+    assert format_number(x) == text
+
+
+# ------------------------------------------------------------------ random graphs
+
+UNARY = [lambda v: v.tanh(), lambda v: v.relu(), lambda v: v ** 2, lambda v: -v,
+         lambda v: v.sigmoid(), lambda v: v.sin()]
+BINARY = [lambda u, v: u + v, lambda u, v: u * v, lambda u, v: u - v]
+
+
+@given(st.lists(st.floats(-2, 2), min_size=1, max_size=4),
+       st.lists(st.tuples(st.booleans(), st.integers(0, 5), st.integers(0, 100),
+                          st.integers(0, 100)), min_size=1, max_size=12))
+def test_random_graphs_match_backward_exactly(leaf_data, program):
+    def build():
+        nodes = [Value(v) for v in leaf_data]
+        for binary, op, i, j in program:
+            if binary:
+                nodes.append(BINARY[op % 3](nodes[i % len(nodes)], nodes[j % len(nodes)]))
+            else:
+                nodes.append(UNARY[op](nodes[i % len(nodes)]))
+        return nodes[-1]
+
+    explained, plain = build(), build()
+    trace = explain(explained)
+    plain.backward()
+    order = topological_order(explained)
+    assert [n.grad for n in order] == [n.grad for n in topological_order(plain)]
+    total = {node: 0.0 for node in order}
+    total[explained] = 1.0
+    for step in trace:
+        total[step.input] += step.contribution
+    assert all(total[n] == n.grad for n in order)
