@@ -164,10 +164,10 @@ class Value:
         rule = self._rule
         if rule is None:
             return ()
-        if rule.arity == 1:
-            a = self._a
-            return a if type(a) is tuple else (a,)
-        return (self._a, self._b)
+        if rule.arity == 2:
+            return (self._a, self._b)
+        a = self._a  # one input, or a tuple of three or more
+        return a if type(a) is tuple else (a,)
 
     @property
     def op(self) -> str:
