@@ -1,0 +1,385 @@
+"""The backward pass: fast path = table, accumulation semantics, grad(), no_grad, depth."""
+
+from __future__ import annotations
+
+import math
+import sys
+import threading
+
+import pytest
+from optable import case_points, point_id
+
+from autograd import Value, grad, no_grad, topological_order
+from autograd import backprop
+
+
+# ---------------------------------------------------------------- fast path == op table
+
+@pytest.mark.parametrize("upstream", [1.0, -0.37])
+@pytest.mark.parametrize("case,point", case_points(), ids=point_id)
+def test_fast_path_equals_table_rule_exactly(case, point, upstream):
+    """_propagate's spelled-out ops give bit for bit upstream * local from the op table."""
+    leaves = [Value(x) for x in point]
+    out = case.build(*leaves)
+    local = backprop.local_grads(out)
+    out.backward(upstream)
+    for inp, d in zip(out.inputs, local):
+        assert inp.grad == upstream * d, (case.name, out.op, inp.grad, upstream * d)
+
+
+def test_local_grads_create_graph_gives_values():
+    x = Value(0.3)
+    y = x.tanh()
+    (d,) = backprop.local_grads(y, create_graph=True)
+    assert isinstance(d, Value) and d.data == 1 - math.tanh(0.3) ** 2
+    assert backprop.local_grads(x) == ()
+
+
+# ---------------------------------------------------------------- topological order
+
+def test_topological_order_inputs_before_outputs_each_node_once():
+    a, b = Value(1.0), Value(2.0)
+    c = a * b
+    d = c + a
+    e = d * c
+    order = topological_order(e)
+    assert order[-1] is e
+    assert len(order) == len(set(order)) == 5
+    position = {node: i for i, node in enumerate(order)}
+    for node in order:
+        for inp in node.inputs:
+            assert position[inp] < position[node]
+
+
+def test_topological_order_of_a_leaf():
+    x = Value(1.0)
+    assert topological_order(x) == [x]
+
+
+# ---------------------------------------------------------------- simple graphs
+
+def test_x_times_x():
+    x = Value(3.0)
+    (x * x).backward()
+    assert x.grad == 6.0
+
+
+def test_x_plus_x():
+    x = Value(3.0)
+    (x + x).backward()
+    assert x.grad == 2.0
+
+
+def test_node_used_many_times():
+    x = Value(1.5)
+    y = x * 2.0
+    total = y
+    for _ in range(9):
+        total = total + y  # y used 10 times: d total / dx = 20
+    total.backward()
+    assert x.grad == 20.0
+    assert y.grad == 10.0
+
+
+def test_backward_on_a_leaf_sets_its_grad_to_one():
+    x = Value(5.0)
+    x.backward()
+    assert x.grad == 1.0
+    x.backward()
+    assert x.grad == 2.0
+
+
+def test_backward_with_upstream_gradient():
+    x = Value(2.0)
+    y = x ** 3
+    y.backward(0.5)
+    assert y.grad == 0.5 and x.grad == 0.5 * 12.0
+
+
+# ---------------------------------------------------------------- repeated backward
+
+def test_repeated_backward_doubles_leaves_and_keeps_intermediates():
+    """micrograd's bug: y = x*x; z = y + y. PyTorch semantics: 12 then 24, y.grad stays 2."""
+    x = Value(3.0)
+    y = x * x
+    z = y + y
+    z.backward()
+    assert (x.grad, y.grad, z.grad) == (12.0, 2.0, 1.0)
+    z.backward()
+    assert x.grad == 24.0
+    assert (y.grad, z.grad) == (2.0, 1.0)
+
+
+def test_repeated_backward_is_exactly_twice_on_a_messy_graph():
+    a, b = Value(0.3), Value(-1.7)
+    c = (a * b).tanh()
+    loss = (c * a + b.sigmoid() * c).exp() / (1 + a * a)
+    loss.backward()
+    first = (a.grad, b.grad)
+    loss.backward()
+    assert (a.grad, b.grad) == (2 * first[0], 2 * first[1])
+
+
+def test_intermediate_grads_are_those_of_the_latest_pass():
+    x = Value(2.0)
+    y = x * x
+    y.backward()
+    z = y * 3.0
+    z.backward()
+    assert y.grad == 3.0  # not 1 + 3
+    assert x.grad == 4.0 + 12.0
+
+
+# ---------------------------------------------------------------- grad()
+
+def test_grad_does_not_touch_dot_grad():
+    x, y = Value(2.0), Value(3.0)
+    x.grad = 7.0
+    out = x * y
+    assert grad(out, [x, y]) == [3.0, 2.0]
+    assert (x.grad, y.grad, out.grad) == (7.0, 0.0, 0.0)
+
+
+def test_grad_of_unrelated_input_is_zero():
+    x, unrelated = Value(2.0), Value(3.0)
+    assert grad(x * x, [x, unrelated]) == [4.0, 0.0]
+    (second,) = grad(x * x, [unrelated], create_graph=True)
+    assert isinstance(second, Value) and second.data == 0.0
+
+
+def test_grad_accepts_a_single_value_and_grad_output():
+    x = Value(2.0)
+    assert grad(x ** 2, x, grad_output=0.5) == [2.0]
+
+
+def test_grad_with_respect_to_an_intermediate_node():
+    x = Value(0.5)
+    y = x.exp()
+    z = y * y
+    assert grad(z, [y, x]) == [2 * y.data, 2 * y.data * y.data]
+
+
+def test_grad_of_output_with_respect_to_itself():
+    x = Value(2.0)
+    assert grad(x, [x]) == [1.0]
+
+
+# ---------------------------------------------------------------- higher derivatives
+
+def nth_derivative(f, x0: float, n: int) -> float:
+    x = Value(x0)
+    y = f(x)
+    for _ in range(n - 1):
+        (y,) = grad(y, [x], create_graph=True)
+    return grad(y, [x])[0]
+
+
+def test_third_derivative_of_tanh():
+    x0 = 0.4
+    t = math.tanh(x0)
+    # tanh''' = -2 (1 - t^2)(1 - 3 t^2)
+    assert math.isclose(nth_derivative(lambda x: x.tanh(), x0, 3),
+                        -2 * (1 - t * t) * (1 - 3 * t * t), rel_tol=1e-12)
+
+
+@pytest.mark.parametrize("x0", [-2.0, 0.0, 0.7, 3.1])
+def test_fourth_derivative_of_sin_is_sin(x0):
+    assert math.isclose(nth_derivative(lambda x: x.sin(), x0, 4), math.sin(x0),
+                        rel_tol=1e-12, abs_tol=1e-15)
+
+
+def test_fifth_derivative_of_x_to_the_fifth_at_zero():
+    assert nth_derivative(lambda x: x ** 5, 0.0, 5) == 120.0
+    assert nth_derivative(lambda x: x ** 5, 0.0, 6) == 0.0
+
+
+def test_hessian_of_a_two_variable_function():
+    # f = x^2 y + sin(x y): H = [[2y - y^2 sin, 2x + cos - xy sin], [same, -x^2 sin]]
+    x, y = Value(0.6), Value(-1.3)
+    f = x * x * y + (x * y).sin()
+    gx, gy = grad(f, [x, y], create_graph=True)
+    hessian = [grad(gx, [x, y]), grad(gy, [x, y])]
+    xv, yv = 0.6, -1.3
+    s, c = math.sin(xv * yv), math.cos(xv * yv)
+    expected = [[2 * yv - yv * yv * s, 2 * xv + c - xv * yv * s],
+                [2 * xv + c - xv * yv * s, -xv * xv * s]]
+    for i in range(2):
+        for j in range(2):
+            assert math.isclose(hessian[i][j], expected[i][j], rel_tol=1e-12)
+
+
+def test_newtons_method_converges_on_a_minimum():
+    """Minimise f(x) = x^4 - 3x^2 + x + exp(x/2) with x <- x - f'(x)/f''(x)."""
+    def f(x):
+        return x ** 4 - 3 * x ** 2 + x + (x / 2).exp()
+
+    x0 = 1.5
+    for _ in range(30):
+        x = Value(x0)
+        (d1,) = grad(f(x), [x], create_graph=True)
+        (d2,) = grad(d1, [x])
+        step = d1.data / d2
+        x0 -= step
+        if abs(step) < 1e-14:
+            break
+    derivative = 4 * x0 ** 3 - 6 * x0 + 1 + 0.5 * math.exp(x0 / 2)
+    assert abs(derivative) < 1e-12
+    assert 12 * x0 ** 2 - 6 + 0.25 * math.exp(x0 / 2) > 0  # a minimum, not a maximum
+
+
+def test_create_graph_then_backward_on_the_gradient():
+    x = Value(1.5)
+    (d1,) = grad(x ** 3, [x], create_graph=True)
+    d1.backward()
+    assert x.grad == 6 * 1.5
+
+
+# ---------------------------------------------------------------- depth
+
+def test_deep_chain_no_recursion_error():
+    limit = sys.getrecursionlimit()
+    x = Value(0.5)
+    y = x
+    for _ in range(5 * limit):
+        y = y * 1.0 + 0.0
+    assert len(topological_order(y)) > 5 * limit
+    y.backward()
+    assert x.grad == 1.0
+    assert grad(y, [x]) == [1.0]
+
+
+@pytest.mark.slow
+def test_million_op_chain():
+    """1,000,000 ops (a multiply and an add per step), one after the other."""
+    x = Value(1.0)
+    y = x
+    for _ in range(500_000):
+        y = y * 1.0000001 + 1e-9
+    assert len(topological_order(y)) == 2_000_001  # ops, their constants and x
+    y.backward()
+    assert math.isclose(x.grad, 1.0000001 ** 500_000, rel_tol=1e-9)
+
+
+def test_deep_chain_create_graph():
+    x = Value(0.1)
+    y = x
+    for _ in range(3 * sys.getrecursionlimit()):
+        y = y * 1.0
+    (d1,) = grad(y * y, [x], create_graph=True)
+    assert grad(d1, [x]) == [2.0]
+
+
+# ---------------------------------------------------------------- no_grad
+
+def test_no_grad_context_manager():
+    x = Value(2.0)
+    with no_grad():
+        y = x * 3 + 1
+    assert y.data == 7.0 and y.is_leaf and y.inputs == () and y.op == ""
+    z = x * 3
+    assert z.inputs[0] is x
+
+
+def test_no_grad_decorator_with_and_without_parentheses():
+    x = Value(2.0)
+
+    @no_grad
+    def plain(v):
+        """doc kept"""
+        return v.exp()
+
+    @no_grad()
+    def called(v):
+        return v.tanh()
+
+    assert plain(x).is_leaf and called(x).is_leaf
+    assert plain.__name__ == "plain" and plain.__doc__ == "doc kept"
+    assert not (x.exp()).is_leaf  # the decorator left grad mode on outside
+
+
+def test_no_grad_nested_and_restored_after_an_exception():
+    x = Value(1.0)
+    with no_grad():
+        with no_grad():
+            assert (x + 1).is_leaf
+        assert (x + 1).is_leaf
+    assert not (x + 1).is_leaf
+    with pytest.raises(ZeroDivisionError):
+        with no_grad():
+            x / 0
+    assert not (x + 1).is_leaf
+
+
+def test_no_grad_in_one_thread_does_not_affect_another():
+    inside = threading.Event()
+    checked = threading.Event()
+    results = {}
+
+    def without_grad():
+        with no_grad():
+            inside.set()
+            checked.wait(5)
+            results["no_grad thread"] = (Value(1.0) * 2).is_leaf
+
+    def with_grad():
+        inside.wait(5)
+        results["other thread"] = (Value(1.0) * 2).is_leaf
+        checked.set()
+
+    threads = [threading.Thread(target=without_grad), threading.Thread(target=with_grad)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert results == {"no_grad thread": True, "other thread": False}
+    assert not (Value(1.0) * 2).is_leaf
+
+
+# ---------------------------------------------------------------- micrograd compatibility
+
+def test_micrograd_lecture_manual_backward_walk():
+    # the neuron of the micrograd lecture: o = tanh(x1 w1 + x2 w2 + b)
+    x1, x2 = Value(2.0, "x1"), Value(0.0, "x2")
+    w1, w2 = Value(-3.0, "w1"), Value(1.0, "w2")
+    b = Value(6.8813735870195432, "b")
+    x1w1 = x1 * w1
+    x2w2 = x2 * w2
+    s = x1w1 + x2w2
+    n = s + b
+    o = n.tanh()
+    assert o._prev == {n} and o._op == "tanh" and n._prev == {s, b} and n._op == "+"
+    o.grad = 1.0
+    for node in (o, n, s, x2w2, x1w1):
+        node._backward()
+    assert math.isclose(n.grad, 0.5, rel_tol=1e-9)
+    assert math.isclose(x1.grad, -1.5, rel_tol=1e-9) and math.isclose(w1.grad, 1.0, rel_tol=1e-9)
+    assert math.isclose(x2.grad, 0.5, rel_tol=1e-9) and w2.grad == 0.0
+    assert x1._prev == set() and x1._op == "" and x1._backward() is None
+
+
+def test_micrograd_readme_example():
+    a = Value(-4.0)
+    b = Value(2.0)
+    c = a + b
+    d = a * b + b ** 3
+    c += c + 1
+    c += 1 + c + (-a)
+    d += d * 2 + (b + a).relu()
+    d += 3 * d + (b - a).relu()
+    e = c - d
+    f = e ** 2
+    g = f / 2.0
+    g += 10.0 / f
+    g.backward()
+    assert f"{g.data:.4f}" == "24.7041"
+    assert f"{a.grad:.4f}" == "138.8338"
+    assert f"{b.grad:.4f}" == "645.5773"
+
+
+def test_backward_error_names_the_node_and_leaves_grads_unchanged():
+    x = Value(0.0)
+    y = x.sqrt()  # sqrt(0) = 0 is fine forward; its derivative 0.5 / 0 is not
+    x.grad = 3.0
+    with pytest.raises(ZeroDivisionError, match="sqrt"):
+        y.backward()
+    assert x.grad == 3.0
