@@ -25,7 +25,9 @@ PathLike = Union[str, "os.PathLike[str]"]
 
 def _grad_text(g: float) -> str:
     # As the graph picture prints it, so a filled-in grad looks like the one draw_graph drew.
-    return f"{g:.4f}"
+    from autograd.viz.dot import format_number as picture_number
+
+    return picture_number(g)
 
 
 def _json_for_script(data: Any) -> str:
@@ -64,6 +66,8 @@ def _page_data(trace: BackwardTrace, node_ids: dict[Value, str]) -> dict:
         rule = step.node._rule
         steps.append({
             "node": i, "input": j, "occurrence": occurrence,
+            # SVG ids of draw_graph: e{i}_{k} is operand k's edge into n{i}op, e{i} the op's out.
+            "edge_id": f"e{i}_{step.position}", "out_edge_id": f"e{i}",
             "formula": step.formula,
             "rule": getattr(rule, "formula", "") or "",
             "op": step.op,
@@ -119,12 +123,13 @@ class Stepper:
         return f"<Stepper: {len(self.trace)} chain-rule steps of {self.trace.names[self.trace.root]}>"
 
 
-def stepper(root: Value, rankdir: str = "LR") -> Stepper:
+def stepper(root: Value, rankdir: str = "LR", max_nodes: int = 500) -> Stepper:
     """An interactive page that steps through ``root``'s backward pass: dL/dx += dL/dy * dy/dx.
 
     Runs the backward pass (as ``explain(root)`` does, so the ``.grad``s are set like
     ``root.backward()``). Buttons Back / Next / Play / Reset, a slider and the left/right
     arrow keys move between steps; step 0 is the forward pass with all gradients unknown.
+    ``rankdir`` and ``max_nodes`` are passed to ``draw_graph``.
     """
     if not isinstance(root, Value):
         raise TypeError(f"stepper() needs the Value to backpropagate from, got "
@@ -132,7 +137,7 @@ def stepper(root: Value, rankdir: str = "LR") -> Stepper:
     from autograd.viz import draw_graph
 
     trace = explain(root)
-    image = draw_graph(root, rankdir=rankdir)
+    image = draw_graph(root, rankdir=rankdir, max_nodes=max_nodes)
     svg = _svg_element(image.svg())
     node_ids = dict(getattr(image, "node_ids", {}) or {})
     data = _page_data(trace, node_ids)
@@ -177,6 +182,7 @@ _TEMPLATE = """<!DOCTYPE html>
   .node.current-op polygon, .node.current-op ellipse { stroke: #d62728; stroke-width: 2px; }
   .edge.active path { stroke: #d62728; stroke-width: 3px; }
   .edge.active polygon { stroke: #d62728; fill: #d62728; }
+  .edge.active text { fill: #d62728; font-weight: bold; }
   text.grad-unknown { fill: #999; }
   text.grad-partial { fill: #ff7f0e; font-weight: bold; }
   text.grad-known { fill: #1f77b4; font-weight: bold; }
@@ -225,7 +231,14 @@ __SVG__
     }
     return map;
   }
-  var nodeGroups = byTitle("node"), edgeGroups = byTitle("edge");
+  var nodeTitles = byTitle("node"), edgeTitles = byTitle("edge");
+  // draw_graph gives every SVG group the DOT id (n3, n3op, e3_0, e3); titles are the fallback.
+  function groups(id, titles, title) {
+    var g = id && svg ? svg.querySelector('[id="' + id + '"]') : null;
+    if (g) return [g];
+    return titles[title] || [];
+  }
+  function nodeGroup(id) { return groups(id, nodeTitles, id); }
 
   function gradText(g) {  // the record field that shows the grad: the last "grad ..." text
     if (!g) return null;
@@ -236,8 +249,7 @@ __SVG__
     return found;
   }
   var gradFields = nodes.map(function (n) {
-    var g = (nodeGroups[n.id] || [])[0];
-    return gradText(g);
+    return gradText(nodeGroup(n.id)[0]);
   });
 
   var el = function (id) { return document.getElementById(id); };
@@ -280,13 +292,14 @@ __SVG__
           DATA.root + " = 1 and there is nothing to propagate.";
     } else {
       var st = steps[k - 1], node = nodes[st.node], inp = nodes[st.input];
-      setClass(nodeGroups[node.id], "current", true);
-      setClass(nodeGroups[node.op_id], "current-op", true);
-      setClass(nodeGroups[inp.id], "target", true);
-      var edges = edgeGroups[inp.id + "->" + node.op_id] || [];
+      setClass(nodeGroup(node.id), "current", true);
+      setClass(nodeGroup(node.op_id), "current-op", true);
+      setClass(nodeGroup(inp.id), "target", true);
+      var edges = groups(st.edge_id, edgeTitles, inp.id + "->" + node.op_id);
       var edge = edges[Math.min(st.occurrence, edges.length - 1)];
+      if (edges.length === 1) edge = edges[0];
       if (edge) edge.classList.add("active");
-      setClass(edgeGroups[node.op_id + "->" + node.id], "active", true);
+      setClass(groups(st.out_edge_id, edgeTitles, node.op_id + "->" + node.id), "active", true);
       el("formula").textContent = st.formula;
       el("rule").textContent = st.rule ? "rule of " + st.op + ": " + st.rule : "";
       el("text").textContent = st.text + (k === last ?

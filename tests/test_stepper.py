@@ -1,0 +1,159 @@
+"""stepper(): the page it builds, its data, its escaping and how it saves and shows in Jupyter.
+
+What the page does in a browser is checked in test_stepper_browser.py.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+
+import pytest
+
+from autograd import Value, explain, stepper
+from autograd.viz import draw_graph
+from autograd.viz.stepper import Stepper, _json_for_script
+
+
+def lecture():
+    """micrograd's lecture expression L = (a*b + c) * f, with its labels."""
+    a, b = Value(2.0, label="a"), Value(-3.0, label="b")
+    c, f = Value(10.0, label="c"), Value(-2.0, label="f")
+    e = a * b
+    e.label = "e"
+    d = e + c
+    d.label = "d"
+    L = d * f
+    L.label = "L"
+    return L
+
+
+def page_data(page: str) -> dict:
+    match = re.search(r"var DATA = (.*);\n", page)
+    assert match, "the page embeds its data as var DATA = {...};"
+    return json.loads(match.group(1))
+
+
+@pytest.fixture(scope="module")
+def lecture_page():
+    L = lecture()
+    return L, stepper(L)
+
+
+def test_page_is_one_self_contained_document(lecture_page):
+    _, s = lecture_page
+    page = s.html
+    assert page.startswith("<!DOCTYPE html>") and page.rstrip().endswith("</html>")
+    assert page.count("<svg") == 1 and page.count("<script") == 1 == page.count("</script>")
+    for needle in ("<?xml", "<!DOCTYPE svg", "<link", "@import", "src=", 'href="http',
+                   "url(", "fetch(", "XMLHttpRequest", "cdn"):
+        assert needle not in page, needle  # nothing to load: works offline, in any browser
+    for control in ('id="back"', 'id="next"', 'id="play"', 'id="reset"', 'id="slider"',
+                    'id="formula"', "ArrowLeft", "ArrowRight"):
+        assert control in page, control
+
+
+def test_page_data_is_the_trace(lecture_page):
+    L, s = lecture_page
+    trace = explain(lecture())  # same graph shape, same numbers
+    data = page_data(s.html)
+    assert [st["formula"] for st in data["steps"]] == [st.formula for st in trace]
+    order = s.trace.order
+    ids = draw_graph(L).node_ids
+    assert [n["id"] for n in data["nodes"]] == [ids[node] for node in order]
+    assert [n["name"] for n in data["nodes"]] == [s.trace.names[node] for node in order]
+    for st, step in zip(data["steps"], s.trace):
+        assert order[st["node"]] is step.node and order[st["input"]] is step.input
+        assert st["edge_id"] == f"e{st['node']}_{step.position}"
+        assert st["value"] == step.grad
+    assert data["root"] == "L" and data["root_index"] == len(order) - 1
+    # A node's gradient is complete after the last step that adds into it.
+    complete = {data["nodes"][i]["name"]: n["complete"] for i, n in enumerate(data["nodes"])}
+    assert complete == {"L": 0, "d": 1, "f": 2, "e": 3, "c": 4, "a": 5, "b": 6}
+
+
+def test_every_edge_and_node_of_a_step_is_in_the_svg(lecture_page):
+    _, s = lecture_page
+    data = page_data(s.html)
+    svg_ids = set(re.findall(r'<g id="([^"]+)"', s.html))
+    for st in data["steps"]:
+        node = data["nodes"][st["node"]]
+        assert {node["id"], node["op_id"], data["nodes"][st["input"]]["id"], st["edge_id"],
+                st["out_edge_id"]} <= svg_ids
+
+
+def test_stepper_sets_grads_like_backward():
+    L = lecture()
+    s = stepper(L)
+    a = next(node for node in s.trace.order if node.label == "a")
+    assert (a.grad, L.grad) == (6.0, 1.0)
+    assert repr(s) == "<Stepper: 6 chain-rule steps of L>"
+
+
+def test_labels_are_text_never_markup():
+    evil = "</script><script>alert(1)</script>"
+    x = Value(2.0, label=evil)
+    y = Value(3.0, label="a & b \u2028 <!-- c")
+    z = x * y
+    z.label = "<b>z</b>"
+    s = stepper(z)
+    page = s.html
+    assert page.count("<script") == 1 and page.count("</script>") == 1
+    assert "<b>z</b>" not in page and "alert(1)</script>" not in page
+    script = page[page.index("<script>"):page.index("</script>")]
+    assert "\u2028" not in script and "<!--" not in script
+    data = page_data(page)
+    assert [n["name"] for n in data["nodes"]] == [evil, "a & b \u2028 <!-- c", "<b>z</b>"]
+    assert "&lt;/script&gt;&lt;script&gt;alert(1)&lt;/script&gt;" in page  # in the SVG text
+    assert "<title>Backward pass of &lt;b&gt;z&lt;/b&gt; = 6.0</title>" in page
+
+
+@pytest.mark.parametrize("text, escaped", [
+    ("</script>", "\\u003c/script\\u003e"), ("a&b", "a\\u0026b"), ("\u2028", "\\u2028"),
+    ("\u2029", "\\u2029"), ("<!--", "\\u003c!--"), ("plain", "plain")])
+def test_json_for_script_escapes(text, escaped):
+    out = _json_for_script({"k": text})
+    assert out == '{"k": "' + escaped + '"}'
+    assert json.loads(out) == {"k": text}
+
+
+def test_jupyter_shows_the_page_in_an_isolated_iframe(lecture_page):
+    _, s = lecture_page
+    shown = s._repr_html_()
+    match = re.fullmatch(r'<iframe srcdoc="([^"]*)" style="[^"]*height:(\d+)px[^"]*" '
+                         r'sandbox="allow-scripts" title="[^"]*"></iframe>', shown)
+    assert match, shown[:200]
+    assert html.unescape(match.group(1)) == s.html
+    assert "<script" not in shown  # the notebook itself gets no script, only the iframe does
+    assert 200 < int(match.group(2)) <= 1000
+
+
+def test_save_writes_the_page(tmp_path, lecture_page):
+    _, s = lecture_page
+    path = s.save(tmp_path / "backprop.html")
+    assert (tmp_path / "backprop.html").read_text(encoding="utf-8") == s.html
+    assert path == str(tmp_path / "backprop.html")
+    with pytest.raises(ValueError, match=r"\.html"):
+        s.save(tmp_path / "backprop.png")
+    assert not (tmp_path / "backprop.png").exists()
+
+
+def test_a_leaf_root_gives_a_page_with_only_step_zero():
+    x = Value(4.0, label="x")
+    s = stepper(x)
+    assert isinstance(s, Stepper) and len(s.trace) == 0
+    assert page_data(s.html)["steps"] == []
+
+
+def test_a_reused_input_has_one_edge_per_operand():
+    x = Value(3.0, label="x")
+    y = x * x
+    data = page_data(stepper(y).html)
+    assert [st["edge_id"] for st in data["steps"]] == ["e1_0", "e1_1"]
+
+
+@pytest.mark.parametrize("bad", [2.0, None, "L"])
+def test_stepper_needs_a_value(bad):
+    with pytest.raises(TypeError, match=f"stepper.*{type(bad).__name__}"):
+        stepper(bad)
