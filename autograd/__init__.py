@@ -32,6 +32,7 @@ _LAZY = {
     "draw_dot": ("autograd.viz", "draw_graph"),
     "GraphImage": ("autograd.viz", "GraphImage"),
     "stepper": ("autograd.viz.stepper", "stepper"),
+    "compile": ("autograd.compiler", "compile"),
 }
 
 
