@@ -1,0 +1,63 @@
+"""Regenerate stepper.png, the README's picture of the backward-pass stepper.
+
+    python notebooks/images/make_stepper_screenshot.py [--chromium /usr/bin/chromium]
+
+Builds micrograd's lecture expression L = (a*b + c) * f, saves its stepper page, opens it in
+headless Chromium through Playwright, steps to the middle of the backward pass and takes a
+screenshot of the page.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import tempfile
+from pathlib import Path
+
+from autograd import Value, stepper
+
+HERE = Path(__file__).resolve().parent
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+def lecture() -> Value:
+    """L = (a*b + c) * f with a=2, b=-3, c=10, f=-2, labelled as in micrograd's lecture."""
+    a, b = Value(2.0, label="a"), Value(-3.0, label="b")
+    c, f = Value(10.0, label="c"), Value(-2.0, label="f")
+    e = a * b
+    e.label = "e"
+    d = e + c
+    d.label = "d"
+    L = d * f
+    L.label = "L"
+    return L
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--chromium", default=shutil.which("chromium") or "/usr/bin/chromium")
+    parser.add_argument("--steps", type=int, default=5, help="how many times to press Next")
+    parser.add_argument("-o", "--output", default=str(HERE / "stepper.png"))
+    options = parser.parse_args()
+
+    from playwright.sync_api import sync_playwright
+
+    with tempfile.TemporaryDirectory() as tmp:
+        page_path = stepper(lecture()).save(Path(tmp) / "backprop.html")
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=options.chromium, args=ARGS)
+            page = browser.new_page(viewport={"width": 960, "height": 480},
+                                    device_scale_factor=1.5)
+            page.goto(Path(page_path).as_uri())
+            for _ in range(options.steps):
+                page.click("#next")
+            height = page.evaluate("() => document.body.scrollHeight")
+            page.screenshot(path=options.output,
+                            clip={"x": 0, "y": 0, "width": 960, "height": height + 12})
+            browser.close()
+    print(f"wrote {options.output}")
+
+
+if __name__ == "__main__":
+    main()
