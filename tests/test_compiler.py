@@ -1,0 +1,448 @@
+"""autograd.compile: the generated code computes what the engine computes, for every input."""
+
+from __future__ import annotations
+
+import math
+import random
+
+import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
+
+import autograd
+from autograd import Value, no_grad, ops, register_op
+from autograd.backprop import local_grads
+from autograd.compiler import NAMESPACE, TEMPLATES, _powc, compile
+
+# ---------------------------------------------------------------- helpers
+
+
+def close(a: float, b: float, rel: float = 1e-12) -> bool:
+    if math.isnan(a) or math.isnan(b):
+        return math.isnan(a) and math.isnan(b)
+    return a == b or abs(a - b) <= rel * max(abs(a), abs(b))
+
+
+def engine(fn, inputs, params=()):
+    """(value, input grads, param grads) by the engine, with the params' .grad restored."""
+    saved = [p.grad for p in params]
+    for p in params:
+        p.grad = 0.0
+    xs = [Value(x) for x in inputs]
+    out = fn(*xs)
+    out.backward()
+    result = out.data, [x.grad for x in xs], [p.grad for p in params]
+    for p, g in zip(params, saved):
+        p.grad = g
+    return result
+
+
+def compiled(step, inputs, params=()):
+    saved = [p.grad for p in params]
+    for p in params:
+        p.grad = 0.0
+    value, grads = step(*inputs)
+    result = value, list(grads), [p.grad for p in params]
+    for p, g in zip(params, saved):
+        p.grad = g
+    return result
+
+
+def identical(xs, ys) -> bool:
+    """Equal float for float, NaN matching NaN."""
+    return len(xs) == len(ys) and all(x == y or (math.isnan(x) and math.isnan(y))
+                                      for x, y in zip(xs, ys))
+
+
+def assert_same(a, b):
+    (va, ga, pa), (vb, gb, pb) = a, b
+    assert close(va, vb), (va, vb)
+    assert len(ga) == len(gb) and len(pa) == len(pb)
+    for x, y in zip(ga + pa, gb + pb):
+        assert close(x, y), (ga + pa, gb + pb)
+
+
+def outcome(run):
+    """The result of run(), or the type and message of the error it raised."""
+    try:
+        return "ok", run()
+    except (ArithmeticError, ValueError) as error:
+        return "error", (type(error), str(error))
+
+
+# ---------------------------------------------------------------- templates vs the op table
+
+# op -> a builder from Values and sample inputs (kinks and both branches included)
+BUILDERS = {
+    ops.ADD: (lambda a, b: a + b, [(1.5, -2.0), (0.0, 3.0)]),
+    ops.SUB: (lambda a, b: a - b, [(1.5, -2.0), (-0.5, 0.25)]),
+    ops.MUL: (lambda a, b: a * b, [(1.5, -2.0), (0.0, 7.0)]),
+    ops.DIV: (lambda a, b: a / b, [(1.5, -2.0), (-3.0, 0.5)]),
+    ops.POW: (lambda a, b: a ** b, [(1.5, -2.0), (2.0, 0.5), (0.0, 2.0), (-2.0, 3.0)]),
+    ops.NEG: (lambda a: -a, [(1.5,), (-2.0,)]),
+    ops.ABS: (lambda a: abs(a), [(1.5,), (-2.0,), (0.0,)]),
+    ops.RELU: (lambda a: a.relu(), [(1.5,), (-2.0,), (0.0,)]),
+    ops.LEAKY_RELU: (lambda a: a.leaky_relu(0.1), [(1.5,), (-2.0,), (0.0,)]),
+    ops.TANH: (lambda a: a.tanh(), [(0.3,), (-2.0,)]),
+    ops.SIGMOID: (lambda a: a.sigmoid(), [(0.3,), (-2.0,), (-800.0,)]),
+    ops.EXP: (lambda a: a.exp(), [(0.3,), (-2.0,)]),
+    ops.LOG: (lambda a: a.log(), [(0.3,), (5.0,)]),
+    ops.SQRT: (lambda a: a.sqrt(), [(0.3,), (5.0,)]),
+    ops.SIN: (lambda a: a.sin(), [(0.3,), (-2.0,)]),
+    ops.COS: (lambda a: a.cos(), [(0.3,), (-2.0,)]),
+    ops.SOFTPLUS: (lambda a: a.softplus(), [(0.3,), (-2.0,), (40.0,)]),
+}
+
+
+def template_values(template, node):
+    """Evaluate a (forward, locals) template on the node's float data."""
+    forward, locals_ = template
+    names = dict(NAMESPACE)
+    names.update(zip("ab", (v.data for v in node.inputs)))
+    names["out"] = node.data
+    slots = {"a": "a", "b": "b", "out": "out"}
+    if node._rule.has_param:
+        slots["p"] = repr(node._b)
+    return (eval(forward.format(**slots), names),
+            tuple(eval(local.format(**slots), names) for local in locals_))
+
+
+def test_every_builtin_op_has_a_template():
+    assert set(ops.OPS.values()) - {ops.POWC} <= set(TEMPLATES)
+    assert set(BUILDERS) == set(TEMPLATES)
+
+
+@pytest.mark.parametrize("op", list(TEMPLATES), ids=lambda op: op.name)
+def test_template_agrees_with_the_op_table(op):
+    build, points = BUILDERS[op]
+    for point in points:
+        node = build(*(Value(x) for x in point))
+        assert node._rule is op
+        value, locals_ = template_values(TEMPLATES[op], node)
+        assert identical((value,), (node.data,))
+        assert identical(locals_, local_grads(node))
+
+
+@pytest.mark.parametrize("p", [2.0, 3.0, 1.0, 0.0, -1.0, -2.5, 0.5, 1.5, 10.0])
+@pytest.mark.parametrize("x", [1.7, 0.3, -1.2, 0.0])
+def test_power_template_agrees_with_the_op_table(p, x):
+    if (x < 0 and p != int(p)) or (x == 0 and p < 1):
+        return  # a domain error: tested below
+    node = Value(x) ** p
+    value, locals_ = template_values(_powc(p), node)
+    assert identical((value,), (node.data,))
+    assert identical(locals_, local_grads(node))
+
+
+# ---------------------------------------------------------------- random expression graphs
+
+UNARY = ["neg", "abs", "relu", "leaky_relu", "tanh", "sigmoid", "exp", "log", "sqrt", "sin",
+         "cos", "softplus", "powc"]
+BINARY = ["+", "-", "*", "/", "**"]
+POWERS = [2.0, 3.0, -1.0, 0.5, 1.0, 0.0, -2.0]
+
+
+def apply(step, nodes):
+    kind, i, j, p = step
+    a, b = nodes[i % len(nodes)], nodes[j % len(nodes)]
+    if kind == "+":
+        return a + b
+    if kind == "-":
+        return a - b
+    if kind == "*":
+        return a * b
+    if kind == "/":
+        return a / b
+    if kind == "**":
+        return a ** b
+    if kind == "powc":
+        return a ** POWERS[p % len(POWERS)]
+    if kind == "leaky_relu":
+        return a.leaky_relu(0.1)
+    if kind == "neg":
+        return -a
+    if kind == "abs":
+        return abs(a)
+    return getattr(a, kind)()
+
+
+def program_fn(program, params):
+    def fn(*inputs):
+        nodes = list(inputs) + list(params)
+        for step in program:
+            nodes.append(apply(step, nodes))
+        # the sum of every node, so that none is dead code (the engine runs dead code, and
+        # raises its domain errors; the compiled function never runs what the output ignores)
+        return sum(nodes[len(inputs) + len(params):])
+
+    return fn
+
+
+programs = st.lists(st.tuples(st.sampled_from(UNARY + BINARY), st.integers(0, 50),
+                              st.integers(0, 50), st.integers(0, 10)), min_size=1, max_size=12)
+numbers = st.floats(-3.0, 3.0)
+
+
+@given(programs, st.lists(numbers, min_size=3, max_size=3),
+       st.lists(numbers, min_size=3, max_size=3), st.lists(numbers, min_size=2, max_size=2))
+def test_random_graphs_match_the_engine(program, example, inputs, param_data):
+    params = [Value(x) for x in param_data]
+    fn = program_fn(program, params)
+    try:
+        step = compile(fn, example)
+    except (ArithmeticError, ValueError):
+        assume(False)
+    # new inputs: relu/abs branches and domain checks may go the other way than in the trace
+    for point in (inputs, example):
+        want = outcome(lambda: engine(fn, point, params))
+        got = outcome(lambda: compiled(step, point, params))
+        assert got[0] == want[0]
+        if want[0] == "error":
+            assert got == want
+        else:
+            assert_same(got[1], want[1])
+
+
+# ---------------------------------------------------------------- MLPs
+
+ACTIVATIONS = {
+    "relu": lambda v: v.relu(),
+    "tanh": lambda v: v.tanh(),
+    "sigmoid": lambda v: v.sigmoid(),
+    "leaky_relu": lambda v: v.leaky_relu(0.05),
+    "softplus": lambda v: v.softplus(),
+    "abs": lambda v: abs(v),
+    "sin": lambda v: v.sin(),
+}
+
+
+def hand_mlp(sizes, activation, seed=0):
+    """A small MLP from Values (the last layer linear); (model, parameters)."""
+    rng = random.Random(seed)
+    layers = [[[Value(rng.uniform(-1, 1), label=f"w{k}_{n}_{i}") for i in range(nin)]
+               + [Value(rng.uniform(-0.1, 0.1), label=f"b{k}_{n}")] for n in range(nout)]
+              for k, (nin, nout) in enumerate(zip(sizes, sizes[1:]))]
+    params = [p for layer in layers for neuron in layer for p in neuron]
+    act = ACTIVATIONS[activation]
+
+    def model(x):
+        for k, layer in enumerate(layers):
+            z = [sum((w * xi for w, xi in zip(neuron, x)), neuron[-1]) for neuron in layer]
+            x = z if k == len(layers) - 1 else [act(v) for v in z]
+        return x[0]
+
+    return model, params
+
+
+@pytest.mark.parametrize("activation", list(ACTIVATIONS))
+def test_mlp_gradients_match_the_engine(activation):
+    model, params = hand_mlp([2, 6, 5, 1], activation)
+    loss = lambda x1, x2, y: (model([x1, x2]) - y) ** 2  # noqa: E731
+    step = compile(loss, [0.5, -0.5, 1.0])
+    rng = random.Random(1)
+    for _ in range(15):  # points all over the plane: hidden relus switch on and off
+        point = [rng.uniform(-3, 3), rng.uniform(-3, 3), rng.choice([-1.0, 1.0])]
+        assert_same(compiled(step, point, params), engine(loss, point, params))
+
+
+def test_relu_branch_flips_between_calls():
+    w = Value(2.0, label="w")
+    step = compile(lambda x: (w * x).relu() * x, [1.0])
+    assert "if" in step.source
+    for x in (1.0, -1.0, 3.0, -0.5, 0.0):
+        w.grad = 0.0
+        value, (dx,) = step(x)
+        assert value == max(0.0, 2 * x) * x
+        assert dx == (4 * x if x > 0 else 0.0)
+        assert w.grad == (x * x if x > 0 else 0.0)
+
+
+def test_abs_and_leaky_relu_branches_follow_the_input():
+    step = compile(lambda x: abs(x) + x.leaky_relu(0.1), [2.0])
+    assert step(2.0) == (4.0, (2.0,))
+    assert step(-2.0) == (2.0 - 0.2, (-1.0 + 0.1,))
+    assert step(0.0) == (0.0, (0.1,))
+
+
+# ---------------------------------------------------------------- domain errors
+
+DOMAIN_ERRORS = [
+    # fn, example input (fine), bad input, error type
+    (lambda x: x.log(), 1.0, 0.0, ValueError),
+    (lambda x: x.log(), 1.0, -1.0, ValueError),
+    (lambda x: 1.0 / x, 1.0, 0.0, ZeroDivisionError),
+    (lambda x: x.sqrt(), 1.0, -4.0, ValueError),
+    (lambda x: x.sqrt(), 1.0, 0.0, ZeroDivisionError),  # d sqrt(x)/dx = 1/(2 sqrt 0)
+    (lambda x: x.exp(), 1.0, 1000.0, OverflowError),
+    (lambda x: x ** 0.5, 4.0, -4.0, ValueError),
+    (lambda x: x ** -1, 4.0, 0.0, ZeroDivisionError),
+    (lambda x: x ** 3, 4.0, 1e200, OverflowError),
+    (lambda x: (-x) ** x, -2.0, 0.5, ValueError),
+    (lambda x: (x * 0.0) ** (x - 3.0), 4.0, 2.0, ZeroDivisionError),
+]
+
+
+@pytest.mark.parametrize("fn, example, bad, error", DOMAIN_ERRORS)
+def test_domain_errors_are_the_engines(fn, example, bad, error):
+    c = Value(3.0)
+    step = compile(lambda x: fn(x) * c, [example])
+    c.grad = 5.0
+    with pytest.raises(error) as compiled_error:
+        step(bad)
+    with pytest.raises(error) as engine_error:
+        out = fn(Value(bad)) * Value(3.0)
+        out.backward()
+    assert str(compiled_error.value) == str(engine_error.value)
+    assert c.grad == 5.0  # nothing half-changed
+    assert step(example)[0] == fn(Value(example)).data * 3.0  # and it still works
+
+
+def test_a_failing_row_leaves_every_grad_as_it_was():
+    w = Value(0.5, label="w")
+    step = compile(lambda x: (w * x).log(), [1.0])
+    w.grad = 1.0
+    with pytest.raises(ValueError, match=r"log\(-0\.5\)"):
+        step.batch([(1.0,), (2.0,), (-1.0,), (3.0,)])
+    assert w.grad == 1.0
+
+
+# ---------------------------------------------------------------- calling convention
+
+
+def test_leaf_gradients_accumulate_like_backward():
+    w, b = Value(3.0, label="w"), Value(-1.0, label="b")
+    step = compile(lambda x: w * x * x + b, [2.0])
+    value, (dx,) = step(2.0)
+    assert (value, dx, w.grad, b.grad) == (11.0, 12.0, 4.0, 1.0)
+    step(2.0)
+    assert (w.grad, b.grad) == (8.0, 2.0)
+
+
+def test_parameters_are_read_at_call_time():
+    w = Value(3.0)
+    step = compile(lambda x: w * x, [2.0])
+    w.data = -1.5
+    assert step(2.0) == (-3.0, (-1.5,))
+
+
+def test_batch_is_the_scaled_sum_and_its_gradient():
+    model, params = hand_mlp([2, 4, 1], "tanh")
+    rows = [(0.1, 0.2, 1.0), (-1.0, 0.5, -1.0), (2.0, -0.3, 1.0)]
+    loss = lambda x1, x2, y: (model([x1, x2]) - y) ** 2  # noqa: E731
+    step = compile(loss, rows[0])
+    value = step.batch(rows, scale=1 / 3)
+    got = [p.grad for p in params]
+    for p in params:
+        p.grad = 0.0
+    mean = sum(loss(*map(Value, row)) for row in rows) / 3
+    mean.backward()
+    assert close(value, mean.data)
+    assert all(close(a, p.grad) for a, p in zip(got, params))
+    assert step.batch([]) == 0.0
+
+
+def test_input_gradients_and_unused_inputs():
+    step = compile(lambda x, y, z: x * y, [1.0, 2.0, 3.0])
+    assert step(4.0, 5.0, 6.0) == (20.0, (5.0, 4.0, 0.0))
+    identity = compile(lambda x: x, [1.0])
+    assert identity(7.0) == (7.0, (1.0,))
+
+
+def test_inputs_accept_ints_and_numpy_scalars():
+    np = pytest.importorskip("numpy")
+    step = compile(lambda x: x * x, [1.0])
+    assert step(np.float64(3.0)) == (9.0, (6.0,))
+    assert step(3) == (9.0, (6.0,))
+    assert step.batch(np.array([[1.0], [2.0]])) == 5.0
+
+
+def test_custom_ops_run_their_own_rules():
+    swish = register_op("swish", lambda x: x / (1 + math.exp(-x)),
+                        lambda x, out: (ops.sigmoid(x) + out * (1 - ops.sigmoid(x)),))
+    mix = register_op("mix 3", lambda a, b, c: a * b + c, lambda a, b, c, out: (b, a, 1.0))
+    w = Value(0.7)
+    fn = lambda x, y: mix(swish(x * w), y, x) ** 2  # noqa: E731
+    step = compile(fn, [0.3, -1.2])
+    assert "_swish(" in step.source and "_swish_local_grads(" in step.source
+    for point in ([0.3, -1.2], [-2.0, 0.5], [1.5, 1.5]):
+        assert_same(compiled(step, point, [w]), engine(fn, point, [w]))
+
+
+def test_source_is_readable_and_uses_labels():
+    w = Value(2.0, label="weight")
+    b = Value(0.5, label="layer.0 bias")
+
+    def neuron(x):
+        z = w * x + b
+        z.label = "z"
+        return z.tanh()
+
+    step = compile(neuron, [1.0])
+    src = step.source
+    assert "weight = _leaves[0].data" in src
+    assert "layer_0_bias = _leaves[1].data" in src
+    assert "z = " in src and "tanh(z)" in src
+    assert "d_z = d_" in src and "(1.0 - " in src
+    forward = src.split("# forward")[1].split("# backward")[0]
+    assert forward.count(" = ") == 3  # one line per op node: *, +, tanh
+    assert "neuron(x)" in repr(step)
+
+
+def test_labels_that_are_not_identifiers_or_clash_are_renamed():
+    a = Value(1.0, label="d_x")
+    b = Value(2.0, label="exp")
+    c = Value(3.0, label="for")
+    step = compile(lambda x: (x * a + b * c).exp(), [0.1])
+    assert step(0.1)[0] == math.exp(0.1 + 6.0)
+    assert "exp = " not in step.source and "for = " not in step.source
+
+
+def test_bad_arguments_get_clear_errors():
+    step = compile(lambda x, y: x * y, [1.0, 2.0])
+    with pytest.raises(TypeError, match=r"2 input\(s\) \(x, y\), got 1"):
+        step(1.0)
+    with pytest.raises(ValueError, match="row 1 has 1 entries, expected 2"):
+        step.batch([(1.0, 2.0), (1.0,)])
+    with pytest.raises(TypeError, match="input 0 \\(x\\)"):
+        step("a", 1.0)
+    with pytest.raises(TypeError, match="must return a Value"):
+        compile(lambda x: 3.0, [1.0])
+    with pytest.raises(TypeError, match="list of numbers"):
+        compile(lambda x: x, 1.0)
+    with no_grad(), pytest.raises(RuntimeError, match="no_grad"):
+        compile(lambda x: x * 2, [1.0])
+
+
+def test_exported_lazily():
+    assert autograd.compile is compile
+
+
+# ---------------------------------------------------------------- training
+
+
+def sgd_train(model, params, rows, step=None, steps=20, lr=0.1, batch_size=8):
+    loss = lambda x1, x2, y: (1 + -y * model([x1, x2])).relu()  # noqa: E731
+    for k in range(steps):
+        batch = rows[(k * batch_size) % len(rows):][:batch_size]
+        for p in params:
+            p.grad = 0.0
+        if step is None:
+            total = sum(loss(*row) for row in batch) * (1.0 / len(batch))
+            total.backward()
+        else:
+            step.batch(batch, 1.0 / len(batch))
+        for p in params:
+            p.data -= lr * p.grad
+    return [p.data for p in params]
+
+
+def test_training_compiled_ends_with_the_same_parameters():
+    rng = random.Random(3)
+    rows = [(rng.uniform(-2, 2), rng.uniform(-2, 2), rng.choice([-1.0, 1.0])) for _ in range(40)]
+    model, params = hand_mlp([2, 8, 8, 1], "relu", seed=5)
+    plain = sgd_train(model, params, rows)
+    model, params = hand_mlp([2, 8, 8, 1], "relu", seed=5)
+    step = compile(lambda x1, x2, y: (1 + -y * model([x1, x2])).relu(), rows[0])
+    fast = sgd_train(model, params, rows, step)
+    assert plain != [p.data for p in hand_mlp([2, 8, 8, 1], "relu", seed=5)[1]]  # it trained
+    assert all(close(a, b) for a, b in zip(plain, fast))
