@@ -24,9 +24,9 @@ class Group:
 
     __slots__ = ("key", "modules", "kind", "path", "outputs", "members", "n_params", "index")
 
-    def __init__(self, key: tuple, modules: tuple) -> None:
-        self.key = key                    # identities of the owning modules (dict key only)
-        self.modules = modules            # the owning modules, outermost first
+    def __init__(self, key: int, modules: tuple) -> None:
+        self.key = key                    # id() of the module (a dict key only, never shown)
+        self.modules = modules            # the module and its owners, outermost first
         self.kind = type(modules[-1]).__name__.lower()   # "neuron", "layer", ...
         self.path = ""                    # "L1.N3": set by fold()
         self.outputs: list[Value] = []    # tagged outputs, in topological order
@@ -52,6 +52,16 @@ def _modules_at(scope: tuple, level: str) -> tuple:
     return scope
 
 
+def _owner(scope: tuple, level: str) -> tuple[int, tuple]:
+    """The key of the group a scope belongs to, and the modules down to that group's module.
+
+    Keyed by the module alone: a hidden layer's outputs carry ``(layer, neuron)`` while its
+    parameters carry ``(mlp, layer, neuron)``, and both belong to the same neuron.
+    """
+    modules = _modules_at(scope, level)
+    return id(modules[-1]), modules
+
+
 def fold(order: list[Value], level: str) -> tuple[dict[Value, Group], list[Group]]:
     """Which group (if any) each Value of ``order`` folds into, and the groups in order.
 
@@ -70,18 +80,22 @@ def fold(order: list[Value], level: str) -> tuple[dict[Value, Group], list[Group
     for node in reversed(order):
         scope = _scope(node)
         if scope is not None and node._rule is not None:          # an output of a module call
-            modules = _modules_at(scope, level)
-            key = tuple(id(m) for m in modules)
+            key, modules = _owner(scope, level)
             group = groups.get(key)
             if group is None:
                 group = groups[key] = Group(key, modules)
+            elif len(modules) > len(group.modules):
+                group.modules = modules
             group_of[node] = group
             group.outputs.append(node)
         elif scope is not None:                                    # a parameter
-            group = groups.get(tuple(id(m) for m in _modules_at(scope, level)))
+            key, modules = _owner(scope, level)
+            group = groups.get(key)
             if group is not None:
                 group_of[node] = group
                 group.n_params += 1
+                if len(modules) > len(group.modules):   # the fullest path names the group
+                    group.modules = modules
         elif node is not root and not (node._rule is None and node.label):
             users = consumers[node]
             first = group_of.get(users[0]) if users else None
@@ -133,5 +147,6 @@ def _name_groups(groups: list[Group]) -> None:
         for k in range(start, len(mods)):
             parent = mods[k - 1] if k > 0 else None
             letter = _LETTERS.get(type(mods[k]).__name__.lower(), type(mods[k]).__name__[:1])
-            parts.append(f"{letter}{position(parent, group.key[:k], mods[k])}")
+            parent_key = tuple(id(m) for m in mods[:k])
+            parts.append(f"{letter}{position(parent, parent_key, mods[k])}")
         group.path = ".".join(parts)

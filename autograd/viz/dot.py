@@ -171,7 +171,8 @@ def build_dot(root: Value, rankdir: str = "LR", show_grad: bool = True, show_loc
 
     clusters: dict[tuple, list[Group]] = {}
     for group in sorted(groups, key=_path_key):
-        parent = group.key[:-1] if collapse == "neuron" and len(group.key) > 1 else ()
+        parent = (tuple(id(m) for m in group.modules[:-1])
+                  if collapse == "neuron" and len(group.modules) > 1 else ())
         clusters.setdefault(parent, []).append(group)
     for parent, members in clusters.items():
         indent = "  "
