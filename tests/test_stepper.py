@@ -157,3 +157,14 @@ def test_a_reused_input_has_one_edge_per_operand():
 def test_stepper_needs_a_value(bad):
     with pytest.raises(TypeError, match=f"stepper.*{type(bad).__name__}"):
         stepper(bad)
+
+
+def test_a_graph_too_big_to_draw_is_refused_before_any_grad_changes():
+    x = Value(0.5, label="x")
+    y = x
+    for _ in range(30):
+        y = (y * 1.01).tanh()
+    with pytest.raises(ValueError, match=r"stepper\(\) cannot show.*max_nodes"):
+        stepper(y, max_nodes=20)
+    assert x.grad == 0.0 and y.grad == 0.0
+    assert len(stepper(y, max_nodes=200).trace) == 90  # per layer: y and 1.01 into *, then tanh

@@ -165,3 +165,37 @@ def test_the_network_check_sees_requests(tmp_path, page):
     url = (tmp_path / "fetches.html").as_uri()
     page.goto(url)
     assert page.requests == [url, "http://127.0.0.1:9/x.png"]
+
+
+def test_two_steppers_inline_in_a_notebook_page_work_independently(tmp_path, page):
+    # What Jupyter (or nbconvert's static HTML) shows: each stepper in its own srcdoc iframe.
+    first, second = lecture(), Value(2.0, label="x").tanh()
+    notebook = f"<html><body>{stepper(first)._repr_html_()}<p>text</p>" \
+               f"{stepper(second)._repr_html_()}</body></html>"
+    (tmp_path / "notebook.html").write_text(notebook, encoding="utf-8")
+    page.goto((tmp_path / "notebook.html").as_uri())
+    frames = [frame for frame in page.frames if frame is not page.main_frame]
+    assert len(frames) == 2
+    for frame in frames:
+        frame.wait_for_selector("#next")
+    frames[1].click("#next")
+    first_state, second_state = frames[0].evaluate(STATE), frames[1].evaluate(STATE)
+    assert (first_state["step"], second_state["step"]) == (0, 1)
+    assert second_state["formula"] == explain(Value(2.0, label="x").tanh()).steps[0].formula
+    assert page.errors == []
+
+
+def test_fit_width_toggles_full_size(tmp_path, page):
+    x = Value(0.5, label="x")
+    y = x
+    for _ in range(12):
+        y = (y * 1.01).tanh()
+    stepper(y).save(tmp_path / "wide.html")
+    page.goto((tmp_path / "wide.html").as_uri())
+    width = "() => document.querySelector('#graph svg').getBoundingClientRect().width"
+    fitted = page.evaluate(width)
+    assert fitted <= 1100
+    page.uncheck("#fit")
+    assert page.evaluate(width) > fitted
+    page.check("#fit")
+    assert page.evaluate(width) == fitted

@@ -136,8 +136,14 @@ def stepper(root: Value, rankdir: str = "LR", max_nodes: int = 500) -> Stepper:
                         f"{type(root).__name__} {root!r:.40}")
     from autograd.viz import draw_graph
 
+    try:  # refuse a graph too big to draw before the backward pass changes any grad
+        draw_graph(root, rankdir=rankdir, max_nodes=max_nodes)
+    except ValueError as error:
+        raise ValueError(f"stepper() cannot show this graph: {error}. The stepper draws every "
+                         "node (it cannot fold modules): step through a smaller expression, "
+                         "such as one neuron, or pass stepper(..., max_nodes=...)") from None
     trace = explain(root)
-    image = draw_graph(root, rankdir=rankdir, max_nodes=max_nodes)
+    image = draw_graph(root, rankdir=rankdir, max_nodes=max_nodes)  # now with the new grads
     svg = _svg_element(image.svg())
     node_ids = dict(getattr(image, "node_ids", {}) or {})
     data = _page_data(trace, node_ids)
@@ -175,6 +181,7 @@ _TEMPLATE = """<!DOCTYPE html>
   #rule, #text { color: #555; font-size: 0.9em; }
   #graph { overflow: auto; }
   #graph svg { max-width: 100%; height: auto; }
+  #graph.actual-size svg { max-width: none; }
   .node.current polygon, .node.current ellipse, .node.current path {
       stroke: #d62728; stroke-width: 3px; }
   .node.target polygon, .node.target ellipse, .node.target path {
@@ -199,6 +206,8 @@ _TEMPLATE = """<!DOCTYPE html>
   <button id="play" type="button">Play</button>
   <input id="slider" type="range" min="0" max="0" value="0" aria-label="step">
   <span id="counter"></span>
+  <label title="fit the graph to the width, or show it at full size and scroll">
+    <input id="fit" type="checkbox" checked> fit width</label>
 </div>
 <div id="explanation">
   <div id="formula"></div>
@@ -305,6 +314,10 @@ __SVG__
       el("text").textContent = st.text + (k === last ?
           ". Backward pass complete: every gradient is known." : ".");
     }
+    var mark = svg ? svg.querySelector(".current") : null;
+    if (mark && !el("fit").checked && mark.scrollIntoView) {
+      mark.scrollIntoView({block: "nearest", inline: "center"});
+    }
     document.body.setAttribute("data-step", String(k));
     el("counter").textContent = "step " + k + " / " + last;
     slider.value = String(k);
@@ -329,6 +342,10 @@ __SVG__
   el("back").addEventListener("click", function () { stop(); show(current - 1); });
   el("reset").addEventListener("click", function () { stop(); show(0); });
   el("play").addEventListener("click", play);
+  el("fit").addEventListener("change", function () {
+    el("graph").classList.toggle("actual-size", !el("fit").checked);
+    show(current);
+  });
   slider.addEventListener("input", function () { stop(); show(parseInt(slider.value, 10)); });
   document.addEventListener("keydown", function (e) {
     if (e.key === "ArrowRight") { stop(); show(current + 1); e.preventDefault(); }
