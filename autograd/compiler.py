@@ -247,6 +247,9 @@ class _Generator:
                     emit(f"{gname[inp]} {sign}= {expr}", 2)  # one contribution: straight in
                 elif inp in seen:
                     emit(f"{dname[inp]} {sign}= {expr}", 2)
+                elif sign == "+" and expr == upstream and self.count[inp] == 1:
+                    seen.add(inp)  # passed on unchanged (through +): reuse the name, no copy
+                    dname[inp] = upstream
                 else:
                     seen.add(inp)
                     emit(f"{dname[inp]} = {expr if sign == '+' else '-' + expr}", 2)
