@@ -1,0 +1,324 @@
+"""draw_graph's DOT: records, op nodes, local-derivative edges, colours, folding, limits."""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from autograd import Value, draw_dot, draw_graph, topological_order
+from autograd.viz.dot import ROLE_COLOURS, escape_label, format_number
+
+GOLDEN = Path(__file__).parent / "golden"
+
+
+def micrograd_readme():
+    """The expression of micrograd's README (g = 24.7041, dg/da = 138.8338, dg/db = 645.5773)."""
+    a = Value(-4.0, label="a")
+    b = Value(2.0, label="b")
+    c = a + b
+    d = a * b + b**3
+    c += c + 1
+    c += 1 + c + (-a)
+    d += d * 2 + (b + a).relu()
+    d += 3 * d + (b - a).relu()
+    e = c - d
+    f = e**2
+    g = f / 2.0
+    g += 10.0 / f
+    g.label = "g"
+    g.backward()
+    return a, b, g
+
+
+# A hand-made stand-in for nn's modules, tagging Values with _scope the way nn does:
+# parameters carry (mlp, layer, neuron), hidden outputs (layer, neuron), the last (mlp, ...).
+class Neuron:
+    def __init__(self, weights, activation):
+        self.w = [Value(w) for w in weights]
+        self.b = Value(0.1)
+        self.activation = activation
+
+    def __call__(self, x):
+        act = sum((wi * xi for wi, xi in zip(self.w, x)), self.b)
+        out = act.relu() if self.activation == "relu" else act
+        out._scope = (self,)
+        return out
+
+
+class Layer:
+    def __init__(self, weights, activation):
+        self.neurons = [Neuron(w, activation) for w in weights]
+
+    def __call__(self, x):
+        outs = [n(x) for n in self.neurons]
+        for out in outs:
+            out._scope = (self,) + out._scope
+        return outs
+
+
+class MLP:
+    def __init__(self, nin, nouts):
+        sizes = [nin] + nouts
+        self.layers = [Layer([[((i + j + k) % 7 - 3) / 4 for k in range(sizes[i])]
+                              for j in range(sizes[i + 1])],
+                             "relu" if i < len(nouts) - 1 else "linear")
+                       for i in range(len(nouts))]
+        for layer in self.layers:
+            for n in layer.neurons:
+                for p in n.w + [n.b]:
+                    p._scope = (self, layer, n)
+
+    def __call__(self, x):
+        for layer in self.layers:
+            x = layer(x)
+        for out in x:
+            out._scope = (self,) + out._scope
+        return x[0] if len(x) == 1 else x
+
+
+def hinge_loss(model, x=(2.0, -1.0), y=-1.0):
+    loss = (1 + -y * model([Value(v, label=f"x{i + 1}") for i, v in enumerate(x)])).relu()
+    loss.label = "loss"
+    loss.backward()
+    return loss
+
+
+def statements(source, pattern):
+    return [line.strip() for line in source.splitlines() if re.match(pattern, line.strip())]
+
+
+# ------------------------------------------------------------------ number format
+
+@pytest.mark.parametrize("x, text", [
+    (2.0, "2.000"), (-4.0, "-4.000"), (0.0, "0.000"), (-0.0, "0.000"), (1e-30, "1.000e-30"),
+    (-1e-7, "-1.000e-07"), (0.001, "0.001000"), (0.7071067, "0.7071"), (138.83381, "138.8"),
+    (1234.5, "1234"), (9999.4, "9999"), (9999.6, "1.000e+04"), (123456.0, "1.235e+05"),
+    (24.70408, "24.70"), (float("inf"), "inf"), (float("-inf"), "-inf"), (float("nan"), "nan"),
+])
+def test_format_number_has_four_significant_digits_and_no_negative_zero(x, text):
+    assert format_number(x) == text
+
+
+def test_format_number_never_shows_negative_zero_for_tiny_negatives():
+    for x in (-1e-300, -4e-4, -0.0004999):
+        assert not re.fullmatch(r"-0\.0*", format_number(x))
+        assert math.isclose(float(format_number(x)), x, rel_tol=1e-3)
+
+
+# ------------------------------------------------------------------ the micrograd example
+
+def test_micrograd_readme_records_ops_and_edges():
+    a, b, g = micrograd_readme()
+    order = topological_order(g)
+    image = draw_graph(g)
+    src = image.source
+    records = statements(src, r"n\d+ \[")
+    ops = statements(src, r"n\d+op \[")
+    assert len(records) == len(order)
+    assert len(ops) == sum(1 for v in order if v.inputs)
+    op_names = sorted(re.search(r'label="([^"]*)"', line).group(1) for line in ops)
+    assert set(op_names) == {"+", "*", "-", "**3", "**2", "/", "relu", "neg"}
+    edges = statements(src, r"n\d+ -> n\d+op")
+    assert len(edges) == sum(len(v.inputs) for v in order)
+    i = order.index(g)
+    assert f'n{i} [label="{{ g | data 24.70 | grad 1.000 }}"' in src
+    assert f'n{order.index(a)} [label="{{ a | data -4.000 | grad 138.8 }}"' in src
+    assert image.node_ids[g] == f"n{i}" and image.node_ids[a] == f"n{order.index(a)}"
+    assert draw_dot is draw_graph
+
+
+def test_edge_labels_are_the_local_derivatives_of_backprop():
+    x = Value(3.0, label="x")
+    w = Value(-2.0, label="w")
+    y = (x * w).tanh()
+    y.label = "y"
+    y.backward()
+    src = draw_graph(y).source
+    # d(x*w)/dx = w, d(x*w)/dw = x, d tanh(u)/du = 1 - tanh(u)^2
+    assert 'n0 -> n2op [id="e2_0", label="∂a/∂x = -2.000"]' in src
+    assert 'n1 -> n2op [id="e2_1", label="∂a/∂w = 3.000"]' in src
+    assert f'label="∂y/∂a = {format_number(1 - y.data ** 2)}"' in src
+    assert "n2op -> n2" in src and "n3op -> n3" in src
+
+
+def test_a_square_by_multiplication_draws_two_edges_with_distinct_labels():
+    x = Value(3.0, label="x")
+    y = x * x
+    y.backward()
+    edges = statements(draw_graph(y).source, r"n0 -> n1op")
+    assert len(edges) == 2
+    labels = [re.search(r'label="([^"]*)"', e).group(1) for e in edges]
+    assert labels == ["∂a/∂x (operand 1) = 3.000", "∂a/∂x (operand 2) = 3.000"]
+
+
+def test_switches_leave_out_grads_and_local_derivatives():
+    _, _, g = micrograd_readme()
+    src = draw_graph(g, show_grad=False, show_local=False, rankdir="TB").source
+    assert "grad " not in src and "∂" not in src and "rankdir=TB" in src
+
+
+def test_colours_tell_roles_apart():
+    x = Value(2.0, label="x")
+    p = Value(0.5)
+    p._scope = (object(),)          # a parameter of some module
+    y = (x * p + 1).tanh()
+    y.backward()
+    src = draw_graph(y).source
+
+    def fill(i):
+        return re.search(rf'^  n{i} \[.*fillcolor="([^"]+)"', src, re.M).group(1)
+
+    order = topological_order(y)
+    roles = {order.index(x): "input", order.index(p): "parameter", order.index(y): "output"}
+    constant = next(i for i, v in enumerate(order) if v.is_leaf and v not in (x, p))
+    roles[constant] = "constant"
+    intermediate = next(i for i, v in enumerate(order) if v.inputs and v is not y)
+    roles[intermediate] = "intermediate"
+    for i, role in roles.items():
+        assert fill(i) == ROLE_COLOURS[role], role
+    assert len({ROLE_COLOURS[r] for r in roles.values()}) == len(roles)
+    legend = statements(src, r"legend \[")[0]
+    for text in ("input", "parameter", "constant", "intermediate", "output", "operation"):
+        assert text in legend
+    assert "legend" not in draw_graph(y, legend=False).source
+
+
+def test_a_leaf_alone_is_one_record():
+    v = Value(1.5, label="v")
+    src = draw_graph(v).source
+    assert statements(src, r"n\d+") == ['n0 [label="{ v | data 1.500 | grad 0.000 }", '
+                                         f'fillcolor="{ROLE_COLOURS["output"]}", id="n0"];']
+
+
+# ------------------------------------------------------------------ escaping
+
+NASTY = 'q"{a|b}<c>&amp;\\n\\x<script>alert(1)</script>\nline2\x01'
+
+
+@pytest.mark.parametrize("record", [True, False])
+def test_escape_label_leaves_no_dot_syntax_unescaped(record):
+    text = escape_label(NASTY, record=record)
+    unescaped_quote = re.search(r'(?<!\\)(\\\\)*"', text)
+    assert unescaped_quote is None
+    if record:
+        assert not re.search(r"(?<!\\)(\\\\)*[{}|<>]", text)
+    assert "\n" not in text and "\x01" not in text
+
+
+# ------------------------------------------------------------------ collapse
+
+def test_neuron_folding_draws_one_node_per_neuron_in_a_box_per_layer():
+    loss = hinge_loss(MLP(2, [3, 3, 1]))
+    src = draw_graph(loss, collapse="neuron").source
+    groups = statements(src, r"g\d+ \[")
+    assert len(groups) == 7
+    names = [re.search(r'label="(neuron L\d\.N\d)', g).group(1) for g in groups]
+    assert names == ["neuron L1.N1", "neuron L1.N2", "neuron L1.N3", "neuron L2.N1",
+                     "neuron L2.N2", "neuron L2.N3", "neuron L3.N1"]
+    assert "relu, 3 params" in groups[0] and "relu, 4 params" in groups[3]
+    assert "linear, 4 params" in groups[6]
+    assert [s.split()[1] for s in statements(src, r"subgraph ")] == [
+        "cluster_L1", "cluster_L2", "cluster_L3"]
+    # Fully connected layers: one arrow between boxes instead of 3 x 3 lines.
+    assert len(statements(src, r'g\d+ -> g\d+ \[ltail="cluster_L1", lhead="cluster_L2"')) == 1
+    assert len(statements(src, r'g\d+ -> g\d+ \[ltail="cluster_L2", lhead="cluster_L3"')) == 1
+    # the two named inputs stay visible and feed every first-layer neuron
+    assert len(statements(src, r"n\d+ -> g\d+")) == 2 * 3
+    assert "x1" in src and "x2" in src and "loss" in src
+
+
+def test_layer_folding_draws_one_node_per_layer():
+    loss = hinge_loss(MLP(2, [3, 3, 1]))
+    image = draw_graph(loss, collapse="layer")
+    groups = statements(image.source, r"g\d+ \[")
+    assert [re.search(r'label="(layer L\d)', g).group(1) for g in groups] == [
+        "layer L1", "layer L2", "layer L3"]
+    assert "3 outputs" in groups[0] and "9 params" in groups[0] and "12 params" in groups[1]
+    assert len(statements(image.source, r"g\d+ -> g\d+")) == 2
+    assert "subgraph" not in image.source
+    # every folded Value maps to its group's node
+    assert set(image.node_ids.values()) >= {re.match(r"(g\d+)", g).group(1) for g in groups}
+    assert len(image.node_ids) == len(topological_order(loss))
+
+
+def test_folding_keeps_the_numbers_of_the_neuron_output():
+    model = MLP(2, [2, 1])
+    loss = hinge_loss(model)
+    out = loss.inputs[0].inputs[1]          # 1 + score: the score is the MLP output
+    src = draw_graph(loss, collapse="neuron").source
+    assert f"data {format_number(out.data)}\\ngrad {format_number(out.grad)}" in src
+
+
+def test_max_nodes_refuses_big_graphs_and_suggests_collapse():
+    loss = hinge_loss(MLP(2, [8, 8, 1]))
+    with pytest.raises(ValueError, match=r"has \d+ nodes to draw, more than max_nodes=100; "
+                                         r"try collapse='neuron'"):
+        draw_graph(loss, max_nodes=100)
+    draw_graph(loss, max_nodes=100, collapse="neuron")
+    with pytest.raises(ValueError, match="collapse='layer'"):
+        draw_graph(loss, max_nodes=10, collapse="neuron")
+
+
+def test_real_mlp_loss_fits_under_the_default_limit_when_folded():
+    nn_module = pytest.importorskip("nn.module", reason="the nn package is not in this tree yet")
+    model = nn_module.MLP(2, [16, 16, 1], seed=0)
+    loss = (1 + -1.0 * model([2.0, -1.0])).relu()
+    loss.backward()
+    assert len(topological_order(loss)) > 1000
+    with pytest.raises(ValueError, match="max_nodes=500"):
+        draw_graph(loss)
+    src = draw_graph(loss, collapse="neuron").source
+    assert len(statements(src, r"g\d+ \[")) == 33
+    assert "neuron L2.N16" in src and "cluster_L2" in src
+    assert len(statements(draw_graph(loss, collapse="layer").source, r"g\d+ \[")) == 3
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(rankdir="XY"), "rankdir='XY'"), (dict(collapse="module"), "collapse='module'"),
+    (dict(max_nodes=0), "max_nodes"), (dict(engine="cairo"), "'cairo'"),
+])
+def test_bad_arguments_are_named(kwargs, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        draw_graph(Value(1.0), **kwargs)
+
+
+def test_a_non_value_is_a_type_error():
+    with pytest.raises(TypeError, match="draw_graph needs a Value, got float"):
+        draw_graph(1.0)
+
+
+# ------------------------------------------------------------------ determinism
+
+def golden_cases():
+    def neuron():
+        return hinge_loss(MLP(2, [2, 2, 1]))
+    return {
+        "micrograd_readme.dot": lambda: draw_graph(micrograd_readme()[2]).source,
+        "mlp_neuron.dot": lambda: draw_graph(neuron(), collapse="neuron").source,
+        "mlp_layer.dot": lambda: draw_graph(neuron(), collapse="layer", rankdir="TB").source,
+    }
+
+
+@pytest.mark.parametrize("name", sorted(golden_cases()))
+def test_dot_matches_the_golden_file(name):
+    source = golden_cases()[name]()
+    path = GOLDEN / name
+    if os.environ.get("CHAINRULE_UPDATE_GOLDEN"):
+        path.write_text(source, encoding="utf-8")
+    assert source == path.read_text(encoding="utf-8"), f"regenerate with CHAINRULE_UPDATE_GOLDEN=1"
+
+
+def test_dot_is_the_same_in_a_fresh_process():
+    code = ("import sys; sys.path.insert(0, 'tests'); import test_viz as t; "
+            "sys.stdout.write(t.draw_graph(t.hinge_loss(t.MLP(2, [2, 2, 1])), "
+            "collapse='neuron').source)")
+    here = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=Path(__file__).parent.parent, check=True,
+                          env={**os.environ, "PYTHONHASHSEED": "123"}).stdout
+    assert here == draw_graph(hinge_loss(MLP(2, [2, 2, 1])), collapse="neuron").source
