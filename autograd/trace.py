@@ -165,7 +165,13 @@ def explain(root: Value) -> BackwardTrace:
         if node.is_leaf:
             continue
         upstream = grads[node]
-        for position, (inp, local) in enumerate(zip(node.inputs, local_grads(node))):
+        try:
+            locals_ = local_grads(node)
+        except (ArithmeticError, ValueError) as error:
+            raise type(error)(f"{error} (in the backward pass through the {node.op!r} node "
+                              f"{names[node]!r} with input data "
+                              f"{[v.data for v in node.inputs]})") from error
+        for position, (inp, local) in enumerate(zip(node.inputs, locals_)):
             contribution = upstream * local
             grads[inp] += contribution
             n, i = names[node], names[inp]

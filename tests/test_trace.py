@@ -284,3 +284,12 @@ def test_random_graphs_match_backward_exactly(leaf_data, program):
     for step in trace:
         total[step.input] += step.contribution
     assert all(total[n] == n.grad for n in order)
+
+
+def test_a_derivative_that_does_not_exist_names_the_node():
+    x = Value(0.0, label="x")
+    y = x.sqrt()  # sqrt(0) = 0 exists, d/dx = 1 / (2 sqrt(0)) does not
+    y.label = "y"
+    with pytest.raises(ZeroDivisionError, match=r"'sqrt' node 'y' with input data \[0\.0\]"):
+        explain(y)
+    assert x.grad == 0.0
