@@ -9,9 +9,8 @@ import sys
 
 import pytest
 
-from autograd import Value, explain
+from autograd import Value, cli, explain
 
-cli = pytest.importorskip("autograd.cli", reason="autograd/cli.py (the command line) is missing")
 
 
 def run(*args: str) -> tuple[int, str, str]:
