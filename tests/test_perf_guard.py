@@ -1,0 +1,133 @@
+"""Performance regression guard that times nothing: it counts what makes the engine fast.
+
+Graph building is dominated by allocation and by Python's cyclic garbage collector, which
+walks every GC-tracked object. The engine is designed so that a node is exactly one
+GC-tracked object (a Value; its floats are not tracked), holds no reference cycle (no
+closure, no back-pointer), and fits in a fixed number of bytes. If a change adds a tuple,
+a set or a closure per node, or a cycle, these counts change long before timings get noisy.
+"""
+
+from __future__ import annotations
+
+import gc
+import random
+import tracemalloc
+
+import pytest
+
+from autograd import Value, no_grad
+
+N = 100_000
+BYTES_PER_NODE_BOUND = 165  # issue 8: at most a quarter of micrograd's ~660 bytes/node
+
+
+def random_graph(n: int, seed: int = 0) -> list[Value]:
+    """n Values: 10% leaves, then +, *, relu, **2, **3 of recent and random earlier nodes."""
+    rng = random.Random(seed)
+    nodes = [Value(rng.uniform(-1.0, 1.0)) for _ in range(n // 10)]
+    while len(nodes) < n:
+        a = nodes[-1 - rng.randrange(min(64, len(nodes)))]
+        b = nodes[rng.randrange(len(nodes))]
+        op = rng.randrange(5)
+        if op == 0:
+            v = a + b
+        elif op == 1:
+            v = a * b
+        elif op == 2:
+            v = a.relu()
+        elif op == 3:
+            v = a ** 2
+        else:
+            v = a ** 3
+        if abs(v.data) > 2.0:  # keep every value bounded: the graph stays finite
+            v = a.relu()
+        nodes.append(v)
+    return nodes
+
+
+def output_of(nodes: list[Value]) -> Value:
+    """A root that depends on the last 100 nodes (and through them most of the graph)."""
+    total = nodes[-1]
+    for v in nodes[-100:-1]:
+        total = total + v
+    return total
+
+
+@pytest.fixture
+def gc_paused():
+    """Pause automatic collection for the test so that counts are exact; always restore."""
+    was_enabled = gc.isenabled()
+    gc.collect()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def tracked() -> int:
+    return len(gc.get_objects())
+
+
+def test_a_graph_has_no_reference_cycles(gc_paused):
+    """Build, backpropagate and drop 100k nodes: refcounting frees all of it, gc finds nothing."""
+    nodes = random_graph(N)
+    root = output_of(nodes)
+    root.backward()
+    root.backward()  # a second pass (accumulation path) must not leave anything behind either
+    assert nodes[0].grad != 0.0 or any(v.grad for v in nodes[: N // 10])  # it did run
+    del nodes, root
+    found = gc.collect()
+    assert found < 10, f"{found} objects were only freed by the cyclic GC: a node holds a cycle"
+
+
+def test_one_gc_tracked_object_per_node(gc_paused):
+    """A node is one Value; data and grad are floats, which the GC does not track."""
+    before = tracked()
+    nodes = random_graph(N)
+    built = tracked() - before - 1  # the list itself is tracked too
+    assert built == len(nodes), f"{built / len(nodes):.3f} GC-tracked objects per node, not 1"
+
+    root = output_of(nodes)
+    extra = 99  # output_of's additions
+    root.backward()
+    after_backward = tracked() - before - 1
+    assert after_backward == len(nodes) + extra, (
+        f"backward left {after_backward - len(nodes) - extra} GC-tracked objects behind")
+
+
+def test_a_constant_operand_costs_one_node():
+    """x * 2.0 makes two nodes (the constant is a leaf, as in micrograd): exactly two objects."""
+    x = Value(1.5)
+    gc.collect()
+    before = tracked()
+    ys = [x * 2.0 for _ in range(1000)]
+    assert tracked() - before - 1 == 2 * len(ys)
+
+
+def test_no_grad_nodes_hold_no_inputs():
+    x = Value(1.5)
+    with no_grad():
+        y = x * x + 1.0
+    assert y.inputs == () and y.is_leaf
+
+
+def test_bytes_per_node_with_gradients():
+    """tracemalloc: a built, backpropagated graph costs at most BYTES_PER_NODE_BOUND per node."""
+    gc.collect()
+    tracemalloc.start()
+    try:
+        start = tracemalloc.get_traced_memory()[0]
+        nodes = random_graph(N)
+        root = output_of(nodes)
+        root.backward()
+        gc.collect()
+        held = tracemalloc.get_traced_memory()[0] - start
+    finally:
+        tracemalloc.stop()
+    per_node = held / len(nodes)
+    # Design: a Value (16 B GC header + 16 B object header + 8 slots of 8 B) = 96 B, its data
+    # float (24 B), its grad float after backward (24 B), and the list entry that holds it (8 B).
+    assert per_node <= BYTES_PER_NODE_BOUND, f"{per_node:.0f} bytes per node"
+    assert per_node >= 96, f"{per_node:.0f} bytes per node is less than a Value: not measured"
