@@ -1,0 +1,93 @@
+"""Pictures of training with matplotlib (imported lazily: ``pip install 'chainrule[plot]'``)."""
+
+from __future__ import annotations
+
+from typing import Any, Optional, Sequence
+
+from autograd.backprop import no_grad
+from autograd.value import Value
+
+__all__ = ["plot_decision_boundary", "plot_history"]
+
+
+def _pyplot() -> Any:
+    try:
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise ImportError("nn.plot needs matplotlib: pip install 'chainrule[plot]'") from None
+    return plt
+
+
+def _predict(model: Any, x: list[float]) -> Any:
+    fast = getattr(model, "forward_floats", None)
+    if fast is not None:
+        return fast(x)
+    with no_grad():
+        out = model(x)
+    return out.data if isinstance(out, Value) else [v.data for v in out]
+
+
+def plot_decision_boundary(model: Any, X: Sequence[Sequence[float]], y: Sequence[Any],
+                           resolution: int = 80, ax: Any = None,
+                           threshold: Optional[float] = None) -> Any:
+    """Colour the plane by the class ``model`` predicts and scatter the data on top.
+
+    One output: class 1 where score > ``threshold`` (0 by default: the sign, for hinge or
+    logits; pass 0.5 for a sigmoid output). Several outputs: the argmax. The grid is
+    ``resolution`` x ``resolution`` points over the data's range plus a margin. Returns the Axes.
+    """
+    plt = _pyplot()
+    if not X or len(X) != len(y):
+        raise ValueError(f"plot_decision_boundary needs matching non-empty X and y, got "
+                         f"{len(X)} and {len(y)} examples")
+    xs = [p[0] for p in X]
+    ys = [p[1] for p in X]
+    margin_x = 0.1 * (max(xs) - min(xs)) + 0.25
+    margin_y = 0.1 * (max(ys) - min(ys)) + 0.25
+    x0, x1 = min(xs) - margin_x, max(xs) + margin_x
+    y0, y1 = min(ys) - margin_y, max(ys) + margin_y
+    n = max(int(resolution), 2)
+    gx = [x0 + (x1 - x0) * i / (n - 1) for i in range(n)]
+    gy = [y0 + (y1 - y0) * j / (n - 1) for j in range(n)]
+    cut = 0.0 if threshold is None else threshold
+    grid = []
+    for b in gy:
+        row = []
+        for a in gx:
+            out = _predict(model, [a, b])
+            if isinstance(out, list):
+                row.append(max(range(len(out)), key=out.__getitem__))
+            else:
+                row.append(1 if out > cut else 0)
+        grid.append(row)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5, 5))
+    ax.contourf(gx, gy, grid, levels=max(max(map(max, grid)), 1) + 1, cmap="Spectral",
+                alpha=0.6)
+    ax.scatter(xs, ys, c=list(y), cmap="Spectral", s=25, edgecolors="k", linewidths=0.5)
+    ax.set_xlim(x0, x1)
+    ax.set_ylim(y0, y1)
+    ax.set_title("decision boundary")
+    return ax
+
+
+def plot_history(history: Any, keys: Optional[Sequence[str]] = None) -> Any:
+    """One panel per record of a ``fit`` history (loss, metrics, lr) against the epoch.
+    Returns the Figure."""
+    plt = _pyplot()
+    names = list(keys) if keys is not None else [k for k in history if history[k]]
+    if not names:
+        raise ValueError("plot_history: the history is empty (train for at least one epoch)")
+    missing = [k for k in names if k not in history]
+    if missing:
+        raise KeyError(f"plot_history: no record {missing}; the history has {list(history)}")
+    fig, axes = plt.subplots(1, len(names), figsize=(4 * len(names), 3), squeeze=False)
+    for ax, name in zip(axes[0], names):
+        values = history[name]
+        ax.plot(range(1, len(values) + 1), values)
+        ax.set_xlabel("epoch")
+        ax.set_title(name)
+        if name == "loss" and values and min(values) > 0:
+            ax.set_yscale("log")
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,171 @@
+"""Learning-rate schedules: set ``optimizer.lr`` from the epoch number t, as torch.optim.lr_scheduler.
+
+Use: build the scheduler after the optimizer (this sets the lr of epoch 0), then call
+``scheduler.step()`` once per epoch, after that epoch's ``optimizer.step()`` calls. With
+base = the optimizer's lr when the scheduler was made:
+
+=====================  ==============================================================
+``StepLR``             lr_t = base * gamma^floor(t / step_size)
+``ExponentialLR``      lr_t = base * gamma^t
+``CosineAnnealingLR``  lr_t = eta_min + (base - eta_min) (1 + cos(pi t / T_max)) / 2
+``LinearWarmup``       lr_t = base * (s + (1 - s) min(t, W) / W)   (torch's LinearLR to 1)
+``LambdaLR``           lr_t = base * f(t)
+=====================  ==============================================================
+
+These are the closed forms of torch's schedules (torch updates the lr recursively; the two
+agree to rounding, which the tests check).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Callable
+
+from nn.optim import Optimizer, _number
+
+__all__ = ["LRScheduler", "StepLR", "ExponentialLR", "CosineAnnealingLR", "LinearWarmup",
+           "LambdaLR"]
+
+
+class LRScheduler:
+    """Base class: ``lr_at(t)`` is the schedule; ``step()`` moves to the next epoch."""
+
+    hyperparameters: tuple[str, ...] = ()
+
+    def __init__(self, optimizer: Optimizer) -> None:
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(f"{type(self).__name__} needs an nn optimizer (SGD, Adam, ...), "
+                            f"got {type(optimizer).__name__}")
+        self.optimizer = optimizer
+        self.base_lr = optimizer.lr
+        self.last_epoch = 0
+        optimizer.lr = self.lr_at(0)
+
+    def lr_at(self, t: int) -> float:
+        """The learning rate of epoch ``t``."""
+        raise NotImplementedError
+
+    def step(self) -> None:
+        """Advance one epoch and set the optimizer's lr for it."""
+        self.last_epoch += 1
+        self.optimizer.lr = self.lr_at(self.last_epoch)
+
+    def get_last_lr(self) -> float:
+        """The lr set by the latest ``step()`` (or by the constructor)."""
+        return self.optimizer.lr
+
+    def state_dict(self) -> dict:
+        """Type, base lr, epoch and hyperparameters (no functions)."""
+        return {"type": type(self).__name__, "base_lr": self.base_lr,
+                "last_epoch": self.last_epoch,
+                "hyperparameters": {n: getattr(self, n) for n in self.hyperparameters}}
+
+    def load_state_dict(self, d: dict) -> None:
+        """Restore a ``state_dict()`` and set the optimizer's lr for its epoch."""
+        kind = type(self).__name__
+        if not isinstance(d, dict) or d.get("type") != kind:
+            raise ValueError(f"this state_dict is not for a {kind}")
+        base_lr = _number(d.get("base_lr"), "base_lr")
+        epoch = d.get("last_epoch")
+        if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 0:
+            raise ValueError(f"{kind}.load_state_dict: last_epoch must be an int >= 0")
+        hyper = d.get("hyperparameters", {})
+        if set(hyper) != set(self.hyperparameters):
+            raise ValueError(f"{kind}.load_state_dict: hyperparameters must be "
+                             f"{sorted(self.hyperparameters)}")
+        self.base_lr, self.last_epoch = base_lr, epoch
+        for name, value in hyper.items():
+            setattr(self, name, value)
+        self.optimizer.lr = self.lr_at(epoch)
+
+    def __repr__(self) -> str:
+        hyper = ", ".join(f"{n}={getattr(self, n)!r}" for n in self.hyperparameters)
+        return f"{type(self).__name__}({hyper}, epoch={self.last_epoch}, lr={self.optimizer.lr})"
+
+
+def _count(x: Any, name: str) -> int:
+    if isinstance(x, bool) or not isinstance(x, int) or x < 1:
+        raise ValueError(f"{name} must be a positive int, got {x!r}")
+    return x
+
+
+class StepLR(LRScheduler):
+    """lr_t = base * gamma^floor(t / step_size): multiply by gamma every step_size epochs."""
+
+    hyperparameters = ("step_size", "gamma")
+
+    def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1) -> None:
+        self.step_size = _count(step_size, "step_size")
+        self.gamma = _number(gamma, "gamma")
+        super().__init__(optimizer)
+
+    def lr_at(self, t: int) -> float:
+        return self.base_lr * self.gamma ** (t // self.step_size)
+
+
+class ExponentialLR(LRScheduler):
+    """lr_t = base * gamma^t: multiply by gamma every epoch."""
+
+    hyperparameters = ("gamma",)
+
+    def __init__(self, optimizer: Optimizer, gamma: float) -> None:
+        self.gamma = _number(gamma, "gamma")
+        super().__init__(optimizer)
+
+    def lr_at(self, t: int) -> float:
+        return self.base_lr * self.gamma ** t
+
+
+class CosineAnnealingLR(LRScheduler):
+    """lr_t = eta_min + (base - eta_min) (1 + cos(pi t / T_max)) / 2.
+
+    Falls from base to eta_min over T_max epochs (and, like torch, rises again after that).
+    """
+
+    hyperparameters = ("T_max", "eta_min")
+
+    def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0) -> None:
+        self.T_max = _count(T_max, "T_max")
+        self.eta_min = _number(eta_min, "eta_min")
+        super().__init__(optimizer)
+
+    def lr_at(self, t: int) -> float:
+        return self.eta_min + (self.base_lr - self.eta_min) * (
+            1.0 + math.cos(math.pi * t / self.T_max)) / 2.0
+
+
+class LinearWarmup(LRScheduler):
+    """lr_t = base * (s + (1 - s) * min(t, W) / W) with s = ``start_factor``, W = ``warmup_epochs``.
+
+    Rises linearly from s * base at epoch 0 to base at epoch W, then stays at base.
+    The same as ``torch.optim.lr_scheduler.LinearLR(start_factor=s, end_factor=1, total_iters=W)``.
+    """
+
+    hyperparameters = ("warmup_epochs", "start_factor")
+
+    def __init__(self, optimizer: Optimizer, warmup_epochs: int,
+                 start_factor: float = 0.1) -> None:
+        self.warmup_epochs = _count(warmup_epochs, "warmup_epochs")
+        self.start_factor = _number(start_factor, "start_factor", 0.0, 1.0)
+        super().__init__(optimizer)
+
+    def lr_at(self, t: int) -> float:
+        s = self.start_factor
+        return self.base_lr * (s + (1.0 - s) * min(t, self.warmup_epochs) / self.warmup_epochs)
+
+
+class LambdaLR(LRScheduler):
+    """lr_t = base * f(t) for a function f of the epoch.
+
+    micrograd's moons demo decays 1.0 -> 0.1 over 100 steps: ``LambdaLR(opt, lambda t:
+    1.0 - 0.9 * t / 100)`` with base lr 1.0. (``state_dict`` does not save f.)
+    """
+
+    def __init__(self, optimizer: Optimizer, lr_lambda: Callable[[int], float]) -> None:
+        if not callable(lr_lambda):
+            raise TypeError(f"lr_lambda must be a function of the epoch, got {lr_lambda!r}")
+        self.lr_lambda = lr_lambda
+        super().__init__(optimizer)
+
+    def lr_at(self, t: int) -> float:
+        return self.base_lr * float(self.lr_lambda(t))
