@@ -1,0 +1,144 @@
+"""Rendering back ends: system dot and in-process WebAssembly; SVG, PNG, PDF; errors."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+import pytest
+from conftest import require_program
+
+from autograd import Value, draw_graph
+from autograd.viz import GraphvizNotFoundError
+from autograd.viz.render import choose_engine, render
+
+SVG = "{http://www.w3.org/2000/svg}"
+NASTY = 'q"{a|b}<c>&amp; \\n <script>alert(1)</script> & end'
+
+
+def small_graph(label="x"):
+    x = Value(2.0, label=label)
+    y = (x * Value(-3.0, label="w")).tanh()
+    y.label = "y"
+    y.backward()
+    return x, y
+
+
+def texts(svg: str) -> list[str]:
+    root = ET.fromstring(svg)          # the SVG must be well-formed XML
+    assert root.tag == f"{SVG}svg"
+    return ["".join(t.itertext()) for t in root.iter(f"{SVG}text")]
+
+
+@pytest.fixture(params=["wasm", "dot"])
+def engine(request):
+    """Each test runs on the in-process WebAssembly Graphviz and on the system dot."""
+    if request.param == "dot":
+        require_program("dot")
+    return request.param
+
+
+def test_both_back_ends_draw_valid_svg_with_the_labels(engine):
+    _, y = small_graph()
+    svg = draw_graph(y, engine=engine).svg()
+    shown = texts(svg)
+    assert "y" in shown and "data 2.000" in shown and "tanh" in shown
+    assert any(t.startswith("∂a/∂x = -3.000") for t in shown)
+    root = ET.fromstring(svg)
+    ids = {g.get("id") for g in root.iter(f"{SVG}g")}
+    assert {"n0", "n2", "n2op", "n3", "n3op", "e3", "e2_0"} <= ids
+
+
+def test_hostile_labels_show_as_text_and_inject_nothing(engine):
+    x, y = small_graph(label=NASTY)
+    svg = draw_graph(y, engine=engine).svg()
+    shown = texts(svg)
+    assert NASTY in shown                                   # the record field, verbatim
+    assert any(t.startswith(f"∂a/∂{NASTY}") for t in shown)  # the edge label
+    root = ET.fromstring(svg)
+    assert not list(root.iter(f"{SVG}script")) and not list(root.iter("script"))
+
+
+def test_newlines_and_control_characters_keep_the_svg_valid(engine):
+    x, y = small_graph(label="two\nlines\x01")
+    shown = texts(draw_graph(y, engine=engine).svg())
+    assert "two" in shown and "lines\\x01" in shown
+
+
+def test_folded_graph_renders(engine):
+    from test_viz import MLP, hinge_loss
+
+    svg = draw_graph(hinge_loss(MLP(2, [3, 3, 1])), collapse="neuron", engine=engine).svg()
+    shown = texts(svg)
+    assert "neuron L2.N3" in shown and "layer L1" in shown
+
+
+def test_png_and_pdf_through_dot(tmp_path):
+    require_program("dot")
+    _, y = small_graph()
+    image = draw_graph(y, engine="dot")
+    assert image.save(tmp_path / "g.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert image.save(tmp_path / "g.PDF").read_bytes()[:5] == b"%PDF-"
+
+
+def test_png_without_dot_names_the_program_and_the_way_out(tmp_path):
+    _, y = small_graph()
+    image = draw_graph(y, engine="wasm")
+    with pytest.raises(GraphvizNotFoundError) as info:
+        image.save(tmp_path / "g.png")
+    message = str(info.value)
+    for needed in ("'dot'", "apt-get install graphviz", "brew install graphviz",
+                   "conda install graphviz", ".svg"):
+        assert needed in message
+    assert not (tmp_path / "g.png").exists()
+
+
+def test_forced_dot_that_is_missing_says_how_to_install(monkeypatch):
+    monkeypatch.setenv("PATH", "/nonexistent")
+    with pytest.raises(GraphvizNotFoundError, match="apt-get install graphviz.*engine='wasm'"):
+        render("digraph { a -> b }", "svg", engine="dot")
+
+
+def test_svg_falls_back_to_wasm_when_dot_is_missing(monkeypatch):
+    monkeypatch.setenv("PATH", "/nonexistent")
+    monkeypatch.delenv("CHAINRULE_GRAPHVIZ", raising=False)
+    assert choose_engine() == "wasm"
+    _, y = small_graph()
+    assert "data 2.000" in texts(draw_graph(y).svg())
+
+
+def test_environment_variable_chooses_the_back_end(monkeypatch):
+    monkeypatch.setenv("CHAINRULE_GRAPHVIZ", "wasm")
+    assert choose_engine() == "wasm"
+    assert choose_engine("dot") == "dot"      # an argument wins
+    monkeypatch.setenv("CHAINRULE_GRAPHVIZ", "cairo")
+    with pytest.raises(ValueError, match="CHAINRULE_GRAPHVIZ='cairo'"):
+        choose_engine()
+
+
+def test_save_dot_and_svg_and_refuse_unknown_extensions(tmp_path):
+    _, y = small_graph()
+    image = draw_graph(y, engine="wasm")
+    assert (image.save(tmp_path / "g.dot")).read_text(encoding="utf-8") == image.source
+    assert texts((image.save(str(tmp_path / "g.svg"))).read_text(encoding="utf-8"))
+    with pytest.raises(ValueError, match=r"unknown extension '\.jpg'; use one of .svg, .png"):
+        image.save(tmp_path / "g.jpg")
+    with pytest.raises(ValueError, match="unknown extension '\\(none\\)'"):
+        image.save(tmp_path / "g")
+    assert not (tmp_path / "g.jpg").exists()
+
+
+def test_jupyter_shows_the_svg_inline():
+    _, y = small_graph()
+    image = draw_graph(y, engine="wasm")
+    assert image._repr_svg_() == image.svg()
+    assert not hasattr(image, "_repr_html_")
+    assert "GraphImage" in repr(image)
+
+
+def test_dot_errors_and_timeouts_are_reported(monkeypatch):
+    require_program("dot")
+    with pytest.raises(RuntimeError, match="Graphviz 'dot' failed"):
+        render("digraph { a -> }", "svg", engine="dot")
+    with pytest.raises(RuntimeError, match="took more than"):
+        big = "digraph {" + " ".join(f"n{i} -> n{(i * 7919) % 3000};" for i in range(3000)) + "}"
+        render(big, "svg", engine="dot", timeout=0.01)
