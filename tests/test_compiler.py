@@ -446,3 +446,25 @@ def test_training_compiled_ends_with_the_same_parameters():
     fast = sgd_train(model, params, rows, step)
     assert plain != [p.data for p in hand_mlp([2, 8, 8, 1], "relu", seed=5)[1]]  # it trained
     assert all(close(a, b) for a, b in zip(plain, fast))
+
+
+def test_extras_report_each_rows_prediction():
+    model, params = hand_mlp([2, 3, 1], "tanh")
+
+    def loss(x1, x2, y):
+        out = model([x1, x2])
+        return (out - y) ** 2, out
+
+    step = compile(loss, [0.0, 0.0, 0.0])
+    rows = [(0.5, 1.0, 1.0), (-1.0, 2.0, 0.0)]
+    value, outputs = step.batch(rows, 0.5, extras=True)
+    want = [model([Value(a), Value(b)]).data for a, b, _ in rows]
+    assert outputs == want
+    assert close(value, sum((o - y) ** 2 for o, (_, _, y) in zip(want, rows)) / 2)
+    listed = compile(lambda x: (lambda sq: (sq + 0.0, [sq]))(x * x), [1.0])
+    assert listed.batch([(3.0,)], extras=True) == (9.0, [[9.0]])
+    with pytest.raises(ValueError, match="not part of the output's graph"):
+        compile(lambda x: (x * 2, x * 3), [1.0])
+    failing = compile(lambda x: (x.log(), x), [1.0])
+    with pytest.raises(ValueError, match=r"log\(-1\.0\)"):
+        failing.batch([(2.0,), (-1.0,)], extras=True)
