@@ -101,7 +101,7 @@ def _check(tree: ast.Expression) -> None:
         elif isinstance(node, ast.Call):
             name = node.func.id if isinstance(node.func, ast.Name) else None
             if name not in FUNCTIONS:
-                shown = name if name is not None else "this call"
+                shown = name if name is not None else ast.unparse(node.func)[:40]
                 raise ExpressionError(f"unknown function {shown!r}{_where(node)}; known: "
                                       f"{', '.join(FUNCTIONS)}")
             if node.keywords or any(isinstance(a, ast.Starred) for a in node.args):
