@@ -8,6 +8,7 @@ faster implementation can be swapped in without touching the loop.
 from __future__ import annotations
 
 import math
+from numbers import Real
 from typing import Any, Callable, Iterable, Optional, Sequence, Union
 
 from autograd.value import Value
@@ -16,7 +17,7 @@ from nn.losses import bce_with_logits, cross_entropy, hinge_loss, l2_penalty, ms
 from nn.metrics import accuracy
 from nn.optim import SGD, Optimizer, clip_grad_norm_
 
-__all__ = ["fit", "make_step", "History", "LOSSES"]
+__all__ = ["fit", "make_step", "make_compiled_step", "History", "LOSSES"]
 
 #: Loss names accepted by ``fit(loss=...)``; each is ``loss(outputs, targets) -> Value``.
 LOSSES: dict[str, Callable[[Any, Any], Value]] = {
@@ -88,6 +89,95 @@ def make_step(model: Any, loss_fn: Callable, optimizer: Optimizer,
     return step
 
 
+def make_compiled_step(model: Any, loss_fn: Callable, optimizer: Optimizer,
+                       clip: Optional[float] = None, l2: float = 0.0,
+                       max_targets: int = 64) -> Step:
+    """``make_step`` through ``autograd.compile``: the same loss, outputs and update, faster.
+
+    The loss of one example, ``loss_fn(model(x), target)``, is traced once and compiled; a
+    batch is one call of the compiled code (batch loss = mean of the examples' losses, which
+    is how every built-in loss reduces a batch), then clipping and ``optimizer.step()`` act on
+    the model's Values as usual. A target that the loss cannot take as a Value (a class index,
+    a -1/+1 hinge label) is built into the code instead: one compiled function per distinct
+    target, at most ``max_targets``.
+    """
+    from autograd.compiler import compile as compile_graph
+
+    params = optimizer.params
+    penalty = compile_graph(lambda: l2_penalty(params, l2), []) if l2 else None
+    compiled: dict[Any, Any] = {}  # key of an example's shape (and constant target) -> code
+    target_is_input: dict[Any, bool] = {}
+
+    def example_loss(n: int, target: Any = None) -> Callable:
+        def fn(*v: Value) -> tuple[Value, Any]:
+            if target is None:  # the target is an input, after the n features
+                t = v[n] if len(v) == n + 1 else list(v[n:])
+            else:
+                t = target
+            out = model(list(v[:n]))
+            return loss_fn(out, t), out
+
+        return fn
+
+    def function_for(x: Sequence[Any], target: Any) -> tuple[Any, tuple]:
+        """The compiled loss of this example (traced on first use) and its input row."""
+        n = len(x)
+        listed = not isinstance(target, Real)
+        shape = (n, len(target) if listed else None)
+        row = (*x, *target) if listed else (*x, target)
+        if target_is_input.get(shape, True):
+            if shape not in compiled:
+                try:
+                    compiled[shape] = compile_graph(example_loss(n), row)
+                    target_is_input[shape] = True
+                except (TypeError, ValueError):
+                    target_is_input[shape] = False  # the loss needs the target as a number
+            if target_is_input[shape]:
+                return compiled[shape], row
+        key = (shape, tuple(target) if listed else target)
+        if key not in compiled:
+            if len(compiled) >= max_targets:
+                raise ValueError(
+                    f"fit(compile=True): the loss takes the target as a constant and the data "
+                    f"has more than {max_targets} distinct targets, so more functions would "
+                    "have to be compiled than is worth it; use compile=False")
+            try:
+                compiled[key] = compile_graph(example_loss(n, target), tuple(x))
+            except (TypeError, ValueError):
+                target_is_input.pop(shape, None)  # the failure was not about the target
+                raise
+        return compiled[key], tuple(x)
+
+    def step(X_batch: list, y_batch: list) -> tuple[float, list]:
+        groups: dict[int, tuple[Any, list, list]] = {}  # same code, one call
+        for i, (x, target) in enumerate(zip(X_batch, y_batch)):
+            fn, row = function_for(x, target)
+            group = groups.setdefault(id(fn), (fn, [], []))
+            group[1].append(i)
+            group[2].append(row)
+        scale = 1.0 / len(X_batch)
+        optimizer.zero_grad()
+        loss = 0.0
+        outputs: list = [None] * len(X_batch)
+        try:
+            for fn, indices, rows in groups.values():
+                value, extras = fn.batch(rows, scale, extras=True)
+                loss += value
+                for i, out in zip(indices, extras):
+                    outputs[i] = out
+            if penalty is not None:
+                loss += penalty.batch([()])
+        except BaseException:
+            optimizer.zero_grad()  # no half-accumulated gradient survives a failed step
+            raise
+        if clip is not None:
+            clip_grad_norm_(params, clip)
+        optimizer.step()
+        return loss, outputs
+
+    return step
+
+
 def _metric_functions(metrics: Iterable[Any], loss_fn: Callable) -> dict[str, Callable]:
     # Logits (bce) are thresholded at 0; a sigmoid output with 0/1 labels at 0.5.
     threshold = 0.0 if loss_fn is bce_with_logits else None
@@ -117,7 +207,7 @@ def fit(model: Any, X: Sequence[Any], y: Sequence[Any], loss: Union[str, Callabl
         optimizer: Optional[Optimizer] = None, epochs: int = 100,
         batch_size: Optional[int] = None, scheduler: Any = None, clip: Optional[float] = None,
         metrics: Sequence[Any] = ("accuracy",), progress: bool = True, l2: float = 0.0,
-        shuffle: bool = True, seed: Any = 0) -> History:
+        shuffle: bool = True, seed: Any = 0, compile: bool = False) -> History:
     """Train ``model`` on ``(X, y)`` and return the per-epoch ``History``.
 
     Each epoch visits the data in mini-batches of ``batch_size`` (``None``: the whole set,
@@ -126,6 +216,9 @@ def fit(model: Any, X: Sequence[Any], y: Sequence[Any], loss: Union[str, Callabl
     to ``clip``, ``optimizer.step()`` (default ``SGD(lr=0.1)``). After each epoch
     ``scheduler.step()``. History: ``loss`` (mean over the epoch's examples, before each
     update), each metric over the epoch's outputs, and the ``lr`` used.
+
+    ``compile=True`` runs each step through code generated once by ``autograd.compile``
+    (``make_compiled_step``): the same losses and parameters (to rounding), many times faster.
     """
     if len(X) != len(y):
         raise ValueError(f"X has {len(X)} examples but y has {len(y)}; they must match")
@@ -139,7 +232,8 @@ def fit(model: Any, X: Sequence[Any], y: Sequence[Any], loss: Union[str, Callabl
     if scheduler is not None and getattr(scheduler, "optimizer", optimizer) is not optimizer:
         raise ValueError("the scheduler was built for a different optimizer than the one "
                          "given to fit")
-    step = make_step(model, loss_fn, optimizer, clip, l2)
+    make = make_compiled_step if compile else make_step
+    step = make(model, loss_fn, optimizer, clip, l2)
     measures = _metric_functions(metrics, loss_fn)
     history = History(loss=[], **{name: [] for name in measures}, lr=[])
     rng = _rng(seed)

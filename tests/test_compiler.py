@@ -468,3 +468,76 @@ def test_extras_report_each_rows_prediction():
     failing = compile(lambda x: (x.log(), x), [1.0])
     with pytest.raises(ValueError, match=r"log\(-1\.0\)"):
         failing.batch([(2.0,), (-1.0,)], extras=True)
+
+
+# ---------------------------------------------------------------- nn.fit(compile=True)
+
+FIT_CASES = [
+    # loss, data, model, fit options
+    ("hinge", "moons_pm1", ([2, 8, 8, 1], "relu"), dict(batch_size=16)),
+    ("bce", "moons_01", ([2, 6, 1], "tanh"), dict(batch_size=None, l2=1e-3)),
+    ("mse", "regression", ([1, 8, 1], "sigmoid"), dict(batch_size=10, clip=1.0)),
+    ("cross_entropy", "blobs", ([2, 6, 3], "leaky_relu"), dict(batch_size=20)),
+]
+
+
+def fit_data(name):
+    from nn import data
+
+    if name == "moons_pm1":
+        return data.make_moons(60, noise=0.1, seed=0, labels="pm1")
+    if name == "moons_01":
+        return data.make_moons(60, noise=0.1, seed=0, labels="01")
+    if name == "blobs":
+        return data.make_blobs(60, centers=3, seed=0)
+    rng = random.Random(0)
+    X = [[rng.uniform(-2, 2)] for _ in range(50)]
+    return X, [math.sin(x[0]) + 0.1 * rng.gauss(0, 1) for x in X]
+
+
+@pytest.mark.parametrize("loss, data_name, arch, options", FIT_CASES, ids=[c[0] for c in FIT_CASES])
+def test_fit_compiled_matches_fit(loss, data_name, arch, options):
+    from nn import MLP, Adam, fit
+
+    X, y = fit_data(data_name)
+    runs = []
+    for compiled in (False, True):
+        model = MLP(arch[0][0], arch[0][1:], activation=arch[1], seed=2)
+        optimizer = Adam(model.parameters(), lr=0.02)
+        history = fit(model, X, y, loss=loss, optimizer=optimizer, epochs=4, progress=False,
+                      compile=compiled, **options)
+        runs.append((history, [p.data for p in model.parameters()]))
+    (plain, plain_params), (fast, fast_params) = runs
+    assert plain_params != [p.data for p in MLP(arch[0][0], arch[0][1:], activation=arch[1],
+                                                  seed=2).parameters()]  # it trained
+    assert all(close(a, b) for a, b in zip(plain_params, fast_params))
+    assert set(plain) == set(fast)
+    for key in plain:
+        assert all(close(a, b) for a, b in zip(plain[key], fast[key])), key
+
+
+def test_fit_compiled_model_keeps_working_between_steps():
+    from nn import MLP, SGD, data, fit
+
+    X, y = data.make_moons(40, noise=0.1, seed=1, labels="pm1")
+    model = MLP(2, [4, 1], seed=0)
+    fit(model, X, y, loss="hinge", optimizer=SGD(model.parameters(), lr=0.1), epochs=2,
+        progress=False, compile=True)
+    state = model.state_dict()
+    out = model(X[0])
+    out.backward()  # the parameters are still the model's Values, in a graph as ever
+    assert isinstance(out, Value) and model.parameters()[0].grad != 0.0
+    model.load_state_dict(state)
+
+
+def test_make_compiled_step_limits_constant_targets():
+    from nn import MLP, SGD
+    from nn.losses import cross_entropy
+    from nn.train import make_compiled_step
+
+    model = MLP(1, [3], seed=0)
+    step = make_compiled_step(model, cross_entropy, SGD(model.parameters(), lr=0.1),
+                              max_targets=2)
+    step([[0.5], [1.0]], [0, 1])
+    with pytest.raises(ValueError, match="more than 2 distinct targets"):
+        step([[0.5]], [2])
