@@ -252,6 +252,7 @@ class _Generator:
                     emit(f"{dname[inp]} {sign}= {expr}", 2)
                 elif sign == "+" and expr == upstream and self.count[inp] == 1:
                     seen.add(inp)  # passed on unchanged (through +): reuse the name, no copy
+                    emit(f"# {dname[inp]} = {upstream}: the same number, not copied", 2)
                     dname[inp] = upstream
                 else:
                     seen.add(inp)
