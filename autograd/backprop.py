@@ -209,7 +209,7 @@ def _propagate(order: list[Value]) -> None:
                     a.grad += g * (p * a.data)
                 elif q == 0.0:
                     a.grad += g * p
-                else:
+                elif p != 0.0:  # x**0 = 1 is flat: no gradient (and no 1/0 at x = 0)
                     a.grad += g * (p * a.data ** q)
             elif rule is relu:
                 if node.data > 0.0:

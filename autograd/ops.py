@@ -197,6 +197,13 @@ def _pow_const(a, p: float):
     return a ** p
 
 
+def _pow_base_grad(a, b):
+    # d(a^b)/da = b a^(b-1). At a == b == 0 that is 0 * (1/0): a^0 = 1 is flat there (as PyTorch).
+    if _data(b) == 0.0 and _data(a) == 0.0:
+        return 0.0
+    return b * a ** (b - 1.0)
+
+
 def _log_for_pow(a):
     # d(a^b)/db = a^b log(a). At a == 0 the product is 0 (as PyTorch); for a < 0 it is undefined.
     value = _data(a)
@@ -215,10 +222,11 @@ MUL = Op("*",    lambda a, b: a * b,        lambda a, b, out: (b, a), 2,
          formula="d(a*b)/da = b, d(a*b)/db = a")
 DIV = Op("/",    _div,                      lambda a, b, out: (1.0 / b, -out / b), 2,
          formula="d(a/b)/da = 1/b, d(a/b)/db = -a/b^2")
-POW = Op("**",   _pow,                      lambda a, b, out: (b * a ** (b - 1.0),
+POW = Op("**",   _pow,                      lambda a, b, out: (_pow_base_grad(a, b),
                                                                out * _log_for_pow(a)), 2,
          formula="d(a^b)/da = b a^(b-1), d(a^b)/db = a^b log(a)")
-POWC = Op("**",  _pow,                      lambda a, out, p: (p * _pow_const(a, p - 1.0),), 1,
+POWC = Op("**",  _pow,                      lambda a, out, p: (
+                     p * _pow_const(a, p - 1.0) if p != 0.0 else 0.0,), 1,  # x**0 = 1: flat
           has_param=True, formula="d(x^p)/dx = p x^(p-1)")
 NEG = Op("neg",  lambda a: -a,              lambda a, out: (-1.0,), 1, formula="d(-x)/dx = -1")
 ABS = Op("abs",  builtins.abs,              lambda a, out: (sign(a),), 1,
