@@ -383,3 +383,31 @@ def test_backward_error_names_the_node_and_leaves_grads_unchanged():
     with pytest.raises(ZeroDivisionError, match="sqrt"):
         y.backward()
     assert x.grad == 3.0
+
+
+# ---------------------------------------------------------------- derivatives at the edges
+
+@pytest.mark.parametrize("build", [lambda x: x ** 0, lambda x: x ** 0.0,
+                                   lambda x: x ** Value(0.0)], ids=["**0", "**0.0", "**Value(0)"])
+@pytest.mark.parametrize("x0", [0.0, -2.0, 3.0])
+def test_power_zero_is_flat_everywhere_even_at_zero(build, x0):
+    """x^0 = 1: gradient 0 (PyTorch too), not 0 * (1/0) = ZeroDivisionError."""
+    x = Value(x0)
+    y = build(x)
+    y.backward()
+    assert (y.data, x.grad) == (1.0, 0.0)
+    (d1,) = grad(build(x), [x], create_graph=True)
+    assert d1.data == 0.0
+
+
+@pytest.mark.parametrize("build,x0,expected", [
+    (lambda x: x ** 2, 0.0, 0.0), (lambda x: x ** 1, 0.0, 1.0), (lambda x: x ** 3, 0.0, 0.0),
+    (lambda x: abs(x), 0.0, 0.0), (lambda x: x.relu(), 0.0, 0.0),
+    (lambda x: x.leaky_relu(0.2), 0.0, 0.2), (lambda x: Value(0.0) ** x, 2.0, 0.0),
+    (lambda x: x / x, 2.0, 0.0), (lambda x: x - x, 2.0, 0.0), (lambda x: +x, 2.0, 1.0),
+])
+def test_derivatives_at_kinks_and_zero(build, x0, expected):
+    """The conventions at kinks match PyTorch: relu'(0) = |x|'(0) = 0, leaky_relu'(0) = slope."""
+    x = Value(x0)
+    build(x).backward()
+    assert x.grad == expected
