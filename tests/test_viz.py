@@ -183,9 +183,10 @@ def test_colours_tell_roles_apart():
     for i, role in roles.items():
         assert fill(i) == ROLE_COLOURS[role], role
     assert len({ROLE_COLOURS[r] for r in roles.values()}) == len(roles)
-    legend = statements(src, r"legend \[")[0]
+    legend = " ".join(statements(src, r"legend_\w+ \["))
     for text in ("input", "parameter", "constant", "intermediate", "output", "operation"):
         assert text in legend
+    assert "subgraph cluster_legend" in src
     assert "legend" not in draw_graph(y, legend=False).source
 
 
@@ -223,7 +224,7 @@ def test_neuron_folding_draws_one_node_per_neuron_in_a_box_per_layer():
                      "neuron L2.N2", "neuron L2.N3", "neuron L3.N1"]
     assert "relu, 3 params" in groups[0] and "relu, 4 params" in groups[3]
     assert "linear, 4 params" in groups[6]
-    assert [s.split()[1] for s in statements(src, r"subgraph ")] == [
+    assert [s.split()[1] for s in statements(src, r"subgraph cluster_L")] == [
         "cluster_L1", "cluster_L2", "cluster_L3"]
     # Fully connected layers: one arrow between boxes instead of 3 x 3 lines.
     assert len(statements(src, r'g\d+ -> g\d+ \[ltail="cluster_L1", lhead="cluster_L2"')) == 1
@@ -241,7 +242,7 @@ def test_layer_folding_draws_one_node_per_layer():
         "layer L1", "layer L2", "layer L3"]
     assert "3 outputs" in groups[0] and "9 params" in groups[0] and "12 params" in groups[1]
     assert len(statements(image.source, r"g\d+ -> g\d+")) == 2
-    assert "subgraph" not in image.source
+    assert "subgraph cluster_L" not in image.source
     # every folded Value maps to its group's node
     assert set(image.node_ids.values()) >= {re.match(r"(g\d+)", g).group(1) for g in groups}
     assert len(image.node_ids) == len(topological_order(loss))

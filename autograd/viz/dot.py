@@ -165,9 +165,12 @@ def build_dot(root: Value, rankdir: str = "LR", show_grad: bool = True, show_loc
         fields = [escape_label(names[node], record=True), f"data {format_number(node.data)}"]
         if show_grad:
             fields.append(f"grad {format_number(node.grad)}")
-        lines.append(f"  n{i} [{_attrs(label='{ ' + ' | '.join(fields) + ' }', fillcolor=use(role), id=f'n{i}')}];")
+        record = "{ " + " | ".join(fields) + " }"
+        lines.append(f"  n{i} [{_attrs(label=record, fillcolor=use(role), id=f'n{i}')}];")
         if node._rule is not None:
-            lines.append(f"  n{i}op [{_attrs(label=escape_label(node.op), shape='ellipse', fillcolor=use('op'), id=f'n{i}op')}];")
+            attrs = _attrs(label=escape_label(node.op), shape="ellipse", fillcolor=use("op"),
+                           id=f"n{i}op")
+            lines.append(f"  n{i}op [{attrs}];")
 
     clusters: dict[tuple, list[Group]] = {}
     for group in sorted(groups, key=_path_key):
@@ -240,7 +243,7 @@ def build_dot(root: Value, rankdir: str = "LR", show_grad: bool = True, show_loc
             lines.append(f"  {src} -> g{group.index} [{_attrs(id=f'{src}_g{group.index}')}];")
 
     if legend and roles_used:
-        lines.append(_legend(roles_used, collapse))
+        lines.append(_legend(roles_used, collapse, rankdir))
     lines.append("}")
     return "\n".join(lines) + "\n", node_ids
 
@@ -281,13 +284,18 @@ _LEGEND_TEXT = {
 }
 
 
-def _legend(roles: list[str], collapse: Optional[str]) -> str:
-    rows = []
-    for role in ROLE_COLOURS:
-        if role in roles:
-            text = (f"{collapse} (folded)" if role == "module" else _LEGEND_TEXT[role])
-            rows.append(f'<tr><td bgcolor="{ROLE_COLOURS[role]}" border="1"> </td>'
-                        f'<td align="left">{text}</td></tr>')
-    table = ('<table border="0" cellborder="0" cellspacing="2" cellpadding="2">'
-             '<tr><td colspan="2"><b>legend</b></td></tr>' + "".join(rows) + "</table>")
-    return f'  legend [shape=plaintext, style="", id="legend", label=<{table}>];'
+def _legend(roles: list[str], collapse: Optional[str], rankdir: str) -> str:
+    """A box with one swatch per role that occurs (plain nodes: the WebAssembly Graphviz has
+    no HTML-like labels)."""
+    box = _attrs(label="legend", style="rounded", color="#bbbbbb", id="legend")
+    lines = ["  subgraph cluster_legend {", f"    graph [{box}];"]
+    # Graphviz stacks same-rank nodes of a left-to-right graph bottom-up: emit in reverse.
+    shown = [role for role in ROLE_COLOURS if role in roles]
+    for role in reversed(shown) if rankdir in ("LR", "RL") else shown:
+        text = f"{collapse} (folded)" if role == "module" else _LEGEND_TEXT[role]
+        attrs = _attrs(label=text, shape="ellipse" if role == "op" else "box",
+                       fillcolor=ROLE_COLOURS[role], fontsize="9", height="0.25",
+                       id=f"legend_{role}")
+        lines.append(f"    legend_{role} [{attrs}];")
+    lines.append("  }")
+    return "\n".join(lines)
