@@ -130,6 +130,12 @@ def test_value_and_every_leaf_gradient_match_torch(torch, program):
     # grad() follows the table rules rather than the fast path: same numbers
     for i, (g, leaf) in enumerate(zip(grad(out, leaves), leaves)):
         assert_close(g, leaf.grad, f"grad() vs backward() for leaf {i}")
+    # a second pass: leaves get exactly twice, intermediate nodes keep the latest pass
+    first = [leaf.grad for leaf in leaves]
+    inner = [(node, node.grad) for node in topological_order(out) if not node.is_leaf]
+    out.backward()
+    assert [leaf.grad for leaf in leaves] == [2 * g for g in first]
+    assert all(node.grad == g for node, g in inner)
 
 
 @settings(PARITY, max_examples=120)
