@@ -50,7 +50,8 @@ TEMPLATES: dict[Op, tuple[str, tuple[str, ...]]] = {
     ops.SUB: ("{a} - {b}", ("1.0", "-1.0")),
     ops.MUL: ("{a} * {b}", ("{b}", "{a}")),
     ops.DIV: ("{a} / {b}", ("1.0 / {b}", "-{out} / {b}")),
-    ops.POW: ("_pow({a}, {b})", ("{b} * {a} ** ({b} - 1.0)", "{out} * _log_for_pow({a})")),
+    ops.POW: ("_pow({a}, {b})", ("0.0 if {a} == 0.0 and {b} == 0.0 else {b} * {a} ** ({b} - 1.0)",
+                                 "{out} * _log_for_pow({a})")),
     ops.NEG: ("-{a}", ("-1.0",)),
     ops.ABS: ("abs({a})", ("1.0 if {a} > 0.0 else (-1.0 if {a} < 0.0 else 0.0)",)),
     ops.RELU: ("{a} if {a} > 0.0 else 0.0", ("1.0 if {out} > 0.0 else 0.0",)),
@@ -87,13 +88,16 @@ def _literal(x: float) -> str:
 
 
 def _powc(p: float) -> tuple[str, tuple[str, ...]]:
-    """The template of x ** p for one constant p: d/dx = p x^(p-1), with x^0 = 1 and x^1 = x."""
+    """The template of x ** p for one constant p: d/dx = p x^(p-1), with x^0 = 1 and x^1 = x
+    (and 0 for p = 0: x^0 = 1 is flat, even at x = 0)."""
     if math.isfinite(p) and p == int(p):
         forward = "{a} ** " + _literal(p)  # Python raises for 0 ** -n and overflow, like _pow
     else:
         forward = "_pow({a}, " + _literal(p) + ")"
     q = p - 1.0
-    if q == 0.0:
+    if p == 0.0:
+        local = "0.0"
+    elif q == 0.0:
         local = _literal(p * 1.0)
     elif q == 1.0:
         local = _literal(p) + " * {a}"
@@ -138,6 +142,8 @@ def _contribution(upstream: str, local: str) -> tuple[str, str]:
         return "+", upstream
     if local == "-1.0":
         return "-", upstream
+    if local == "0.0":  # no gradient flows (x ** 0): the engine adds nothing
+        return "+", "0.0"
     m = re.fullmatch(r"1\.0 if (.+) else 0\.0", local)
     if m:  # relu: the engine adds the upstream gradient or nothing
         return "+", f"{upstream} if {m.group(1)} else 0.0"
