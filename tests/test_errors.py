@@ -1,4 +1,4 @@
-"""Every bad input: the error type, a message that names the op and the operand, nothing half-built."""
+"""Every bad input: the error type, a message naming the op and the operand, nothing half-built."""
 
 from __future__ import annotations
 
