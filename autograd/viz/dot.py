@@ -287,7 +287,7 @@ _LEGEND_TEXT = {
 def _legend(roles: list[str], collapse: Optional[str], rankdir: str) -> str:
     """A box with one swatch per role that occurs (plain nodes: the WebAssembly Graphviz has
     no HTML-like labels)."""
-    box = _attrs(label="legend", style="rounded", color="#bbbbbb", id="legend")
+    box = _attrs(label="legend", style="rounded", color="#bbbbbb", id="graph_legend")
     lines = ["  subgraph cluster_legend {", f"    graph [{box}];"]
     # Graphviz stacks same-rank nodes of a left-to-right graph bottom-up: emit in reverse.
     shown = [role for role in ROLE_COLOURS if role in roles]
