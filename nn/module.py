@@ -52,7 +52,7 @@ class IncompatibleKeys(NamedTuple):
 def _rng(seed: Seed) -> Any:
     # seed=None draws from the global `random` (so micrograd's `random.seed(1337)` still
     # works); an int gets a private generator that leaves the global state alone.
-    if seed is None:
+    if seed is None or seed is random:
         return random
     if isinstance(seed, random.Random):
         return seed

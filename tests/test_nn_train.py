@@ -1,0 +1,164 @@
+"""The fit loop: micrograd's moons demo, the seed's XOR network, a 3-class spiral; history,
+progress bar, metrics."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+import pytest
+
+from nn import (MLP, SGD, Adam, History, LambdaLR, StepLR, accuracy, data, fit, hinge_loss,
+                make_step)
+
+
+@pytest.mark.slow
+def test_micrograd_moons_demo_reaches_100_percent_within_100_steps():
+    """MLP(2,[16,16,1]), hinge + 1e-4 L2, SGD with lr = 1.0 - 0.9 k/100, full batch."""
+    X, y = data.make_moons(100, noise=0.1, seed=0, labels="pm1")
+    model = MLP(2, [16, 16, 1], seed=1)
+    optimizer = SGD(model.parameters(), lr=1.0)
+    scheduler = LambdaLR(optimizer, lambda k: 1.0 - 0.9 * k / 100)
+    start, cpu = time.perf_counter(), time.process_time()
+    history = fit(model, X, y, loss="hinge", optimizer=optimizer, scheduler=scheduler,
+                  epochs=100, l2=1e-4, progress=False)
+    print(f"moons: 100 steps in {time.perf_counter() - start:.1f} s "
+          f"({time.process_time() - cpu:.1f} s CPU)")
+    assert max(history["accuracy"]) == 1.0
+    assert history["lr"][0] == 1.0 and history["lr"][-1] == pytest.approx(1.0 - 0.9 * 99 / 100)
+    assert history["loss"][-1] < history["loss"][0]
+    with_final_weights = accuracy([model.forward_floats(x) for x in X], y)
+    assert with_final_weights >= 0.99
+
+
+def test_seed_xor_network_2_4_3_1_learns_xor():
+    """The backpropagation tutorial's XOR net: [2, 4, 3, 1], sigmoid, MSE on 0/1 targets."""
+    X, y = data.make_xor()
+    assert (X, y) == ([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]], [0, 1, 1, 0])
+    model = MLP(2, [4, 3, 1], activation="sigmoid", seed=0)
+    history = fit(model, X, y, loss="mse", optimizer=Adam(model.parameters(), lr=0.05),
+                  epochs=400, progress=False)
+    outputs = [model(x).data for x in X]
+    assert [round(o) for o in outputs] == [0, 1, 1, 0]
+    assert history["accuracy"][-1] == 1.0
+    assert history["loss"][-1] < 1e-3
+
+
+@pytest.mark.slow
+def test_three_class_spiral_reaches_90_percent_with_cross_entropy_and_adam():
+    X, y = data.make_spirals(60, n_classes=3, noise=0.1, seed=0)
+    model = MLP(2, [12, 12, 3], seed=0)
+    start, cpu = time.perf_counter(), time.process_time()
+    history = fit(model, X, y, loss="cross_entropy", optimizer=Adam(model.parameters(), lr=0.1),
+                  epochs=80, progress=False)
+    print(f"spiral: 80 epochs of 60 points in {time.perf_counter() - start:.1f} s "
+          f"({time.process_time() - cpu:.1f} s CPU)")
+    final = accuracy([model.forward_floats(x) for x in X], y)
+    assert final >= 0.9
+    assert history["accuracy"][-1] >= 0.9
+
+
+def test_history_records_loss_metrics_and_lr_per_epoch():
+    X, y = data.make_blobs(12, centers=[[-2.0, 0.0], [2.0, 0.0]], cluster_std=0.3, seed=0)
+    model = MLP(2, [4, 2], seed=0)
+    optimizer = SGD(model.parameters(), lr=0.2)
+    scheduler = StepLR(optimizer, step_size=2, gamma=0.5)
+    history = fit(model, X, y, loss="cross_entropy", optimizer=optimizer, scheduler=scheduler,
+                  epochs=5, batch_size=5, progress=False)
+    assert isinstance(history, History)
+    assert list(history) == ["loss", "accuracy", "lr"]
+    assert history.epochs == 5 and len(history.accuracy) == 5
+    assert history.lr == pytest.approx([0.2, 0.2, 0.1, 0.1, 0.05])
+    assert all(0.0 <= a <= 1.0 for a in history["accuracy"])
+    assert "5 epochs" in repr(history)
+
+
+def test_epoch_loss_is_the_mean_over_examples_before_the_update():
+    X, y = [[1.0], [2.0], [3.0]], [1.0, 0.0, 2.0]
+    model = MLP(1, [1], seed=0)
+    w, b = model.parameters()
+    expected = sum((w.data * x[0] + b.data - t) ** 2 for x, t in zip(X, y)) / 3
+    history = fit(model, X, y, loss="mse", optimizer=SGD(model.parameters(), lr=0.01),
+                  epochs=1, metrics=(), progress=False)
+    assert history["loss"][0] == pytest.approx(expected, rel=1e-12)
+    assert list(history) == ["loss", "lr"]
+
+
+def test_make_step_is_one_gradient_step():
+    model = MLP(1, [1], seed=0)
+    w, b = model.parameters()
+    w0, b0 = w.data, b.data
+    step = make_step(model, hinge_loss, SGD(model.parameters(), lr=0.5))
+    loss, outputs = step([[2.0]], [1])
+    assert outputs == [w0 * 2.0 + b0]
+    margin = 1 - (w0 * 2.0 + b0)
+    assert loss == pytest.approx(max(margin, 0.0))
+    if margin > 0:  # d loss / dw = -2, d loss / db = -1
+        assert (w.data, b.data) == pytest.approx((w0 + 0.5 * 2.0, b0 + 0.5))
+
+
+def test_gradient_clipping_bounds_each_step():
+    model = MLP(1, [1], seed=0)
+    w, b = model.parameters()
+    w.data, b.data = 0.0, 0.0
+    # MSE gradient at the start: d/dw = 2 (0 - 100) * 10 = -2000; clipped to norm 1.
+    fit(model, [[10.0]], [100.0], loss="mse", optimizer=SGD(model.parameters(), lr=1.0),
+        epochs=1, clip=1.0, metrics=(), progress=False)
+    assert (w.data ** 2 + b.data ** 2) ** 0.5 == pytest.approx(1.0, rel=1e-5)
+
+
+def test_accuracy_binary_and_multiclass():
+    assert accuracy([0.7, -0.2, 0.1], [1, -1, -1]) == pytest.approx(2 / 3)   # sign
+    assert accuracy([0.7, 0.2, 0.6], [1, 0, 0]) == pytest.approx(2 / 3)      # 0.5 threshold
+    assert accuracy([0.7, -0.2], [1, 0], threshold=0.0) == 1.0               # logits
+    assert accuracy([[0.1, 2.0, 0.3], [5.0, 1.0, 0.0]], [1, 2]) == 0.5       # argmax
+
+
+def test_bce_loss_uses_the_logit_threshold_for_accuracy():
+    X, y = [[1.0], [-1.0]], [1, 0]
+    model = MLP(1, [1], seed=0)
+    w, b = model.parameters()
+    w.data, b.data = 0.2, 0.0   # logits 0.2 and -0.2: right at threshold 0, wrong at 0.5
+    history = fit(model, X, y, loss="bce", optimizer=SGD(model.parameters(), lr=0.0),
+                  epochs=1, progress=False)
+    assert history["accuracy"] == [1.0]
+
+
+def test_progress_false_never_imports_tqdm():
+    code = ("import sys; from nn import MLP, fit; m = MLP(1, [1], seed=0); "
+            "fit(m, [[1.0]], [1.0], epochs=2, progress=False); print('tqdm' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_progress_true_shows_a_tqdm_bar(capsys):
+    pytest.importorskip("tqdm")
+    model = MLP(1, [1], seed=0)
+    fit(model, [[1.0]], [1.0], epochs=3, progress=True)
+    err = capsys.readouterr().err
+    assert "3/3" in err and "epoch" in err
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(X=[[1.0]], y=[1.0, 2.0]), "1 examples but y has 2"),
+    (dict(X=[], y=[]), "at least one example"),
+    (dict(loss="l1"), "unknown loss"),
+    (dict(epochs=-1), "epochs"),
+    (dict(metrics=("f1",)), "unknown metric"),
+])
+def test_bad_fit_arguments_raise_clear_errors(kwargs, match):
+    model = MLP(1, [1], seed=0)
+    args = dict(X=[[1.0]], y=[1.0], progress=False)
+    args.update(kwargs)
+    X, y = args.pop("X"), args.pop("y")
+    with pytest.raises(ValueError, match=match):
+        fit(model, X, y, **args)
+
+
+def test_scheduler_for_another_optimizer_is_rejected():
+    model = MLP(1, [1], seed=0)
+    other = SGD(MLP(1, [1], seed=1).parameters(), lr=0.1)
+    with pytest.raises(ValueError, match="different optimizer"):
+        fit(model, [[1.0]], [1.0], optimizer=SGD(model.parameters(), lr=0.1),
+            scheduler=StepLR(other, 1), progress=False)
