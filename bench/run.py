@@ -619,11 +619,14 @@ def main(argv: list[str] | None = None) -> dict:
         results[f"bytes_per_node_{n}"] = mem
         print(f"\nBytes per node, expression DAG of {n:,} nodes after backward "
               "(tracemalloc; RSS growth in a fresh process)")
-        ref = mem["micrograd"]["tracemalloc"]
-        print(f"{'engine':<10}{'traced':>10}{'rss':>10}{'/ mg':>9}")
+        print("(tracemalloc does not see PyTorch's C++ allocator: use its rss figure)")
+        ref, ref_rss = mem["micrograd"]["tracemalloc"], mem["micrograd"]["rss"]
+        print(f"{'engine':<10}{'traced':>10}{'rss':>10}{'traced/mg':>11}{'rss/mg':>9}")
         for name, m in mem.items():
-            rss = "-" if m["rss"] is None else f"{m['rss']:10.0f}"
-            print(f"{name:<10}{m['tracemalloc']:10.0f}{rss:>10}{m['tracemalloc'] / ref:9.2f}")
+            rss = "-" if m["rss"] is None else f"{m['rss']:.0f}"
+            rss_ratio = "-" if not (m["rss"] and ref_rss) else f"{m['rss'] / ref_rss:.2f}"
+            print(f"{name:<10}{m['tracemalloc']:10.0f}{rss:>10}{m['tracemalloc'] / ref:11.2f}"
+                  f"{rss_ratio:>9}")
 
     gc.unfreeze()
     if args.json:
