@@ -267,8 +267,9 @@ def test_max_nodes_refuses_big_graphs_and_suggests_collapse():
 
 
 def test_real_mlp_loss_fits_under_the_default_limit_when_folded():
-    nn_module = pytest.importorskip("nn.module", reason="the nn package is not in this tree yet")
-    model = nn_module.MLP(2, [16, 16, 1], seed=0)
+    from nn import MLP
+
+    model = MLP(2, [16, 16, 1], seed=0)
     loss = (1 + -1.0 * model([2.0, -1.0])).relu()
     loss.backward()
     assert len(topological_order(loss)) > 1000
