@@ -1,0 +1,54 @@
+"""nn.plot: decision boundaries and training curves (matplotlib, Agg backend)."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import require_module
+
+from nn import MLP, data, fit, plot
+
+
+@pytest.fixture(autouse=True)
+def agg():
+    matplotlib = require_module("matplotlib")
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    yield
+    plt.close("all")
+
+
+def test_binary_decision_boundary_colours_both_classes():
+    X, y = data.make_moons(30, noise=0.1, seed=0, labels="pm1")
+    model = MLP(2, [4, 1], seed=0)
+    ax = plot.plot_decision_boundary(model, X, y, resolution=20)
+    assert ax.collections, "the contour and the scatter are drawn"
+    offsets = ax.collections[-1].get_offsets()
+    assert len(offsets) == 30
+    ax.figure.canvas.draw()
+
+
+def test_multiclass_boundary_and_existing_axes():
+    import matplotlib.pyplot as plt
+    X, y = data.make_blobs(30, centers=3, seed=0)
+    model = MLP(2, [4, 3], seed=0)
+    fig, given = plt.subplots()
+    ax = plot.plot_decision_boundary(model, X, y, resolution=15, ax=given)
+    assert ax is given
+
+
+def test_plot_history_one_panel_per_record():
+    X, y = data.make_xor()
+    model = MLP(2, [3, 1], seed=0)
+    history = fit(model, X, y, epochs=3, progress=False)
+    fig = plot.plot_history(history)
+    assert [a.get_title() for a in fig.axes] == ["loss", "accuracy", "lr"]
+    assert len(fig.axes[0].lines[0].get_xdata()) == 3
+    fig = plot.plot_history(history, keys=["loss"])
+    assert len(fig.axes) == 1
+    with pytest.raises(KeyError, match="no record"):
+        plot.plot_history(history, keys=["f1"])
+
+
+def test_mismatched_data_is_refused():
+    with pytest.raises(ValueError, match="matching"):
+        plot.plot_decision_boundary(MLP(2, [1], seed=0), [[0.0, 0.0]], [1, 0])
