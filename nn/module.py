@@ -192,7 +192,7 @@ class Neuron(Module):
         self.b._scope = (self,)
 
     def __call__(self, x: Sequence[Any]) -> Value:
-        """act(w . x + b) for inputs ``x`` (floats or Values), as one Value tagged with this neuron."""
+        """act(w . x + b) for inputs ``x`` (floats or Values): one Value tagged with the neuron."""
         w = self.w
         if isinstance(x, (Value, Real)):
             x = [x]

@@ -1,4 +1,4 @@
-"""Learning-rate schedules: set ``optimizer.lr`` from the epoch number t, as torch.optim.lr_scheduler.
+"""Learning-rate schedules: ``optimizer.lr`` as a function of the epoch t (torch's lr_scheduler).
 
 Use: build the scheduler after the optimizer (this sets the lr of epoch 0), then call
 ``scheduler.step()`` once per epoch, after that epoch's ``optimizer.step()`` calls. With

@@ -9,6 +9,7 @@ import subprocess
 import sys
 
 import pytest
+from conftest import require_module
 
 from autograd import Value
 from nn import MLP, Layer, Module, Neuron, init
@@ -26,7 +27,7 @@ def test_moons_mlp_has_337_parameters_in_micrograd_order():
 
 
 def test_same_weights_and_outputs_as_micrograd_with_the_same_global_seed():
-    micrograd_nn = pytest.importorskip("micrograd.nn")
+    micrograd_nn = require_module("micrograd.nn").nn
     random.seed(1337)
     theirs = micrograd_nn.MLP(2, [16, 16, 1])
     random.seed(1337)

@@ -8,6 +8,7 @@ import sys
 import time
 
 import pytest
+from conftest import require_module
 
 from nn import (MLP, SGD, Adam, History, LambdaLR, StepLR, accuracy, data, fit, hinge_loss,
                 make_step)
@@ -133,7 +134,7 @@ def test_progress_false_never_imports_tqdm():
 
 
 def test_progress_true_shows_a_tqdm_bar(capsys):
-    pytest.importorskip("tqdm")
+    require_module("tqdm")
     model = MLP(1, [1], seed=0)
     fit(model, [[1.0]], [1.0], epochs=3, progress=True)
     err = capsys.readouterr().err
