@@ -12,7 +12,7 @@ dependency only when called.
 
 from __future__ import annotations
 
-from nn import data, init, losses, metrics, optim, schedulers
+from nn import data, init, losses, metrics, optim, plot, schedulers
 from nn.losses import (bce_with_logits, cross_entropy, hinge_loss, l2_penalty, log_softmax,
                        mse_loss, softmax)
 from nn.metrics import accuracy
@@ -22,7 +22,7 @@ from nn.schedulers import (CosineAnnealingLR, ExponentialLR, LambdaLR, LinearWar
                            LRScheduler, StepLR)
 from nn.serialization import load, save
 from nn.torch_bridge import from_torch, to_torch
-from nn.train import History, fit, make_step
+from nn.train import History, fit, make_compiled_step, make_step
 
 __all__ = [
     "Module", "Neuron", "Layer", "MLP",
@@ -30,6 +30,6 @@ __all__ = [
     "log_softmax", "softmax", "accuracy",
     "Optimizer", "SGD", "RMSprop", "Adam", "AdamW", "clip_grad_norm_", "clip_grad_value_",
     "LRScheduler", "StepLR", "ExponentialLR", "CosineAnnealingLR", "LinearWarmup", "LambdaLR",
-    "fit", "make_step", "History", "save", "load", "to_torch", "from_torch",
-    "data", "init", "losses", "metrics", "optim", "schedulers",
+    "fit", "make_step", "make_compiled_step", "History", "save", "load", "to_torch", "from_torch",
+    "data", "init", "losses", "metrics", "optim", "plot", "schedulers",
 ]
