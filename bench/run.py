@@ -272,20 +272,36 @@ class ScalarMLP:
         return x[0]
 
 
-def chainrule_mlp(engine: Engine, weights: list) -> Any:
-    """nn.MLP (if that module exists and has micrograd's parameter layout) with these weights."""
-    try:
-        from nn import MLP
-        model = MLP(2, [len(layer) for layer in weights])
-        params = list(model.parameters())
-    except Exception:
-        return None
+def chainrule_mlp(weights: list) -> Any:
+    """nn.MLP with these weights (its parameters are in micrograd's order: per neuron w, b)."""
+    from nn import MLP
+
+    model = MLP(2, [len(layer) for layer in weights])
     flat = [x for layer in weights for ws, b in layer for x in (*ws, b)]
-    if len(params) != len(flat):
-        return None
-    for p, x in zip(params, flat):
+    for p, x in zip(model.parameters(), flat):
         p.data = x
     return model
+
+
+class Compiled(Chainrule):
+    """chainrule with the training step traced once by ``autograd.compile`` (MLP only)."""
+
+    name = "compiled"
+
+    def prepare(self, model: Any, X: list, y: list, alpha: float = 1e-4) -> float:
+        """Compile mlp_loss's two parts; returns the compile time in seconds."""
+        from autograd import compile
+
+        t0 = clock()
+        self.sample = compile(lambda x1, x2, t: (1.0 + -t * model([x1, x2])).relu(),
+                              [*X[0], y[0]])
+        self.reg = compile(lambda: alpha * sum(p * p for p in model.parameters()), [])
+        self.rows = [(*x, t) for x, t in zip(X, y)]
+        return clock() - t0
+
+    def loss(self) -> float:
+        """mlp_loss's value; its gradient is added into the parameters' .grad."""
+        return self.sample.batch(self.rows, 1.0 / len(self.rows)) + self.reg()[0]
 
 
 def mlp_loss(engine: Engine, model: Any, X: list, y: list, alpha: float = 1e-4) -> Any:
@@ -364,6 +380,20 @@ def check_mlp(engines: list[Engine], models: dict, X: list, y: list) -> None:
     gc.collect()
 
 
+def check_compiled(compiled: Compiled, model: Any, engine: Engine, reference: Any, X: list,
+                   y: list) -> None:
+    """The compiled step gives chainrule's loss and gradients (before timing)."""
+    loss = mlp_loss(engine, reference, X, y)
+    engine.zero_grad(list(reference.parameters()))
+    engine.backward(loss)
+    compiled.zero_grad(list(model.parameters()))
+    value = compiled.loss()
+    assert close(value, loss.data), f"mlp: compiled loss {value} != chainrule {loss.data}"
+    for k, (p, p0) in enumerate(zip(model.parameters(), reference.parameters())):
+        assert close(p.grad, p0.grad, 1e-9), f"mlp: compiled grad {k}: {p.grad} != {p0.grad}"
+    gc.collect()
+
+
 def time_expr(engine: Engine, program: list) -> dict:
     t0 = clock()
     root, leaves = build_expr(engine, program)
@@ -392,6 +422,18 @@ def time_mlp(engine: Engine, model: Any, X: list, y: list) -> dict:
     gc.collect()
     t3 = clock()
     return {"forward": t1 - t0, "backward": t2 - t1, "teardown": t3 - t2, "step": t3 - t0}
+
+
+def time_compiled_mlp(engine: Compiled, model: Any) -> dict:
+    t0 = clock()
+    params = list(model.parameters())
+    engine.zero_grad(params)
+    engine.loss()
+    engine.sgd(params, 0.0)
+    t1 = clock()
+    gc.collect()  # nothing to tear down, but the same collection as the other engines
+    t2 = clock()
+    return {"forward+backward": t1 - t0, "teardown": t2 - t1, "step": t2 - t0}
 
 
 def time_chain(engine: Engine, n: int) -> dict:
@@ -503,7 +545,11 @@ def print_table(title: str, results: dict, columns: list[str], total: list[str])
     print("-" * len(head))
 
     def tot(r: dict) -> float | None:
-        if "error" in r or any(k not in r for k in total):
+        if "error" in r:
+            return None
+        if "step" in r and "step" in columns:
+            return r["step"]
+        if any(k not in r for k in total):
             return None
         return sum(r[k] for k in total)
 
@@ -573,11 +619,13 @@ def main(argv: list[str] | None = None) -> dict:
         X, y = make_moons(100)
         weights = make_weights([2, 16, 16, 1])
         models = {e.name: ScalarMLP(e, weights) for e in engines if not e.forward_only}
-        own = chainrule_mlp(engines[0], weights)
-        if own is not None:
-            models["chainrule"] = own
+        models["chainrule"] = chainrule_mlp(weights)
         check_mlp([e for e in engines if not e.forward_only], models, X, y)
         models["floats"] = ScalarMLP(engines[-1], weights)
+        compiled = Compiled()
+        models["compiled"] = chainrule_mlp(weights)
+        compile_time = compiled.prepare(models["compiled"], X, y)
+        check_compiled(compiled, models["compiled"], engines[0], models["chainrule"], X, y)
         repeats = 3 if quick else 7
 
         def one_step(e: Engine) -> dict:
@@ -585,14 +633,19 @@ def main(argv: list[str] | None = None) -> dict:
                 t0 = clock()
                 mlp_loss(e, models[e.name], X, y)
                 return {"forward": clock() - t0}
+            if isinstance(e, Compiled):
+                return time_compiled_mlp(e, models[e.name])
             return time_mlp(e, models[e.name], X, y)
 
-        res = interleaved(engines, repeats, one_step)
+        res = interleaved([engines[0], compiled, *engines[1:]], repeats, one_step)
         results["mlp_step"] = res
-        results["mlp_step_model"] = "nn.MLP" if own is not None else "bench ScalarMLP"
-        print_table(f"MLP(2,[16,16,1]) SGD step on 100 points ({results['mlp_step_model']})",
+        results["mlp_compile_time"] = compile_time
+        print_table("MLP(2,[16,16,1]) SGD step on 100 points (nn.MLP; compiled: "
+                    f"autograd.compile, traced once in {compile_time * 1e3:.0f} ms)",
                     res, ["forward", "backward", "teardown", "step"],
                     ["forward", "backward", "teardown"])
+        own, fast = res["chainrule"]["step"], res["compiled"]["step"]
+        print(f"compiled step: {own / fast:.1f}x faster than chainrule's engine step")
 
     if "chain" in todo:
         n = 100_000 if quick else 1_000_000
