@@ -11,6 +11,7 @@ from optable import case_points, point_id
 
 from autograd import Value, grad, no_grad, topological_order
 from autograd import backprop
+from examples import micrograd_readme
 
 
 # ---------------------------------------------------------------- fast path == op table
@@ -358,18 +359,7 @@ def test_micrograd_lecture_manual_backward_walk():
 
 
 def test_micrograd_readme_example():
-    a = Value(-4.0)
-    b = Value(2.0)
-    c = a + b
-    d = a * b + b ** 3
-    c += c + 1
-    c += 1 + c + (-a)
-    d += d * 2 + (b + a).relu()
-    d += 3 * d + (b - a).relu()
-    e = c - d
-    f = e ** 2
-    g = f / 2.0
-    g += 10.0 / f
+    g, a, b = micrograd_readme()
     g.backward()
     assert f"{g.data:.4f}" == "24.7041"
     assert f"{a.grad:.4f}" == "138.8338"

@@ -9,7 +9,8 @@ import sys
 
 import pytest
 
-from autograd import Value, cli, explain
+from autograd import cli, explain
+from examples import lecture
 
 
 
@@ -30,12 +31,6 @@ def run(*args: str) -> tuple[int, str, str]:
 def numbers(formula: str) -> str:
     """The numeric half of a formula (``2.0 · 3.0 = 6.0``), which does not depend on names."""
     return formula.split(" = ", 1)[1]
-
-
-def lecture():
-    a, b, c, f = Value(2.0, label="a"), Value(-3.0, label="b"), Value(10.0, label="c"), \
-        Value(-2.0, label="f")
-    return (a * b + c) * f
 
 
 # expression, variables, a line the trace must contain (names of unlabelled nodes vary)

@@ -14,19 +14,7 @@ import pytest
 from autograd import Value, explain, stepper
 from autograd.viz import draw_graph
 from autograd.viz.stepper import Stepper, _json_for_script
-
-
-def lecture():
-    """micrograd's lecture expression L = (a*b + c) * f, with its labels."""
-    a, b = Value(2.0, label="a"), Value(-3.0, label="b")
-    c, f = Value(10.0, label="c"), Value(-2.0, label="f")
-    e = a * b
-    e.label = "e"
-    d = e + c
-    d.label = "d"
-    L = d * f
-    L.label = "L"
-    return L
+from examples import lecture
 
 
 def page_data(page: str) -> dict:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from conftest import require_module, require_program
 
 from autograd import Value, explain, stepper
 from autograd.viz import draw_graph
+from examples import lecture
 
 pytestmark = pytest.mark.browser
 
@@ -26,19 +29,6 @@ STATE = """() => {
           target: ids("g.node.target"), edges: ids("g.edge.active"),
           formula: document.getElementById("formula").textContent, grads: grads};
 }"""
-
-
-def lecture():
-    """micrograd's lecture expression L = (a*b + c) * f, labels a, b, c, f, e, d, L."""
-    a, b = Value(2.0, label="a"), Value(-3.0, label="b")
-    c, f = Value(10.0, label="c"), Value(-2.0, label="f")
-    e = a * b
-    e.label = "e"
-    d = e + c
-    d.label = "d"
-    L = d * f
-    L.label = "L"
-    return L
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +62,7 @@ def test_next_walks_through_every_step_of_explain(tmp_path, page):
     trace = explain(lecture())  # the same graph built again: the engine's steps and numbers
     ids = draw_graph(L).node_ids
     order = {node.label: ids[node] for node in ids}
-    url = (tmp_path / "backprop.html").as_uri()
+    url = Path(path).as_uri()
     page.goto(url)
 
     state = page.evaluate(STATE)

@@ -12,21 +12,14 @@ from hypothesis import strategies as st
 from autograd import Value, explain, register_op, topological_order
 from autograd.names import node_names
 from autograd.trace import BackwardTrace, Step, format_number
+from examples import labelled_leaves, lecture, micrograd_readme
 
 # ------------------------------------------------------------------ the seeds' examples
 
 
-def lecture():
-    """micrograd's lecture expression L = (a*b + c) * f, with its labels."""
-    a, b = Value(2.0, label="a"), Value(-3.0, label="b")
-    c, f = Value(10.0, label="c"), Value(-2.0, label="f")
-    e = a * b
-    e.label = "e"
-    d = e + c
-    d.label = "d"
-    L = d * f
-    L.label = "L"
-    return L, {"a": a, "b": b, "c": c, "f": f}
+def lecture_case():
+    L = lecture()
+    return L, labelled_leaves(L)
 
 
 def seed_001():
@@ -41,27 +34,17 @@ def seed_004():
     return (x ** 2 + 1) ** 3, {"x": x}
 
 
-def micrograd_readme():
-    a, b = Value(-4.0, label="a"), Value(2.0, label="b")
-    c = a + b
-    d = a * b + b ** 3
-    c += c + 1
-    c += 1 + c + (-a)
-    d += d * 2 + (b + a).relu()
-    d += 3 * d + (b - a).relu()
-    e = c - d
-    f = e ** 2
-    g = f / 2.0
-    g += 10.0 / f
+def micrograd_readme_case():
+    g, a, b = micrograd_readme()
     return g, {"a": a, "b": b}
 
 
 CASES = [
     # build,             root data, {leaf: expected grad}, tolerance
-    (lecture, -8.0, {"a": 6.0, "b": -4.0, "c": -2.0, "f": 4.0}, 0.0),
+    (lecture_case, -8.0, {"a": 6.0, "b": -4.0, "c": -2.0, "f": 4.0}, 0.0),
     (seed_001, 25.0, {"x": 30.0}, 0.0),
     (seed_004, 125.0, {"x": 300.0}, 0.0),
-    (micrograd_readme, 24.7041, {"a": 138.8338, "b": 645.5773}, 5e-5),
+    (micrograd_readme_case, 24.7041, {"a": 138.8338, "b": 645.5773}, 5e-5),
 ]
 IDS = ["lecture", "seed001", "seed004", "micrograd_readme"]
 
@@ -140,8 +123,8 @@ def test_steps_follow_a_reverse_topological_order(build, data, expected, tol):
 # ------------------------------------------------------------------ same semantics as backward()
 
 def test_grads_are_exactly_those_of_backward_and_leaves_accumulate():
-    g1, leaves1 = micrograd_readme()
-    g2, leaves2 = micrograd_readme()
+    g1, leaves1 = micrograd_readme_case()
+    g2, leaves2 = micrograd_readme_case()
     explain(g1)
     g2.backward()
     assert [n.grad for n in topological_order(g1)] == [n.grad for n in topological_order(g2)]
@@ -212,7 +195,7 @@ def test_explain_needs_a_value(bad):
 # ------------------------------------------------------------------ text and HTML tables
 
 def test_text_table_is_aligned_and_complete():
-    L, _ = lecture()
+    L = lecture()
     trace = explain(L)
     lines = str(trace).splitlines()
     assert lines[0].startswith("backward pass of L = -8.0: 6 chain-rule steps")
@@ -241,7 +224,7 @@ def test_html_table_escapes_labels():
 
 
 def test_repr_and_step_fields():
-    L, _ = lecture()
+    L = lecture()
     trace = explain(L)
     assert repr(trace) == "<BackwardTrace of L = -8.0: 6 steps>"
     assert isinstance(trace, BackwardTrace) and isinstance(trace[0], Step)

@@ -13,24 +13,14 @@ import pytest
 
 from autograd import Value, draw_dot, draw_graph, topological_order
 from autograd.viz.dot import ROLE_COLOURS, escape_label, format_number
+from examples import micrograd_readme
 
 GOLDEN = Path(__file__).parent / "golden"
 
 
-def micrograd_readme():
-    """The expression of micrograd's README (g = 24.7041, dg/da = 138.8338, dg/db = 645.5773)."""
-    a = Value(-4.0, label="a")
-    b = Value(2.0, label="b")
-    c = a + b
-    d = a * b + b**3
-    c += c + 1
-    c += 1 + c + (-a)
-    d += d * 2 + (b + a).relu()
-    d += 3 * d + (b - a).relu()
-    e = c - d
-    f = e**2
-    g = f / 2.0
-    g += 10.0 / f
+def micrograd_readme_drawn():
+    """micrograd's README expression after backward, its output labelled g: (a, b, g)."""
+    g, a, b = micrograd_readme()
     g.label = "g"
     g.backward()
     return a, b, g
@@ -114,7 +104,7 @@ def test_format_number_never_shows_negative_zero_for_tiny_negatives():
 # ------------------------------------------------------------------ the micrograd example
 
 def test_micrograd_readme_records_ops_and_edges():
-    a, b, g = micrograd_readme()
+    a, b, g = micrograd_readme_drawn()
     order = topological_order(g)
     image = draw_graph(g)
     src = image.source
@@ -158,7 +148,7 @@ def test_a_square_by_multiplication_draws_two_edges_with_distinct_labels():
 
 
 def test_switches_leave_out_grads_and_local_derivatives():
-    _, _, g = micrograd_readme()
+    _, _, g = micrograd_readme_drawn()
     src = draw_graph(g, show_grad=False, show_local=False, rankdir="TB").source
     assert "grad " not in src and "∂" not in src and "rankdir=TB" in src
 
@@ -301,7 +291,7 @@ def golden_cases():
     def neuron():
         return hinge_loss(MLP(2, [2, 2, 1]))
     return {
-        "micrograd_readme.dot": lambda: draw_graph(micrograd_readme()[2]).source,
+        "micrograd_readme.dot": lambda: draw_graph(micrograd_readme_drawn()[2]).source,
         "mlp_neuron.dot": lambda: draw_graph(neuron(), collapse="neuron").source,
         "mlp_layer.dot": lambda: draw_graph(neuron(), collapse="layer", rankdir="TB").source,
     }
@@ -313,7 +303,7 @@ def test_dot_matches_the_golden_file(name):
     path = GOLDEN / name
     if os.environ.get("CHAINRULE_UPDATE_GOLDEN"):
         path.write_text(source, encoding="utf-8")
-    assert source == path.read_text(encoding="utf-8"), f"regenerate with CHAINRULE_UPDATE_GOLDEN=1"
+    assert source == path.read_text(encoding="utf-8"), "regenerate with CHAINRULE_UPDATE_GOLDEN=1"
 
 
 def test_dot_is_the_same_in_a_fresh_process():
