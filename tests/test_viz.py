@@ -7,6 +7,7 @@ import os
 import re
 import subprocess
 import sys
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
@@ -269,6 +270,28 @@ def test_real_mlp_loss_fits_under_the_default_limit_when_folded():
     assert len(statements(src, r"g\d+ \[")) == 33
     assert "neuron L2.N16" in src and "cluster_L2" in src
     assert len(statements(draw_graph(loss, collapse="layer").source, r"g\d+ \[")) == 3
+
+
+def test_l2_penalised_batch_loss_of_a_real_mlp_folds_its_sums():
+    # DESIGN's case: MLP(2,[16,16,1]) with an L2 term (about 1,400 raw nodes and more with a
+    # batch) is drawn within max_nodes=500: p*p joins its neuron, long sums become one node.
+    from nn import MLP
+
+    model = MLP(2, [16, 16, 1], seed=0)
+    batch = [([0.5, -1.0], 1.0), ([1.5, 0.25], -1.0), ([-0.5, 0.5], 1.0), ([2.0, 1.0], -1.0)]
+    data_loss = sum((1 + -y * model(x)).relu() for x, y in batch) * (1 / len(batch))
+    loss = data_loss + 1e-4 * sum(p * p for p in model.parameters())
+    loss.backward()
+    assert len(topological_order(loss)) > 3500
+    image = draw_graph(loss, collapse="neuron")
+    src = image.source
+    assert "sum of 337 terms" in src and "sum of 4 terms" in src
+    assert len(statements(src, r"g\d+ \[")) == 33 + 2
+    assert 'label="all 16"' in src                       # one arrow per layer into the L2 sum
+    assert "{rank=same; " in src and "newrank=true" in src  # one column per layer
+    squares = [v for v in topological_order(loss) if v.op == "*" and v.inputs[0] is v.inputs[1]]
+    assert len(squares) == 337 and all(image.node_ids[v].startswith("g") for v in squares)
+    ET.fromstring(image.svg())
 
 
 @pytest.mark.parametrize("kwargs, message", [

@@ -5,7 +5,12 @@ a parameter leaf and every output of a Neuron/Layer/MLP call carry e.g. ``(mlp, 
 neuron)``; the intermediate nodes of a call are untagged. A group is then everything "behind"
 a tagged output that only feeds that group: walking the graph from the output towards the
 inputs, untagged nodes join while all their consumers are in the group; other tagged outputs
-and labelled input leaves stay outside. Parameters always join their owning group.
+and labelled input leaves stay outside. Parameters always join their owning group, and so
+does a node computed from one group alone (the ``p * p`` of an L2 penalty).
+
+Long sums (``sum()`` of many terms: a loss over a batch, an L2 penalty) fold too, into one
+"sum of N terms" node: a chain of ``+`` nodes in which each running total is used only by
+the next ``+``.
 """
 
 from __future__ import annotations
@@ -22,21 +27,26 @@ LEVELS = ("neuron", "layer")
 class Group:
     """The Values one module call made, drawn as a single summary node."""
 
-    __slots__ = ("key", "modules", "kind", "path", "outputs", "members", "n_params", "index")
+    __slots__ = ("key", "modules", "kind", "path", "outputs", "members", "n_params", "n_terms",
+                 "index")
 
-    def __init__(self, key: int, modules: tuple) -> None:
+    def __init__(self, key: int, modules: tuple, kind: str = "") -> None:
         self.key = key                    # id() of the module (a dict key only, never shown)
         self.modules = modules            # the module and its owners, outermost first
-        self.kind = type(modules[-1]).__name__.lower()   # "neuron", "layer", ...
+        # "neuron", "layer", ... or "sum" for a folded sum (which has no module)
+        self.kind = kind or type(modules[-1]).__name__.lower()
         self.path = ""                    # "L1.N3": set by fold()
         self.outputs: list[Value] = []    # tagged outputs, in topological order
         self.members: list[Value] = []    # every folded Value, in topological order
         self.n_params = 0
+        self.n_terms = 0                  # for a folded sum: how many terms it adds
         self.index = 0                    # topological index of the first output (the DOT id)
 
     @property
     def name(self) -> str:
-        """What the picture calls this group, e.g. ``neuron L1.N3``."""
+        """What the picture calls this group, e.g. ``neuron L1.N3`` or ``sum of 337 terms``."""
+        if self.kind == "sum":
+            return f"sum of {self.n_terms} terms"
         return f"{self.kind} {self.path}"
 
 
@@ -107,16 +117,65 @@ def fold(order: list[Value], level: str) -> tuple[dict[Value, Group], list[Group
                 continue
             group_of[node] = first
 
+    for node in order:  # inputs first, so a function of a function of a group joins too
+        if node is root or node in group_of or node._rule is None or _scope(node) is not None:
+            continue
+        owners = {group_of.get(inp) for inp in node.inputs}
+        if len(owners) == 1 and None not in owners:
+            group_of[node] = owners.pop()
+
+    sums = _fold_sums(order, consumers, group_of)
     for node in order:
         group = group_of.get(node)
         if group is not None:
             group.members.append(node)
-    ordered = sorted(groups.values(), key=lambda g: index[min(g.outputs, key=index.get)])
+    ordered = sorted([*groups.values(), *sums], key=lambda g: index[min(g.outputs, key=index.get)])
     for group in ordered:
         group.outputs.sort(key=index.get)
         group.index = index[group.outputs[0]]
     _name_groups(ordered)
     return group_of, ordered
+
+
+def _fold_sums(order: list[Value], consumers: dict[Value, list[Value]],
+               group_of: dict[Value, Group], min_terms: int = 4) -> list[Group]:
+    """Fold each chain ``((t1 + t2) + t3) + ...`` of at least ``min_terms`` terms into a group.
+
+    Python's ``sum()`` builds exactly that chain (starting from a constant 0): the running
+    total is the first operand of the next ``+`` and has no other use.
+    """
+    def running_total(node: Value) -> Value | None:
+        total = node.inputs[0] if node.op == "+" else None
+        if (total is not None and total.op == "+" and total not in group_of
+                and consumers[total] == [node]):
+            return total
+        return None
+
+    sums = []
+    taken: set[Value] = set()
+    for head in reversed(order):  # outputs first: each chain is found from its last +
+        if head.op != "+" or head in group_of or head in taken:
+            continue
+        chain = [head]
+        while (total := running_total(chain[-1])) is not None:
+            chain.append(total)
+        if len(chain) + 1 < min_terms:
+            continue
+        group = Group(id(head), (), kind="sum")
+        group.outputs.append(head)
+        for node in chain:
+            taken.add(node)
+            group_of[node] = group
+        for node in chain:
+            for inp in node.inputs:
+                if group_of.get(inp) is group:
+                    continue
+                if inp._rule is None and not inp.label and consumers[inp] == [node]:
+                    group_of[inp] = group  # the 0 that starts sum(), private to the chain
+                else:
+                    group.n_terms += 1
+        sums.append(group)
+    return sums
 
 
 _LETTERS = {"layer": "L", "neuron": "N", "mlp": "M"}
@@ -141,6 +200,8 @@ def _name_groups(groups: list[Group]) -> None:
         return siblings.setdefault(id(child), len(siblings) + 1)
 
     for group in groups:
+        if group.kind == "sum":
+            continue
         parts = []
         mods = group.modules
         start = 1 if len(mods) > 1 else 0    # the outermost module (the MLP) needs no number

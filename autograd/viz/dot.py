@@ -142,12 +142,14 @@ def build_dot(root: Value, rankdir: str = "LR", show_grad: bool = True, show_loc
         # An output seen from outside is called by its module: L3.N1 (or L2[4] for a layer).
         many = len(group.outputs) > 1
         for k, out in enumerate(group.outputs):
-            names[out] = f"{group.path}[{k + 1}]" if many else group.path
+            names[out] = ("sum" if group.kind == "sum" else
+                          f"{group.path}[{k + 1}]" if many else group.path)
 
     lines = [
         "digraph chainrule {",
         f"  graph [rankdir={rankdir}, fontname=\"Helvetica\", fontsize=10"
-        + (", compound=true" if groups else "") + "];",
+        # compound: edges from or to a whole layer's box; newrank: rank=same inside boxes
+        + (", compound=true, newrank=true" if groups else "") + "];",
         '  node [shape=record, style="filled", fillcolor="#ffffff", fontname="Helvetica", '
         'fontsize=11];',
         '  edge [fontname="Helvetica", fontsize=9, color="#555555"];',
@@ -192,6 +194,9 @@ def build_dot(root: Value, rankdir: str = "LR", show_grad: bool = True, show_loc
                            penwidth="2" if root in group.outputs else "1", id=f"g{group.index}")
             lines.append(f"{indent}g{group.index} [{attrs}];")
         if parent:
+            # One column per layer, whatever else its neurons feed (an L2 penalty reads all).
+            lines.append(f"{indent}{{rank=same; " + "; ".join(f"g{g.index}" for g in members)
+                         + ";}")
             lines.append("  }")
 
     # Edges into each drawn op node, one per operand position, labelled with the local
@@ -225,7 +230,10 @@ def build_dot(root: Value, rankdir: str = "LR", show_grad: bool = True, show_loc
     # from box to box: draw that (a compound edge) and the individual lines only otherwise.
     boxes = {parent: members for parent, members in clusters.items() if parent}
     cluster_name = {parent: _cluster_name(members) for parent, members in boxes.items()}
-    for dest, dest_members in boxes.items():
+    # Likewise one arrow from a box into a single node that reads all of it (a folded sum).
+    targets = [(dest, members) for dest, members in boxes.items()]
+    targets += [(None, [g]) for g in groups if not any(g in m for m in boxes.values())]
+    for dest, dest_members in targets:
         for source, source_members in boxes.items():
             ids = {f"g{g.index}" for g in source_members}
             if source == dest or not all(ids <= set(sources_of[g]) for g in dest_members):
@@ -234,10 +242,12 @@ def build_dot(root: Value, rankdir: str = "LR", show_grad: bool = True, show_loc
                 sources_of[g] = [src for src in sources_of[g] if src not in ids]
             tail = source_members[len(source_members) // 2]
             head = dest_members[len(dest_members) // 2]
-            text = f"all {len(source_members)} → each of {len(dest_members)}"
+            into = {"lhead": cluster_name[dest]} if dest is not None else {}
+            text = (f"all {len(source_members)} → each of {len(dest_members)}"
+                    if dest is not None else f"all {len(source_members)}")
             lines.append(f"  g{tail.index} -> g{head.index} [" + _attrs(
-                ltail=cluster_name[source], lhead=cluster_name[dest], label=text,
-                penwidth="2", id=f"{cluster_name[source]}_{cluster_name[dest]}") + "];")
+                ltail=cluster_name[source], **into, label=text, penwidth="2",
+                id=f"{cluster_name[source]}_{cluster_name.get(dest, f'g{head.index}')}") + "];")
     for group in sorted(groups, key=_path_key):
         for src in sources_of[group]:
             lines.append(f"  {src} -> g{group.index} [{_attrs(id=f'{src}_g{group.index}')}];")
@@ -263,7 +273,9 @@ def _group_label(group: Group, show_grad: bool) -> str:
     """A few lines: the module, its activation and parameter count, its output data and grad."""
     outputs = group.outputs
     kinds = sorted({"linear" if out.op in ("+", "-") else out.op for out in outputs})
-    lines = [group.name, f"{'/'.join(kinds)}, {group.n_params} params"]
+    lines = [group.name]
+    if group.kind != "sum":
+        lines.append(f"{'/'.join(kinds)}, {group.n_params} params")
     if len(outputs) == 1:
         lines.append(f"data {format_number(outputs[0].data)}")
         if show_grad:
