@@ -352,8 +352,9 @@ class Value:
         """Backpropagate from this Value: every node it depends on gets ``grad = d self / d node``.
 
         Iterative (no recursion limit). Like PyTorch, gradients of leaves accumulate across
-        calls (two calls give twice the gradient: call ``zero_grad`` in between), while each
-        call resets and recomputes the gradients of intermediate nodes.
+        calls (two calls give twice the gradient: reset with ``x.grad = 0.0`` or a model's
+        ``zero_grad()``), while each call resets and recomputes the gradients of
+        intermediate nodes.
         """
         from autograd.backprop import backward
 
