@@ -61,18 +61,19 @@ def _div(a: float, b: float) -> float:
 
 
 def _pow(a: float, b: float) -> float:
+    base = f"({_num(a)})" if a < 0.0 else _num(a)  # (-8.0) ** 0.5, not -8.0 ** 0.5
     if a == 0.0 and b < 0.0:
         raise ZeroDivisionError(
-            f"{_num(a)} ** {_num(b)}: zero cannot be raised to a negative power (1/0)")
+            f"{base} ** {_num(b)}: zero cannot be raised to a negative power (1/0)")
     if a < 0.0 and b != int(b):
         raise ValueError(
-            f"{_num(a)} ** {_num(b)}: a negative base to a non-integer power is not a real "
+            f"{base} ** {_num(b)}: a negative base to a non-integer power is not a real "
             "number; use abs(x) ** p or an integer exponent")
     try:
         return a ** b
     except OverflowError:
         raise OverflowError(
-            f"{_num(a)} ** {_num(b)} overflows a float (the largest is about 1.8e308)") from None
+            f"{base} ** {_num(b)} overflows a float (the largest is about 1.8e308)") from None
 
 
 def _exp(a: float) -> float:
