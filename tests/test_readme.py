@@ -31,3 +31,22 @@ def test_readme_example_runs(index, tmp_path, monkeypatch):
     printed = out.getvalue().splitlines()
     for text in expected:
         assert any(line.strip() == text for line in printed), (text, printed)
+
+
+def test_the_readme_graph_picture_is_the_one_its_script_draws():
+    # Compare what the picture says (every text in the SVG), not Graphviz's coordinates,
+    # which may move between Graphviz versions.
+    import importlib.util
+    import xml.etree.ElementTree as ET
+
+    script = README.parent / "notebooks" / "images" / "make_readme_images.py"
+    spec = importlib.util.spec_from_file_location("make_readme_images", script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+
+    def texts(svg: str) -> list[str]:
+        return sorted(e.text for e in ET.fromstring(svg).iter() if e.tag.endswith("text"))
+
+    committed = module.OUTPUT.read_text(encoding="utf-8")
+    assert texts(committed) == texts(module.picture().svg()), \
+        "regenerate it: python notebooks/images/make_readme_images.py"

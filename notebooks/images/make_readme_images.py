@@ -6,35 +6,29 @@ WebAssembly Graphviz, so the SVG is the same on every machine (no system Graphvi
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
-from autograd import Value, draw_graph
+from autograd import draw_graph
+from autograd.viz import GraphImage
 
-HERE = Path(__file__).parent
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent.parent / "tests"))  # the worked examples the tests use
+from examples import micrograd_readme  # noqa: E402
+
+OUTPUT = HERE / "micrograd_example.svg"
 
 
-def micrograd_example() -> Value:
-    """micrograd's README example: g = 24.7041, dg/da = 138.8338, dg/db = 645.5773."""
-    a = Value(-4.0, label="a")
-    b = Value(2.0, label="b")
-    c = a + b
-    d = a * b + b**3
-    c += c + 1
-    c += 1 + c + (-a)
-    d += d * 2 + (b + a).relu()
-    d += 3 * d + (b - a).relu()
-    e = c - d
-    f = e**2
-    g = f / 2.0
-    g += 10.0 / f
+def picture() -> GraphImage:
+    """micrograd's README example after backward: g = 24.7041, dg/da = 138.8338, dg/db = 645.5773."""
+    g, _, _ = micrograd_readme()
     g.label = "g"
     g.backward()
-    return g
+    return draw_graph(g, engine="wasm")
 
 
 def main() -> None:
-    path = draw_graph(micrograd_example(), engine="wasm").save(HERE / "micrograd_example.svg")
-    print(f"wrote {path}")
+    print(f"wrote {picture().save(OUTPUT)}")
 
 
 if __name__ == "__main__":
