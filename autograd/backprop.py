@@ -83,12 +83,7 @@ def local_grads(node: Value, create_graph: bool = False) -> tuple:
         args.append(node.data)
     if rule.has_param:
         args.append(node._b)
-    result = rule.local_grads(*args)
-    if not isinstance(result, (tuple, list)) or len(result) != len(inputs):
-        raise TypeError(
-            f"the local_grads rule of op {rule.name!r} must return a tuple with one derivative "
-            f"per input ({len(inputs)}), got {result!r}")
-    return tuple(result)
+    return rule.derivatives(*args)
 
 
 def backward(root: Value, grad: float = 1.0) -> None:

@@ -198,7 +198,7 @@ class _Generator:
             base = re.sub(r"\W", "_", rule.name).strip("_") or "op"
             stem = _fresh("_" + base, set(self.namespace))
             self.namespace[stem] = _checked_forward(rule)
-            self.namespace[stem + "_local_grads"] = _checked_local_grads(rule)
+            self.namespace[stem + "_local_grads"] = rule.derivatives
             self.custom[rule] = stem
         stem = self.custom[rule]
         args = ", ".join("{%s}" % k for k in _slots(rule.arity))
@@ -292,18 +292,6 @@ def _checked_forward(rule: Op) -> Callable[..., float]:
         return _to_float(rule.forward(*args), where)
 
     return forward
-
-
-def _checked_local_grads(rule: Op) -> Callable[..., tuple]:
-    def local_grads(*args: float) -> tuple:
-        result = rule.local_grads(*args)
-        if not isinstance(result, (tuple, list)) or len(result) != rule.arity:
-            raise TypeError(
-                f"the local_grads rule of op {rule.name!r} must return a tuple with one "
-                f"derivative per input ({rule.arity}), got {result!r}")
-        return result
-
-    return local_grads
 
 
 # ---------------------------------------------------------------- the compiled callable

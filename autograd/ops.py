@@ -39,6 +39,15 @@ class Op:
         self.has_param = has_param
         self.formula = formula        # the derivative rule in words, for pictures and traces
 
+    def derivatives(self, *args: Any) -> tuple:
+        """``local_grads(*args)``, checked to give one derivative per input (user rules err)."""
+        result = self.local_grads(*args)
+        if not isinstance(result, (tuple, list)) or len(result) != self.arity:
+            raise TypeError(
+                f"the local_grads rule of op {self.name!r} must return a tuple with one "
+                f"derivative per input ({self.arity}), got {result!r}")
+        return tuple(result)
+
     def __repr__(self) -> str:
         return f"Op({self.name!r}, arity={self.arity})"
 
