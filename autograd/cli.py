@@ -67,7 +67,7 @@ def _parser() -> argparse.ArgumentParser:
                         help="leave out the local derivatives on the edges")
     render.add_argument("--engine", choices=("dot", "wasm"), default=None,
                         help="Graphviz back end (default: the dot program if installed, else "
-                        "the built-in WebAssembly one, which writes SVG only)")
+                        "the built-in WebAssembly one, which writes SVG and PNG but not PDF)")
 
     command("explain", "Print the backward pass of EXPR as chain-rule steps.",
             'chainrule explain "x * y + tanh(x)" x=2 y=-3')

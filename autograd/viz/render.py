@@ -40,7 +40,7 @@ def choose_engine(engine: Optional[str] = None) -> str:
         return "dot" if shutil.which("dot") else "wasm"
     if engine not in ENGINES:
         raise ValueError(f"{where}={engine!r} is not a Graphviz back end; use 'dot' (the "
-                         "system program) or 'wasm' (in-process, SVG only)")
+                         "system program) or 'wasm' (in-process: SVG, and PNG through resvg)")
     return engine
 
 
@@ -56,11 +56,14 @@ def render(source: str, fmt: str = "svg", engine: Optional[str] = None,
         return _render_wasm(source)
     rasteriser = _resvg() if fmt == "png" else None
     if rasteriser is None:
-        extra = " or pip install resvg-py for PNG" if fmt == "png" else ""
+        if fmt == "png":  # resvg-py is a default dependency, so it was uninstalled
+            builtin, extra = "SVG, and PNG with resvg-py", " or pip install resvg-py"
+        else:
+            builtin, extra = "SVG and PNG, not PDF", ""
         raise GraphvizNotFoundError(
             f"writing {fmt.upper()} needs the Graphviz program 'dot', which is "
             f"{'not installed' if not shutil.which('dot') else 'switched off here'} "
-            f"(the built-in WebAssembly Graphviz writes SVG only); {_INSTALL}{extra}, "
+            f"(the built-in WebAssembly Graphviz writes {builtin}); {_INSTALL}{extra}, "
             "or save the picture as .svg")
     return _rasterise(rasteriser, _render_wasm(source))
 
