@@ -13,14 +13,16 @@ from __future__ import annotations
 from typing import Any
 
 from autograd import ops
-from autograd.backprop import grad, no_grad, topological_order
+from autograd.backprop import grad, topological_order
 from autograd.gradcheck import GradcheckError, gradcheck
+from autograd.modes import AnomalyError, detect_anomaly, no_grad
 from autograd.ops import register_op
-from autograd.value import Value
+from autograd.value import Scope, Value
 
 __all__ = [
-    "Value", "no_grad", "grad", "gradcheck", "GradcheckError", "register_op", "ops",
-    "topological_order", "explain", "draw_graph", "draw_dot", "stepper",
+    "Value", "Scope", "no_grad", "detect_anomaly", "AnomalyError", "grad", "gradcheck",
+    "GradcheckError", "register_op", "ops", "topological_order", "explain", "draw_graph",
+    "draw_dot", "stepper",
 ]
 __version__ = "0.1.0"
 
@@ -33,6 +35,7 @@ _LAZY = {
     "GraphImage": ("autograd.viz", "GraphImage"),
     "stepper": ("autograd.viz.stepper", "stepper"),
     "compile": ("autograd.compiler", "compile"),
+    "compile_outputs": ("autograd.compiler", "compile_outputs"),
 }
 
 

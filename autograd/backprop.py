@@ -1,21 +1,34 @@
-"""Graph algorithms of reverse mode: topological order, the backward pass, grad(), no_grad.
+"""Graph algorithms of reverse mode: topological order, the backward pass and grad().
+
+The chain rule at one node is ``input.grad += upstream * local`` for each input, where
+``upstream`` is the node's gradient and ``local`` comes from its op's row (``ops.py``).
+``chain_rule_step`` is that step written plainly; ``grad()``, ``explain()`` and
+``Value._backward()`` use it. ``backward()`` runs the same arithmetic in one optimised loop,
+``_propagate``, checked bit for bit against ``chain_rule_step`` for every op
+(tests/test_backprop.py).
 
 Everything here is iterative, so a graph a million nodes deep works (no RecursionError).
+Graph walks write visit marks on the nodes (no visited set to build: see ``_prepare``), so
+walks and backward passes are serialised by one lock: several threads may share a graph and
+each gets the serial result.
 """
 
 from __future__ import annotations
 
-import functools
 import itertools
-from typing import Any, Callable, Sequence, TypeVar, Union
+import math
+import threading
+from typing import Any, Sequence, Union
 
+from autograd.modes import AnomalyError, anomaly_enabled, ieee, no_grad
 from autograd import ops
-from autograd import value as _value
-from autograd.value import Value, _const, _to_float
+from autograd.value import Value, _const, _to_float, describe_inputs
 
-__all__ = ["topological_order", "backward", "grad", "local_grads", "no_grad"]
+__all__ = ["topological_order", "backward", "grad", "local_grads", "chain_rule_step",
+           "no_grad", "graph_lock"]
 
-F = TypeVar("F", bound=Callable[..., Any])
+#: Held by every graph walk and backward pass (re-entrant: a walk inside a pass is fine).
+graph_lock = threading.RLock()
 
 # Each walk takes two fresh mark numbers: "seen" (inputs being visited) and "done" (emitted),
 # stored on the nodes, so no visited-set is built.
@@ -30,83 +43,149 @@ def _check_root(root: Any, where: str) -> None:
 def topological_order(root: Value) -> list[Value]:
     """Every node ``root`` depends on, inputs before outputs, ``root`` last (depth-first)."""
     _check_root(root, "topological_order()")
-    seen = next(_marks)
-    done = seen + 1
-    order: list[Value] = []
-    emit = order.append
-    stack = [root]
-    push, pop = stack.append, stack.pop
-    while stack:
-        node = stack[-1]
-        mark = node._mark
-        if mark == done:
-            pop()
-        elif mark == seen:  # its inputs are all emitted
-            pop()
-            node._mark = done
-            emit(node)
-        else:
-            node._mark = seen
-            rule = node._rule
-            if rule is None:
-                continue
-            # Push in reverse so inputs are visited in operand order.
-            if rule.arity == 2:
-                if node._b._mark != done:
-                    push(node._b)
-                if node._a._mark != done:
+    with graph_lock:
+        seen = next(_marks)
+        done = seen + 1
+        order: list[Value] = []
+        emit = order.append
+        stack = [root]
+        push, pop = stack.append, stack.pop
+        while stack:
+            node = stack[-1]
+            mark = node._mark
+            if mark == done:
+                pop()
+            elif mark == seen:  # its inputs are all emitted
+                pop()
+                node._mark = done
+                emit(node)
+            else:
+                node._mark = seen
+                rule = node._rule
+                if rule is None:
+                    continue
+                # Push in reverse so inputs are visited in operand order.
+                if rule.arity == 2:
+                    if node._b._mark != done:
+                        push(node._b)
+                    if node._a._mark != done:
+                        push(node._a)
+                elif type(node._a) is tuple:
+                    for inp in reversed(node._a):
+                        if inp._mark != done:
+                            push(inp)
+                elif node._a._mark != done:
                     push(node._a)
-            elif type(node._a) is tuple:
-                for inp in reversed(node._a):
-                    if inp._mark != done:
-                        push(inp)
-            elif node._a._mark != done:
-                push(node._a)
-    return order
+        return order
 
+
+# ---------------------------------------------------------------- one chain-rule step
 
 def local_grads(node: Value, create_graph: bool = False) -> tuple:
-    """The local derivatives d node / d input_i from the node's op rule.
+    """The local derivatives d node / d input_i from the node's op row (None: no gradient flows).
 
     Floats by default; with ``create_graph=True`` the rule is evaluated on the input Values,
-    so the result is itself differentiable.
+    so the result is itself differentiable. At a singular point (``sqrt'(0) = 0.5 / 0``) the
+    rule is evaluated again with IEEE-754 arithmetic, giving PyTorch's float64 value (inf).
     """
     rule = node._rule
     if rule is None:
         return ()
     inputs = node.inputs
-    if create_graph:
-        args: list = list(inputs)
-        args.append(node)
-    else:
-        args = [v.data for v in inputs]
-        args.append(node.data)
+    args: list = list(inputs) if create_graph else [v.data for v in inputs]
+    args.append(node if create_graph else node.data)
     if rule.has_param:
         args.append(node._b)
-    return rule.derivatives(*args)
+    try:
+        return rule.derivatives(*args)
+    except (ArithmeticError, ValueError) as error:
+        try:
+            return _at_singular_point(rule, args, create_graph)
+        except (ArithmeticError, ValueError):
+            _add_context(error, node)
+            raise error from None
 
+
+def _at_singular_point(rule: ops.Op, args: list, create_graph: bool) -> tuple:
+    """The rule evaluated on Values with IEEE-754 results (1/0 = inf), as floats or Values."""
+    arity = rule.arity
+    with ieee():
+        if create_graph:
+            return rule.derivatives(*args)
+        values = [_const(x) for x in args[:arity + 1]] + args[arity + 1:]
+        with no_grad():
+            found = rule.derivatives(*values)
+    return tuple(d.data if isinstance(d, Value) else d for d in found)
+
+
+def _add_context(error: BaseException, node: Value) -> None:
+    """Say where in the backward pass ``error`` happened, keeping its type (PEP 678 note)."""
+    if hasattr(error, "add_note"):
+        error.add_note(f"in the backward pass through the {node.op!r} node "
+                       f"({describe_inputs(node.inputs)})")
+
+
+def chain_rule_step(node: Value, upstream: Any, create_graph: bool = False) -> list[tuple]:
+    """One node's step of backprop: ``(input, local, upstream * local)`` for each input.
+
+    ``local`` is d node / d input from the op's row; the contribution is None where no
+    gradient flows (the rule said None: relu at x <= 0, x ** 0), so that not even
+    ``inf * 0`` is added there. With ``create_graph=True`` locals and contributions are
+    Values (derivatives of derivatives).
+    """
+    found = []
+    for inp, local in zip(node.inputs, local_grads(node, create_graph)):
+        if local is None:
+            contribution = None
+        elif create_graph and type(local) is float and local == 1.0:
+            contribution = upstream  # the same number; no node for "* 1"
+        else:
+            contribution = upstream * local
+        found.append((inp, local, contribution))
+    if anomaly_enabled() and not create_graph:
+        _check_contributions(node, upstream, found)
+    return found
+
+
+def _check_contributions(node: Value, upstream: float, found: list[tuple]) -> None:
+    if not math.isfinite(upstream):
+        return  # not the first non-finite number: that was found before this node
+    for k, (_inp, local, contribution) in enumerate(found):
+        if contribution is not None and not math.isfinite(contribution):
+            raise AnomalyError(
+                f"the backward pass made {contribution} at the {node.op!r} node "
+                f"({describe_inputs(node.inputs)}): upstream gradient {upstream} times local "
+                f"derivative {local} for input {k + 1}: the first non-finite gradient")
+
+
+# ---------------------------------------------------------------- backward()
 
 def backward(root: Value, grad: float = 1.0) -> None:
     """Set ``node.grad = d root / d node`` for every node of the graph (see ``Value.backward``).
 
     Leaves accumulate: their contributions are summed within the pass, then added to ``.grad``
     (so two passes give exactly twice the gradient). Intermediate nodes are reset each pass.
+    If a rule fails, every leaf keeps the gradient it had.
     """
     _check_root(root, "backward()")
     seed = _to_float(grad, "backward(grad)")
-    if root._rule is None:  # a leaf: d root / d root = 1
-        root.grad += seed
-        return
-    order, leaves, previous = _prepare(root)
-    root.grad = seed
-    try:
-        _propagate(order)
-    except Exception:
-        for leaf, old in zip(leaves, previous):  # leave the leaves as they were
-            leaf.grad = old
-        raise
-    for leaf, old in zip(leaves, previous):
-        leaf.grad = old + leaf.grad
+    with graph_lock:
+        if root._rule is None:  # a leaf: d root / d root = 1
+            root.grad += seed
+            return
+        order, leaves, previous = _prepare(root)
+        root.grad = seed
+        try:
+            if anomaly_enabled():
+                _propagate_checked(order)
+            else:
+                _propagate(order)
+        except BaseException:
+            for leaf, old in zip(leaves, previous):  # leave the leaves as they were
+                leaf.grad = old
+            raise
+        for leaf, old in zip(leaves, previous):
+            leaf.grad = old + leaf.grad
 
 
 def _prepare(root: Value) -> tuple[list[Value], list[Value], list[float]]:
@@ -173,66 +252,86 @@ def _prepare(root: Value) -> tuple[list[Value], list[Value], list[float]]:
 
 
 def _propagate(order: list[Value]) -> None:
-    """First-order chain rule over ``order`` in reverse: input.grad += upstream * local.
+    """The chain rule over ``order`` in reverse: input.grad += upstream * local, optimised.
 
     ``order`` holds op nodes only (no leaves), inputs before outputs, as ``_prepare`` gives.
-
-    The common ops are spelled out here (the engine's hottest loop); each line computes
-    exactly the op table's local derivative, which tests/test_backprop.py checks op by op.
-    Every other op goes through the table.
+    The common ops are spelled out (the engine's hottest loop); each line computes exactly
+    what ``chain_rule_step`` computes from the op's row, which tests/test_backprop.py checks
+    op by op. Every other op, and a spelled-out op that hits a singular point
+    (``x ** -0.5`` at 0), goes through ``chain_rule_step``; then the loop carries on.
     """
     add, mul, sub, powc, relu, tanh = ops.ADD, ops.MUL, ops.SUB, ops.POWC, ops.RELU, ops.TANH
     neg, exp, sigmoid, div = ops.NEG, ops.EXP, ops.SIGMOID, ops.DIV
+    remaining = reversed(order)
     node = None
-    try:
-        for node in reversed(order):
-            rule = node._rule
-            g = node.grad
-            if rule is add:
-                node._a.grad += g
-                node._b.grad += g
-            elif rule is mul:
-                a = node._a
-                b = node._b
-                a.grad += g * b.data
-                b.grad += g * a.data
-            elif rule is powc:
-                a = node._a
-                p = node._b
-                q = p - 1.0  # ops._pow_const inlined: x**2 and x**1 build no power
-                if q == 1.0:
-                    a.grad += g * (p * a.data)
-                elif q == 0.0:
-                    a.grad += g * p
-                elif p != 0.0:  # x**0 = 1 is flat: no gradient (and no 1/0 at x = 0)
-                    a.grad += g * (p * a.data ** q)
-            elif rule is relu:
-                if node.data > 0.0:
+    while True:
+        try:
+            for node in remaining:
+                rule = node._rule
+                g = node.grad
+                if rule is add:
                     node._a.grad += g
-            elif rule is tanh:
-                t = node.data
-                node._a.grad += g * (1.0 - t * t)
-            elif rule is sub:
-                node._a.grad += g
-                node._b.grad -= g
-            elif rule is neg:
-                node._a.grad -= g
-            elif rule is exp:
-                node._a.grad += g * node.data
-            elif rule is sigmoid:
-                s = node.data
-                node._a.grad += g * (s * (1.0 - s))
-            elif rule is div:
-                b = node._b
-                node._a.grad += g * (1.0 / b.data)
-                b.grad += g * (-node.data / b.data)
-            else:
-                for inp, local in zip(node.inputs, local_grads(node)):
-                    inp.grad += g * local
-    except (ArithmeticError, ValueError) as error:
-        raise type(error)(f"{error} (in the backward pass through the {node.op!r} node with "
-                          f"input data {[v.data for v in node.inputs]})") from error
+                    node._b.grad += g
+                elif rule is mul:
+                    a = node._a
+                    b = node._b
+                    a.grad += g * b.data
+                    b.grad += g * a.data
+                elif rule is powc:
+                    a = node._a
+                    p = node._b
+                    q = p - 1.0  # ops._pow_const inlined: x**2 and x**1 build no power
+                    if q == 1.0:
+                        a.grad += g * (p * a.data)
+                    elif q == 0.0:
+                        a.grad += g * p
+                    elif p != 0.0:  # x**0 = 1 is flat: no gradient flows
+                        a.grad += g * (p * a.data ** q)
+                elif rule is relu:
+                    if node.data != 0.0:  # x <= 0 gives 0: no gradient flows; nan flows
+                        node._a.grad += g
+                elif rule is tanh:
+                    t = node.data
+                    node._a.grad += g * (1.0 - t * t)
+                elif rule is sub:
+                    node._a.grad += g
+                    node._b.grad -= g
+                elif rule is neg:
+                    node._a.grad -= g
+                elif rule is exp:
+                    node._a.grad += g * node.data
+                elif rule is sigmoid:
+                    s = node.data
+                    node._a.grad += g * (s * (1.0 - s))
+                elif rule is div:
+                    b = node._b
+                    node._a.grad += g * (1.0 / b.data)
+                    b.grad += g * (-node.data / b.data)
+                else:
+                    _apply(node)
+            return
+        except (ArithmeticError, ValueError):
+            if rule is not powc and rule is not div:
+                raise  # from chain_rule_step, which said where
+            # x ** -0.5 at 0, or / after its divisor's data was set to 0, raised before adding
+            # anything: the step through the row gives the IEEE value (inf), as PyTorch.
+            _apply(node)
 
+
+def _apply(node: Value) -> None:
+    for inp, _local, contribution in chain_rule_step(node, node.grad):
+        if contribution is not None:
+            inp.grad += contribution
+
+
+def _propagate_checked(order: list[Value]) -> None:
+    """``_propagate`` through ``chain_rule_step`` for every node, which checks each
+    contribution inside ``detect_anomaly()``."""
+    for node in reversed(order):
+        _apply(node)
+
+
+# ---------------------------------------------------------------- grad()
 
 def grad(output: Value, inputs: Union[Value, Sequence[Value]], grad_output: Any = 1.0,
          create_graph: bool = False) -> list:
@@ -259,39 +358,10 @@ def grad(output: Value, inputs: Union[Value, Sequence[Value]], grad_output: Any 
         upstream = grads.get(node)
         if upstream is None or node._rule is None:
             continue
-        for inp, local in zip(node.inputs, local_grads(node, create_graph)):
-            if create_graph and not isinstance(local, Value):
-                if local == 0.0:
-                    continue  # adds nothing; avoids building dead nodes
-                contribution = upstream if local == 1.0 else upstream * local
-            else:
-                contribution = upstream * local
+        for inp, _local, contribution in chain_rule_step(node, upstream, create_graph):
+            if contribution is None:
+                continue
             previous = grads.get(inp)
             grads[inp] = contribution if previous is None else previous + contribution
     zero = _const(0.0) if create_graph else 0.0
     return [grads.get(x, zero) for x in targets]
-
-
-class no_grad:
-    """Inside ``with no_grad():`` (or a function decorated with ``@no_grad``) ops build no graph:
-    they return constant Values with no inputs. Per thread; nests.
-    """
-
-    def __new__(cls, func: Any = None) -> Any:
-        instance = super().__new__(cls)
-        return instance if func is None else instance(func)
-
-    def __enter__(self) -> "no_grad":
-        _value._enter_no_grad()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        _value._exit_no_grad()
-
-    def __call__(self, func: F) -> F:
-        @functools.wraps(func)
-        def without_grad(*args: Any, **kwargs: Any) -> Any:
-            with no_grad():
-                return func(*args, **kwargs)
-
-        return without_grad  # type: ignore[return-value]

@@ -2,25 +2,37 @@
 
 A graph of a fixed shape (one sample through a model and its loss) is the same at every step,
 so the work of building and walking Value objects can be done once. ``compile`` runs ``fn`` on
-Values, takes the traced graph in topological order and writes one line of float code per node
-for the forward pass, then the chain rule in reverse order for the backward pass, using each
-op's local-derivative rule from a small code template per op of ``autograd.ops``.
+Values, takes the traced graph in topological order and writes one line of code per node for
+the forward pass, then the chain rule in reverse order for the backward pass. Every line is
+the op's own row (``autograd.ops``) printed as code: each rule is evaluated on symbols
+(``autograd.symbolic``), so the compiled code computes exactly what the engine computes, and
+an op added with ``register_op`` is compiled like a built-in one.
 
 What the generated code reads:
 
 - inputs: the positions of ``example_inputs``, given again at every call;
 - every other leaf of the traced graph (a model's parameters, constants such as the 2 in
   ``2 * x``): read from its Value object at call time (its current ``.data``), so parameters
-  updated by an optimizer are picked up without tracing again. Their gradients accumulate into
-  ``.grad``, exactly as ``backward()`` does, so ``zero_grad`` and the optimizers work unchanged.
+  updated by an optimizer are picked up without tracing again. Their gradients are summed
+  over a batch and added to ``.grad``, exactly as ``backward()`` does, so ``zero_grad`` and
+  the optimizers work unchanged.
 
-Branches inside ops (relu, abs, leaky_relu, the sign-dependent derivatives) are written as
-conditional expressions, so they are right for every input. Python ``if``s *inside fn* that
-look at ``.data`` are not ops: they are taken once, at trace time (as in ``torch.jit.trace``).
-When the generated code hits a floating-point error (log of 0, division by zero, overflow ...)
-the call is replayed through the engine, which raises its own error message; nothing is left
-half-changed. Only what the output depends on is traced and run: an op whose result the
-output ignores is dead code, and its domain errors do not happen.
+Branches inside ops (relu, abs, leaky_relu) are conditional expressions, so they are right for
+every input. Python ``if``s *inside fn* that look at ``.data`` are not ops: they are taken
+once, at trace time (as in ``torch.jit.trace``).
+
+Two forms of the same code are generated. The scalar form loops over the rows of a batch with
+plain floats. The vectorized form (used for many rows when numpy is importable) runs each
+line once on arrays holding every row: ``z = w * x`` multiplies a whole column. Both run the
+forward pass over all rows first, then (``ForwardPass.backward``) the backward pass with one
+upstream gradient per row and output, which is how a loss that couples the rows (a mean, a
+softmax over a batch) is backpropagated exactly as the engine does.
+
+Whenever the generated code meets a floating-point error (log of 0, division by zero,
+overflow, a derivative that is infinite at a point) it steps back: vectorized code to the
+scalar code, scalar code to the engine itself, which raises its own error message or gives
+the IEEE value (``sqrt'(0) = inf``) of the op's row; nothing is left half-changed. Only what
+the outputs depend on is traced and run: an op whose result they ignore is dead code.
 """
 
 from __future__ import annotations
@@ -30,259 +42,376 @@ import inspect
 import keyword
 import math
 import re
-from typing import Any, Callable, Iterable, Sequence
+import unicodedata
+from typing import Any, Callable, Iterable, Optional, Sequence
 
 from autograd import ops
-from autograd.backprop import topological_order
-from autograd.names import node_names
+from autograd.backprop import graph_lock, topological_order
+from autograd.display import node_names
+from autograd.modes import anomaly_enabled, grad_enabled
 from autograd.ops import Op
-from autograd.value import Value, _grad_disabled, _to_float
+from autograd.symbolic import Sym, to_code
+from autograd.value import Value, _to_float
 
-__all__ = ["compile", "CompiledFunction", "TEMPLATES"]
+__all__ = ["compile", "compile_outputs", "CompiledFunction", "Program", "ForwardPass"]
 
-# ---------------------------------------------------------------- code templates, one per op
-# forward expression, then the local derivative d out / d input_i for each input.
-# {a} and {b} are the inputs, {out} the node itself, {p} the constant parameter (x ** p,
-# leaky_relu's slope). Each expression computes exactly what the op table computes on floats
-# (tests/test_compiler.py checks every one against backprop.local_grads).
-TEMPLATES: dict[Op, tuple[str, tuple[str, ...]]] = {
-    ops.ADD: ("{a} + {b}", ("1.0", "1.0")),
-    ops.SUB: ("{a} - {b}", ("1.0", "-1.0")),
-    ops.MUL: ("{a} * {b}", ("{b}", "{a}")),
-    ops.DIV: ("{a} / {b}", ("1.0 / {b}", "-{out} / {b}")),
-    ops.POW: ("_pow({a}, {b})", ("0.0 if {a} == 0.0 and {b} == 0.0 else {b} * {a} ** ({b} - 1.0)",
-                                 "{out} * _log_for_pow({a})")),
-    ops.NEG: ("-{a}", ("-1.0",)),
-    ops.ABS: ("abs({a})", ("1.0 if {a} > 0.0 else (-1.0 if {a} < 0.0 else 0.0)",)),
-    ops.RELU: ("{a} if {a} > 0.0 else 0.0", ("1.0 if {out} > 0.0 else 0.0",)),
-    ops.LEAKY_RELU: ("{a} if {a} > 0.0 else {p} * {a}", ("1.0 if {a} > 0.0 else {p}",)),
-    ops.TANH: ("tanh({a})", ("1.0 - {out} * {out}",)),
-    ops.SIGMOID: ("sigmoid({a})", ("{out} * (1.0 - {out})",)),
-    ops.EXP: ("exp({a})", ("{out}",)),
-    ops.LOG: ("log({a})", ("1.0 / {a}",)),
-    ops.SQRT: ("sqrt({a})", ("0.5 / {out}",)),
-    ops.SIN: ("sin({a})", ("cos({a})",)),
-    ops.COS: ("cos({a})", ("-sin({a})",)),
-    ops.SOFTPLUS: ("softplus({a})", ("sigmoid({a})",)),
+#: Rows from which a batch runs vectorized (below it the scalar loop is faster).
+VECTOR_MIN_ROWS = 16
+
+# ---------------------------------------------------------------- the functions code calls
+# Every name the generated code uses that is not a node's variable starts with "_", and no
+# node variable does: the code's own names can never be shadowed by a label.
+
+#: The float function behind each name of the scalar code: the ops' own forward rules.
+SCALAR: dict[str, Callable[..., float]] = {
+    "exp": ops._exp, "log": ops._log, "sqrt": ops._sqrt, "sin": ops._sin, "cos": ops._cos,
+    "tanh": math.tanh, "sigmoid": ops._sigmoid, "softplus": ops._softplus,
+    "relu": ops._relu, "leaky_relu": ops._leaky_relu, "abs": builtins.abs, "sign": ops._sign,
+    "div": ops._div, "pow": ops._pow,
 }
-# x ** p with a constant p is written per p (see _powc): its template depends on the number.
+# The code name of each built-in op whose forward rule is not an expression of its inputs.
+_CODE_NAMES = {"/": "div", "**": "pow"}
 
-# The functions the generated code calls. math's functions raise a plain ValueError or
-# OverflowError exactly where the engine's checked versions raise theirs; the call is then
-# replayed through the engine for its message. Negative ** fractional gives a complex number
-# in Python instead of an error, so those powers go through the engine's _pow.
-NAMESPACE: dict[str, Any] = {
-    "exp": math.exp, "log": math.log, "sqrt": math.sqrt, "tanh": math.tanh,
-    "sin": math.sin, "cos": math.cos, "sigmoid": ops._sigmoid, "softplus": ops._softplus,
-    "abs": builtins.abs, "type": builtins.type, "float": builtins.float,
-    "_pow": ops._pow, "_log_for_pow": ops._log_for_pow, "_to_float": _to_float,
-}
 
-_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
-_LITERAL = re.compile(r"-?[0-9.]+(e[-+]?[0-9]+)?\Z")
+def _vector_functions(np: Any) -> dict[str, Callable[..., Any]]:
+    """The numpy twin of each function of ``SCALAR``: the same values, element by element."""
+    def sigmoid(a):
+        e = np.exp(-np.abs(a))  # as ops._sigmoid: exp never overflows
+        return np.where(a >= 0.0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+    def softplus(a):
+        return np.maximum(a, 0.0) + np.log1p(np.exp(-np.abs(a)))
+
+    def relu(a):
+        return np.where(a <= 0.0, 0.0, a)  # relu(nan) is nan, as ops._relu
+
+    def sign(a):
+        return np.where(a > 0.0, 1.0, np.where(a < 0.0, -1.0, 0.0))  # sign(nan) = 0
+
+    def pow_(a, b):
+        return np.power(a, b)  # 0 ** -1 and (-8) ** 0.5 raise under _errstate
+
+    return {
+        "exp": np.exp, "log": np.log, "sqrt": np.sqrt, "sin": np.sin, "cos": np.cos,
+        "tanh": np.tanh, "sigmoid": sigmoid, "softplus": softplus, "relu": relu,
+        "leaky_relu": lambda a, slope: np.where(a > 0.0, a, slope * a), "abs": np.abs,
+        "sign": sign, "div": np.divide, "pow": pow_, "where": np.where,
+    }
+
+
+def _numpy() -> Any:
+    try:
+        import numpy
+    except ImportError:  # numpy is optional: the scalar code runs everywhere
+        return None
+    return numpy
+
+
+# ---------------------------------------------------------------- identifiers
+
+def _identifier(text: str) -> str:
+    """ASCII letters, digits and _ of ``text`` after Unicode normalisation (ﬁ -> fi, x₁ -> x1).
+
+    Python itself normalises identifiers (NFKC), so two labels that differ only there would
+    name one variable: the names are made ASCII first and then checked for uniqueness.
+    """
+    text = unicodedata.normalize("NFKC", text)
+    text = re.sub(r"[^A-Za-z0-9_]+", "_", text).strip("_")
+    if not text or text[0].isdigit():
+        text = "v" + text
+    if keyword.iskeyword(text) or keyword.issoftkeyword(text):
+        text += "_"
+    return text
+
+
+def _comment(text: str) -> str:
+    """User text safe inside a ``#`` comment: one line, every non-ASCII character escaped."""
+    return ascii(text)[1:-1]
 
 
 def _literal(x: float) -> str:
-    """A float as Python source (repr, or float('inf') / float('nan'))."""
-    return repr(x) if math.isfinite(x) else f"float({repr(x)!r})"
-
-
-def _powc(p: float) -> tuple[str, tuple[str, ...]]:
-    """The template of x ** p for one constant p: d/dx = p x^(p-1), with x^0 = 1 and x^1 = x
-    (and 0 for p = 0: x^0 = 1 is flat, even at x = 0)."""
-    if math.isfinite(p) and p == int(p):
-        forward = "{a} ** " + _literal(p)  # Python raises for 0 ** -n and overflow, like _pow
-    else:
-        forward = "_pow({a}, " + _literal(p) + ")"
-    q = p - 1.0
-    if p == 0.0:
-        local = "0.0"
-    elif q == 0.0:
-        local = _literal(p * 1.0)
-    elif q == 1.0:
-        local = _literal(p) + " * {a}"
-    else:
-        local = _literal(p) + " * {a} ** " + (f"({_literal(q)})" if q < 0 else _literal(q))
-    return forward, (local,)
-
-
-# ---------------------------------------------------------------- names
-
-def _identifiers(order: list[Value], reserved: set[str]) -> dict[Value, str]:
-    """A distinct Python identifier per node: its label (made valid) or an automatic name."""
-    names = {}
-    taken = set(reserved)
-    for node, name in node_names(order).items():
-        name = re.sub(r"\W", "_", name)
-        if not name or name[0].isdigit() or name[0] == "_":
-            name = "v_" + name.lstrip("_")
-        base, n = name, 1
-        while name in taken or keyword.iskeyword(name):
-            n += 1
-            name = f"{base}_{n}"
-        taken.add(name)
-        names[node] = name
-    return names
-
-
-def _fresh(name: str, taken: set[str]) -> str:
-    while name in taken:
-        name += "_"
-    taken.add(name)
-    return name
-
-
-def _is_simple(expr: str) -> bool:
-    return bool(_IDENTIFIER.match(expr) or _LITERAL.match(expr))
-
-
-def _contribution(upstream: str, local: str) -> tuple[str, str]:
-    """(sign, expression) of upstream * local, written the way the engine computes it."""
-    if local == "1.0":
-        return "+", upstream
-    if local == "-1.0":
-        return "-", upstream
-    if local == "0.0":  # no gradient flows (x ** 0): the engine adds nothing
-        return "+", "0.0"
-    m = re.fullmatch(r"1\.0 if (.+) else 0\.0", local)
-    if m:  # relu: the engine adds the upstream gradient or nothing
-        return "+", f"{upstream} if {m.group(1)} else 0.0"
-    return "+", f"{upstream} * {local}" if _is_simple(local) else f"{upstream} * ({local})"
+    if math.isfinite(x):
+        return repr(x)
+    return "_nan" if math.isnan(x) else ("_inf" if x > 0 else "(-_inf)")
 
 
 # ---------------------------------------------------------------- code generation
 
 class _Generator:
-    """Writes the source of one function ``_compiled(_rows, _seed)`` for a traced graph."""
+    """Writes the source of a traced graph: a generator function run in two phases.
 
-    def __init__(self, order: list[Value], root: Value, inputs: list[Value], fn_name: str,
-                 extras: list[Value], extras_listed: bool):
-        self.order, self.root, self.inputs, self.fn_name = order, root, inputs, fn_name
-        self.extras, self.extras_listed = extras, extras_listed
-        self.namespace: dict[str, Any] = dict(NAMESPACE)
-        reserved = set(NAMESPACE)
-        self.name = _identifiers(order + [x for x in inputs if x not in set(order)], reserved)
-        taken = set(reserved) | set(self.name.values())
+    ``_forward_backward(_rows, _extras)`` computes every row's outputs and yields them with
+    the extras; sent ``(seeds, want_input_grads)`` it runs the backward pass, adds the
+    leaves' gradients to their ``.grad`` and yields the input gradients (or None).
+    """
+
+    def __init__(self, inputs: list[Value], outputs: list[Value], extras: list[Value],
+                 extras_listed: bool) -> None:
+        self.inputs, self.outputs, self.extras = inputs, outputs, extras
+        self.extras_listed = extras_listed
+        order: list[Value] = []
+        seen: set[Value] = set()
+        for out in outputs:  # one order for all outputs: each one's order, without repeats
+            for node in topological_order(out):
+                if node not in seen:
+                    seen.add(node)
+                    order.append(node)
+        self.order = order
         input_set = set(inputs)
-        in_graph = set(order)
-        self.leaves = [n for n in order if n._rule is None and n not in input_set]
-        # How many chain-rule contributions each node receives (the engine adds them in order).
+        self.leaves = [n for n in order if n.is_leaf and n not in input_set]
+        self.names = node_names(order + [x for x in inputs if x not in seen])
+        taken: set[str] = set()
+        self.var: dict[Value, str] = {}
+        for node in order + [x for x in inputs if x not in seen]:
+            self.var[node] = self._fresh(_identifier(self.names[node]), taken)
+        self.dvar = {n: self._fresh("d_" + self.var[n], taken) for n in self.var}
+        self.gvar = {n: self._fresh("grad_" + self.var[n], taken) for n in self.leaves}
+        # How many chain-rule contributions each node receives.
         self.count: dict[Value, int] = {}
         for node in order:
             for inp in node.inputs:
                 self.count[inp] = self.count.get(inp, 0) + 1
-        self.dname = {n: _fresh("d_" + self.name[n], taken) for n in order}
-        for x in inputs:
-            if x not in in_graph:
-                self.dname[x] = _fresh("d_" + self.name[x], taken)
-        # Accumulators of the leaves' .grad across the rows of a batch.
-        self.gname = {n: _fresh("grad_" + self.name[n], taken) for n in self.leaves}
+        self.functions: dict[str, Any] = {}    # code name -> scalar function (custom ops)
         self.custom: dict[Op, str] = {}
-        self.lines: list[str] = []
+        self.vectorizable = True
 
-    def emit(self, line: str, indent: int = 1) -> None:
-        self.lines.append("    " * indent + line)
+    @staticmethod
+    def _fresh(name: str, taken: set[str]) -> str:
+        base, n = name, 1
+        while name in taken:
+            n += 1
+            name = f"{base}_{n}"
+        taken.add(name)
+        return name
 
-    def template(self, node: Value) -> tuple[str, tuple[str, ...]]:
-        rule = node._rule
-        if rule is ops.POWC:
-            return _powc(node._b)
-        found = TEMPLATES.get(rule)
-        if found is not None:
-            return found
-        return self.custom_template(rule)
+    # ------------------------------------------------------------ one node
+    def _rule_names(self, node: Value) -> dict[str, str]:
+        symbolic = node.rule.symbolic(node.op_param)
+        names = {sym: self.var[inp] for sym, inp in zip(symbolic.inputs, node.inputs)}
+        names["out"] = self.var[node]
+        return names
 
-    def custom_template(self, rule: Op) -> tuple[str, tuple[str, ...]]:
-        """A registered op: call its own forward and local_grads rules through the namespace."""
+    def _function(self, rule: Op) -> str:
+        """The code name of an op's forward rule when it is not an expression."""
+        if rule.name in ops.BUILTIN or rule is ops.POWC:
+            return _CODE_NAMES.get(rule.name, rule.name)
         if rule not in self.custom:
-            base = re.sub(r"\W", "_", rule.name).strip("_") or "op"
-            stem = _fresh("_" + base, set(self.namespace))
-            self.namespace[stem] = _checked_forward(rule)
-            self.namespace[stem + "_local_grads"] = rule.derivatives
-            self.custom[rule] = stem
-        stem = self.custom[rule]
-        args = ", ".join("{%s}" % k for k in _slots(rule.arity))
-        forward = f"{stem}({args})"
-        local = f"{stem}_local_grads({args}, {{out}})"
-        return forward, tuple(f"{local}[{i}]" for i in range(rule.arity))
+            name = f"op{len(self.custom) + 1}_{_identifier(rule.name)}"
+            self.custom[rule] = name
+            self.functions[name] = _checked_forward(rule)
+            self.functions[name + "_local_grads"] = rule.derivatives
+        return self.custom[rule]
 
-    def fill(self, text: str, node: Value) -> str:
-        slots = dict(zip(_slots(len(node.inputs)), (self.name[v] for v in node.inputs)))
-        slots["out"] = self.name[node]
-        if node._rule is not None and node._rule.has_param:
-            slots["p"] = _literal(node._b)
-        return text.format(**slots)
+    def forward(self, node: Value, vector: bool) -> str:
+        symbolic = node.rule.symbolic(node.op_param)
+        if symbolic.forward is not None:
+            return to_code(symbolic.forward, self._rule_names(node), vector)
+        if node.rule not in ops.BUILTIN.values() and node.rule is not ops.POWC:
+            self.vectorizable = False  # a user's float function: scalar code only
+        args = [self.var[inp] for inp in node.inputs]
+        if node.rule.has_param:
+            args.append(_literal(node.op_param))
+        return f"_{self._function(node.rule)}({', '.join(args)})"
 
-    def source(self, signature: str) -> str:
-        name, dname, gname = self.name, self.dname, self.gname
-        inputs = [name[x] for x in self.inputs]
-        emit = self.emit
-        self.lines = ["def _compiled(_rows, _seed, _extras=None):",
-                      f'    """{signature} and its gradient, summed over _rows '
-                      '(generated by autograd.compile)."""']
+    def locals_(self, node: Value, vector: bool) -> list[Optional[Sym | str]]:
+        """The local derivatives as Syms, or as code reading ``_l[i]`` of a rule call."""
+        symbolic = node.rule.symbolic(node.op_param)
+        if symbolic.local_grads is not None:
+            return list(symbolic.local_grads)
+        self.vectorizable = False
+        return [f"_l[{i}]" for i in range(node.rule.arity)]
+
+    # ------------------------------------------------------------ the whole function
+    def source(self, vector: bool) -> str:
+        var, gvar = self.var, self.gvar
+        lines: list[str] = []
+
+        def emit(line: str, indent: int) -> None:
+            lines.append("    " * indent + line)
+
+        body = 2 if not vector else 1  # scalar code loops over the rows
+        backward, needed, dvar = self._backward_lines(vector, body)
+        inputs = [var[x] for x in self.inputs]
+        emit("def _forward_backward(_rows, _extras):", 0)
+        emit('"""Generated by autograd.compile: forward over all rows, then backward."""', 1)
         if self.leaves:
-            emit("# leaves that are not inputs: their current .data; gradients add into .grad")
+            emit("# leaves that are not inputs: their current .data", 1)
         for i, leaf in enumerate(self.leaves):
-            emit(f"{name[leaf]} = _leaves[{i}].data  # {leaf.data!r} when traced")
-        for i, leaf in enumerate(self.leaves):
-            emit(f"{gname[leaf]} = _leaves[{i}].grad")
-        emit("_total = 0.0")
-        target = ", ".join(inputs) + ("," if len(inputs) == 1 else "")
-        emit(f"for {target} in _rows:" if inputs else "for _ in _rows:")
-        for i, x in enumerate(inputs):
-            emit(f"{x} = {x} if type({x}) is float else "
-                 f"_to_float({x}, {f'input {i} ({x})'!r})", 2)
-        emit("# forward: one line per node", 2)
-        for node in self.order:
-            if node._rule is not None:
-                emit(f"{name[node]} = {self.fill(self.template(node)[0], node)}", 2)
-        emit("# backward: the chain rule from the output back to every leaf", 2)
-        emit(f"{dname[self.root]} = _seed", 2)
-        seen: set[Value] = set()
-        leaf_set = set(self.leaves)
-        for node in reversed(self.order):
-            if node._rule is None:
-                continue
-            upstream = dname[node]
-            locals_ = self.template(node)[1]
-            if locals_ and "_local_grads(" in locals_[0]:
-                call = self.fill(locals_[0].rsplit("[", 1)[0], node)
-                local_var = f"_local_{name[node]}"
-                emit(f"{local_var} = {call}", 2)
-                locals_ = tuple(f"{local_var}[{i}]" for i in range(len(locals_)))
-            for inp, local in zip(node.inputs, locals_):
-                sign, expr = _contribution(upstream, self.fill(local, node))
-                if inp in leaf_set and self.count[inp] == 1 and inp is not self.root:
-                    emit(f"{gname[inp]} {sign}= {expr}", 2)  # one contribution: straight in
-                elif inp in seen:
-                    emit(f"{dname[inp]} {sign}= {expr}", 2)
-                elif sign == "+" and expr == upstream and self.count[inp] == 1:
-                    seen.add(inp)  # passed on unchanged (through +): reuse the name, no copy
-                    emit(f"# {dname[inp]} = {upstream}: the same number, not copied", 2)
-                    dname[inp] = upstream
-                else:
-                    seen.add(inp)
-                    emit(f"{dname[inp]} = {expr if sign == '+' else '-' + expr}", 2)
-        for x in self.inputs:
-            if x not in seen and x is not self.root:
-                emit(f"{dname[x]} = 0.0", 2)
+            emit(f"{var[leaf]} = _leaves[{i}].data" + self._label_comment(leaf), 1)
+        outputs = ", ".join(var[o] for o in self.outputs)
+        saved = [var[n] for n in self.order if n in needed and n not in self.leaves]
+        if vector:
+            if inputs:
+                emit(f"{', '.join(inputs)}, = _rows", 1)
+            emit("# forward: one line per node, each on a column of every row", 1)
+            for node in self.order:
+                if not node.is_leaf:
+                    emit(f"{var[node]} = {self.forward(node, True)}" + self._label_comment(node),
+                         1)
+            emit(f"_outputs = ({outputs},)", 1)
+            if self.extras:
+                emit(f"_extras.append(({', '.join(var[v] for v in self.extras)},))", 1)
+            emit("_seeds, _want_input_grads = yield _outputs", 1)
+        else:
+            emit("_outputs = []", 1)
+            emit("_saved = []", 1)
+            target = ", ".join(inputs) + ("," if len(inputs) == 1 else "")
+            emit(f"for {target} in _rows:" if inputs else "for _ in _rows:", 1)
+            for i, x in enumerate(inputs):
+                emit(f"{x} = {x} if _type({x}) is float else _to_float({x}, "
+                     f"{f'input {i} ({_comment(x)})'!r})", 2)
+            emit("# forward: one line per node", 2)
+            for node in self.order:
+                if not node.is_leaf:
+                    emit(f"{var[node]} = {self.forward(node, False)}"
+                         + self._label_comment(node), 2)
+            emit(f"_outputs.append(({outputs},))", 2)
+            emit(f"_saved.append(({', '.join(saved)}{',' if len(saved) == 1 else ''}))", 2)
+            if self.extras:
+                emit(f"_extras.append(({', '.join(var[v] for v in self.extras)},))", 2)
+            emit("_seeds, _want_input_grads = yield _outputs", 1)
+        emit("# backward: the chain rule from the outputs back to every leaf and input", 1)
         for leaf in self.leaves:
-            if leaf is self.root or self.count.get(leaf, 0) > 1:
-                emit(f"{gname[leaf]} += {dname[leaf]}", 2)
-        emit(f"_total += {name[self.root]}", 2)
-        if self.extras:
-            values = ", ".join(name[v] for v in self.extras)
-            emit("if _extras is not None:", 2)
-            emit(f"_extras.append({f'[{values}]' if self.extras_listed else values})", 3)
+            emit(f"{gvar[leaf]} = 0.0", 1)
+        emit("_input_grads = []", 1)
+        if not vector:
+            pattern = ", ".join(saved) + ("," if len(saved) == 1 else "")
+            emit(f"for ({pattern}), _seed in _zip(_saved, _seeds):", 1)
+        else:
+            emit("_seed = _seeds", 1)
+        seeds = ", ".join(dvar[o] for o in self.outputs)
+        emit(f"{seeds}, = _seed", body)
+        lines.extend(backward)
+        grads = ", ".join(dvar[x] for x in self.inputs)
+        emit(f"if _want_input_grads: _input_grads.append(({grads}{',' if grads else ''}))",
+             body)
         for i, leaf in enumerate(self.leaves):
-            emit(f"_leaves[{i}].grad = {gname[leaf]}")
-        grads = ", ".join(dname[x] for x in self.inputs)
-        emit(f"return _total, ({grads}{',' if len(inputs) == 1 else ''})")
-        return "\n".join(self.lines) + "\n"
+            total = f"_sum({gvar[leaf]})" if vector else gvar[leaf]
+            emit(f"_leaves[{i}].grad += {total}", 1)
+        emit("yield _input_grads", 1)
+        return "\n".join(lines) + "\n"
+
+    def _label_comment(self, node: Value) -> str:
+        name = self.names[node]
+        return f"  # {_comment(name)}" if name != self.var[node] and node.label else ""
+
+    def _backward_lines(self, vector: bool,
+                        indent: int) -> tuple[list[str], set[Value], dict[Value, str]]:
+        """The chain rule in reverse order, the nodes whose forward values it reads, and the
+        name of each gradient (one passed on unchanged keeps its upstream's name)."""
+        var, gvar = self.var, self.gvar
+        dvar = dict(self.dvar)
+        lines: list[str] = []
+        needed: set[Value] = set()
+        assigned = set(self.outputs)  # gradient variables that hold a number already
+        leaf_set = set(self.leaves)
+        outputs = set(self.outputs)
+        pad = "    " * indent
+
+        def straight_in(target: Value) -> bool:
+            return target in leaf_set and self.count[target] == 1 and target not in outputs
+
+        def add(target: Value, expression: str, sign: str = "+") -> None:
+            if straight_in(target):
+                lines.append(f"{pad}{gvar[target]} {sign}= {expression}")  # straight in
+            elif target in assigned:
+                lines.append(f"{pad}{dvar[target]} {sign}= {expression}")
+            elif sign == "+" and self.count[target] == 1 and _is_name(expression):
+                dvar[target] = expression  # passed on unchanged (through +): no copy
+                assigned.add(target)
+            else:
+                assigned.add(target)
+                lines.append(f"{pad}{dvar[target]} = {'-' if sign == '-' else ''}{expression}")
+
+        for node in reversed(self.order):
+            if node.is_leaf:
+                continue
+            if node not in assigned:  # no gradient reached it (every path said "none")
+                lines.append(f"{pad}{dvar[node]} = 0.0")
+                assigned.add(node)
+            upstream = dvar[node]
+            locals_ = self.locals_(node, vector)
+            names = self._rule_names(node) if isinstance(locals_[0] if locals_ else None,
+                                                          Sym) else {}
+            if locals_ and isinstance(locals_[0], str):  # a rule that is called, not printed
+                args = [var[v] for v in node.inputs] + [var[node]]
+                if node.rule.has_param:
+                    args.append(_literal(node.op_param))
+                needed.update(node.inputs)
+                needed.add(node)
+                lines.append(f"{pad}_l = _{self._function(node.rule)}_local_grads("
+                             f"{', '.join(args)})")
+            for k, (inp, local) in enumerate(zip(node.inputs, locals_)):
+                if isinstance(local, str):  # a called rule may say None for this input
+                    if inp not in assigned and not straight_in(inp):
+                        lines.append(f"{pad}{dvar[inp]} = 0.0")
+                        assigned.add(inp)
+                    target = gvar[inp] if straight_in(inp) else dvar[inp]
+                    lines.append(f"{pad}if {local} is not None: {target} += {upstream} * {local}")
+                    continue
+                if local.kind == "none":
+                    continue  # no gradient flows through this input: nothing is added
+                needed.update(_nodes_read(local, node, names))
+                sign, expression = _contribution(upstream, local, names, vector)
+                add(inp, expression, sign)
+        for x in self.inputs:
+            if x not in assigned:
+                lines.append(f"{pad}{dvar[x]} = 0.0")
+        for leaf in self.leaves:
+            if leaf in outputs or self.count.get(leaf, 0) > 1:
+                lines.append(f"{pad}{gvar[leaf]} += {dvar[leaf]}")
+        return lines, needed, dvar
+
+def _nodes_read(local: Sym, node: Value, names: dict[str, str]) -> set[Value]:
+    """The nodes (``node`` or its inputs) whose values a local derivative reads."""
+    used: set[str] = set()
+
+    def visit(sym: Sym) -> None:
+        if sym.kind == "name":
+            used.add(sym.args[0])
+        for arg in sym.args:
+            if isinstance(arg, Sym):
+                visit(arg)
+
+    visit(local)
+    symbolic = node.rule.symbolic(node.op_param)
+    found = {inp for sym, inp in zip(symbolic.inputs, node.inputs) if sym in used}
+    if "out" in used:
+        found.add(node)
+    return found
 
 
-def _slots(n: int) -> list[str]:
-    return ["a", "b"] if n == 2 else ["a"] if n == 1 else [f"x{i}" for i in range(n)]
+def _is_name(expression: str) -> bool:
+    return expression.isidentifier()
+
+
+def _contribution(upstream: str, local: Sym, names: dict[str, str],
+                  vector: bool) -> tuple[str, str]:
+    """(sign, expression) of ``upstream * local``, written the way the engine computes it."""
+    kind = local.kind
+    if kind == "const" and local.args[0] == 1.0:
+        return "+", upstream            # g * 1.0 is g
+    if kind == "const" and local.args[0] == -1.0:
+        return "-", upstream            # g * -1.0 is -g
+    if kind == "where" and (local.args[1].kind == "none" or local.args[2].kind == "none"):
+        # no gradient flows on one side: add g * local on the other, 0.0 on this one
+        condition, if_true, if_false = local.args
+        sides = [_product(upstream, side, names, vector) for side in (if_true, if_false)]
+        cond = to_code(condition, names, vector)
+        if vector:
+            return "+", f"_where({cond}, {sides[0]}, {sides[1]})"
+        return "+", f"{sides[0]} if {cond} else {sides[1]}"
+    return "+", _product(upstream, local, names, vector)
+
+
+def _product(upstream: str, local: Sym, names: dict[str, str], vector: bool) -> str:
+    if local.kind == "none":
+        return "0.0"
+    if local.kind == "const" and local.args[0] == 1.0:
+        return upstream
+    code = to_code(local, names, vector)
+    simple = local.kind in ("name", "const") and not code.startswith(("-", "("))
+    return f"{upstream} * {code}" if simple else f"{upstream} * ({code})"
 
 
 def _checked_forward(rule: Op) -> Callable[..., float]:
@@ -294,9 +423,205 @@ def _checked_forward(rule: Op) -> Callable[..., float]:
     return forward
 
 
-# ---------------------------------------------------------------- the compiled callable
+# ---------------------------------------------------------------- running the code
 
-class CompiledFunction:
+class ForwardPass:
+    """The forward pass of a batch through compiled code, waiting for its backward pass.
+
+    ``outputs[r]`` is the tuple of output values of row ``r``; ``extras[r]`` the extra
+    values (``compile``'s ``(output, extra)``). ``backward(seeds)`` takes one tuple of
+    upstream gradients per row (d loss / d output) and adds the gradient of every leaf to its
+    ``.grad``; with ``input_grads=True`` it returns each row's input gradients.
+    """
+
+    def __init__(self, program: "Program", rows: list, outputs: list, extras: list,
+                 resume: Any, replay: Optional[list]) -> None:
+        self.program = program
+        self.rows = rows
+        self.outputs = outputs
+        self.extras = extras
+        self._resume = resume    # the paused generated code, or None after a replay
+        self._replay = replay    # the engine's graphs, when the code had to step back
+        self._done = False
+
+    def backward(self, seeds: Sequence[Any], input_grads: bool = False) -> Optional[list]:
+        if self._done:
+            raise RuntimeError("this forward pass was already backpropagated; run forward "
+                               "again for another backward pass")
+        seeds = [tuple(s) if isinstance(s, (tuple, list)) else (s,) for s in seeds]
+        if len(seeds) != len(self.rows) or any(len(s) != self.program.num_outputs
+                                               for s in seeds):
+            raise ValueError(f"backward(seeds): give one tuple of {self.program.num_outputs} "
+                             f"upstream gradient(s) per row ({len(self.rows)} rows)")
+        self._done = True
+        if self._replay is None:
+            saved = [leaf.grad for leaf in self.program.leaves]
+            try:
+                return self._resume(seeds, input_grads)
+            except (ArithmeticError, ValueError):
+                for leaf, old in zip(self.program.leaves, saved):
+                    leaf.grad = old
+                self._replay = self.program._engine_forward(self.rows)
+        return self.program._engine_backward(self._replay, seeds, input_grads)
+
+
+class Program:
+    """A traced graph with several inputs and outputs, turned into code (see ``compile``).
+
+    ``forward(rows)`` runs the forward pass of every row and returns a ``ForwardPass``;
+    its ``backward(seeds)`` runs the chain rule with the given upstream gradients.
+    """
+
+    def __init__(self, fn: Callable, inputs: list[Value], outputs: list[Value],
+                 extras: list[Value], extras_listed: bool, shape: Any) -> None:
+        self.fn = fn
+        self.input_names = tuple(x.label for x in inputs)
+        self.num_outputs = len(outputs)
+        self.extras_listed = extras_listed
+        self._shape = shape  # how fn's result is laid out, to read the engine's replay
+        generator = _Generator(inputs, outputs, extras, extras_listed)
+        self.leaves = generator.leaves
+        self.num_nodes = len(generator.order)
+        self.scalar_source = generator.source(vector=False)
+        self.vector_source = generator.source(vector=True) if generator.vectorizable else None
+        self._namespace = {
+            "_leaves": self.leaves, "_type": builtins.type, "_to_float": _to_float,
+            "_zip": builtins.zip, "_inf": math.inf, "_nan": math.nan,
+            **{"_" + name: f for name, f in SCALAR.items()},
+            **{"_" + name: f for name, f in generator.functions.items()}}
+        label = f"<autograd.compile {getattr(fn, '__name__', 'fn')}>"
+        scalar_namespace = dict(self._namespace)
+        exec(builtins.compile(self.scalar_source, label, "exec"), scalar_namespace)
+        self._scalar = scalar_namespace["_forward_backward"]
+        self._vector: Any = None
+        self._label = label
+
+    @property
+    def num_inputs(self) -> int:
+        return len(self.input_names)
+
+    @property
+    def source(self) -> str:
+        """The generated scalar code (the vectorized twin is ``vector_source``)."""
+        return self.scalar_source
+
+    def _vector_code(self) -> Any:
+        """The vectorized code, compiled on first use; None without numpy or for custom ops."""
+        if self._vector is None and self.vector_source is not None:
+            np = _numpy()
+            if np is None:
+                self.vector_source = None
+                return None
+            namespace = dict(self._namespace)
+            namespace.update({"_" + name: f for name, f in _vector_functions(np).items()})
+            namespace["_sum"] = lambda g: float(np.sum(g))
+            exec(builtins.compile(self.vector_source, self._label + " (vectorized)", "exec"),
+                 namespace)
+            self._vector = (np, namespace["_forward_backward"])
+        return self._vector
+
+    def check_rows(self, rows: Iterable[Sequence[Any]]) -> list:
+        rows = list(rows)
+        n = self.num_inputs
+        for i, row in enumerate(rows):
+            try:
+                size = len(row)
+            except TypeError:
+                raise TypeError(f"row {i} is {type(row).__name__} {row!r:.40}; each row is a "
+                                f"sequence of {n} input(s)") from None
+            if size != n:
+                raise ValueError(f"row {i} has {size} entries, expected {n} "
+                                 f"({', '.join(self.input_names)})")
+        return rows
+
+    def forward(self, rows: Iterable[Sequence[Any]]) -> ForwardPass:
+        """Run the forward pass of every row (nothing changes until ``backward``)."""
+        rows = self.check_rows(rows)
+        if anomaly_enabled():  # detect_anomaly checks every op: the engine does that
+            replay = self._engine_forward(rows)
+            return ForwardPass(self, rows, *self._read(replay), None, replay)
+        vector = self._vector_code() if len(rows) >= VECTOR_MIN_ROWS and rows[0] else None
+        if vector is not None:
+            found = self._run_vector(vector, rows)
+            if found is not None:
+                return found
+        extras: list = []
+        code = self._scalar(rows, extras)
+        try:
+            outputs = next(code)
+        except (ArithmeticError, ValueError):
+            replay = self._engine_forward(rows)
+            return ForwardPass(self, rows, *self._read(replay), None, replay)
+        return ForwardPass(self, rows, outputs, self._extras(extras),
+                           lambda seeds, grads: code.send((seeds, grads)), None)
+
+    def _run_vector(self, vector: Any, rows: list) -> Optional[ForwardPass]:
+        np, run = vector
+        if not all(isinstance(x, (float, int)) for row in rows for x in row):
+            return None  # the scalar code converts, or says what is wrong with the row
+        columns = list(np.array(rows, dtype=float).T)
+        extras: list = []
+        code = run(columns, extras)
+        try:
+            with np.errstate(over="raise", divide="raise", invalid="raise", under="ignore"):
+                columns_out = next(code)
+        except (ArithmeticError, ValueError):
+            return None  # a singular point somewhere: the scalar code steps back precisely
+        n = len(rows)
+        outputs = list(zip(*(np.broadcast_to(c, (n,)).tolist() for c in columns_out)))
+        extra_rows = (list(zip(*(np.broadcast_to(c, (n,)).tolist() for c in extras[0])))
+                      if extras else [])
+
+        def resume(seeds: list, grads: bool) -> Optional[list]:
+            seed_columns = tuple(np.array(s, dtype=float) for s in zip(*seeds))
+            with np.errstate(over="raise", divide="raise", invalid="raise", under="ignore"):
+                found = code.send((seed_columns, grads))
+            if not grads:
+                return None
+            return [tuple(row) for row in zip(*(np.broadcast_to(c, (n,)).tolist()
+                                                for c in found[0]))]
+
+        return ForwardPass(self, rows, outputs, self._extras(extra_rows), resume, None)
+
+    def _extras(self, rows: list) -> list:
+        if self.extras_listed:
+            return [list(r) for r in rows]
+        return [r[0] for r in rows]
+
+    # ------------------------------------------------------------ stepping back to the engine
+    def _engine_forward(self, rows: list) -> list:
+        """Every row through the engine: (inputs, outputs, extras) as Values."""
+        found = []
+        for row in rows:
+            inputs = [Value(_to_float(x, f"input {i}")) for i, x in enumerate(row)]
+            outputs, extras, _ = self._shape(self.fn(*inputs))
+            found.append((inputs, outputs, extras))
+        return found
+
+    def _read(self, replay: list) -> tuple[list, list]:
+        outputs = [tuple(v.data for v in outs) for _, outs, _ in replay]
+        extras = self._extras([tuple(v.data for v in ex) for _, _, ex in replay])
+        return outputs, extras
+
+    def _engine_backward(self, replay: list, seeds: list, input_grads: bool) -> Optional[list]:
+        """The backward pass of the engine's graphs: it raises the engine's own errors."""
+        saved = [leaf.grad for leaf in self.leaves]
+        found = []
+        try:
+            for (inputs, outputs, _), seed in zip(replay, seeds):
+                for x in inputs:
+                    x.grad = 0.0
+                for out, s in zip(outputs, seed):
+                    out.backward(s)
+                found.append(tuple(x.grad for x in inputs))
+        except BaseException:
+            for leaf, old in zip(self.leaves, saved):
+                leaf.grad = old
+            raise
+        return found if input_grads else None
+
+
+class CompiledFunction(Program):
     """``fn`` traced once and turned into straight-line Python; see :func:`compile`.
 
     ``f(*inputs)`` returns ``(value, input_grads)``: ``value = fn(*inputs)`` as a float and
@@ -305,34 +630,14 @@ class CompiledFunction:
     same for many rows at once. ``f.source`` is the generated code.
     """
 
-    def __init__(self, fn: Callable[..., Value], inputs: list[Value], root: Value,
-                 order: list[Value], source: str, namespace: dict[str, Any],
-                 leaves: list[Value]) -> None:
-        self.fn = fn
-        self.source = source
-        self.leaves = leaves
-        self.input_names = tuple(x.label for x in inputs)
-        self.num_nodes = len(order)
-        namespace["_leaves"] = leaves
-        code = builtins.compile(source, f"<autograd.compile {getattr(fn, '__name__', 'fn')}>",
-                                "exec")
-        exec(code, namespace)
-        self._run = namespace["_compiled"]
-
-    @property
-    def num_inputs(self) -> int:
-        return len(self.input_names)
-
     def __call__(self, *inputs: Any) -> tuple[float, tuple[float, ...]]:
         """value, input grads = fn(*inputs), d fn / d inputs; other leaves' .grad += d fn/d leaf."""
         if len(inputs) != self.num_inputs:
             raise TypeError(f"this compiled function takes {self.num_inputs} input(s) "
                             f"({', '.join(self.input_names)}), got {len(inputs)}")
-        rows = (inputs,)
-        try:
-            return self._run(rows, 1.0)
-        except (ArithmeticError, ValueError):
-            return self._replay(rows, 1.0)
+        passed = self.forward([inputs])
+        (grads,) = passed.backward([(1.0,)], input_grads=True)
+        return passed.outputs[0][0], grads
 
     def batch(self, rows: Iterable[Sequence[Any]], scale: float = 1.0,
               extras: bool = False) -> Any:
@@ -344,59 +649,26 @@ class CompiledFunction:
         an ``fn`` that returns ``(output, extra)``) the result is ``(value, extras)``, one
         entry per row: the extra's data (a float, or a list of floats).
         """
-        rows = list(rows)
-        n = self.num_inputs
-        for i, row in enumerate(rows):
-            try:
-                size = len(row)
-            except TypeError:
-                raise TypeError(f"batch(rows): row {i} is {type(row).__name__} {row!r:.40}; "
-                                f"each row is a sequence of {n} input(s)") from None
-            if size != n:
-                raise ValueError(f"batch(rows): row {i} has {size} entries, expected {n} "
-                                 f"({', '.join(self.input_names)})")
-        scale = _to_float(scale, "batch(scale)")
-        found: Any = [] if extras else None
-        if rows:
-            try:
-                total, _ = self._run(rows, scale, found)
-            except (ArithmeticError, ValueError):
-                found = [] if extras else None
-                total, _ = self._replay(rows, scale, found)
-        else:
-            total = 0.0
-        return (scale * total, found) if extras else scale * total
-
-    def _replay(self, rows: Sequence[Sequence[Any]], seed: float,
-                found: Any = None) -> tuple[float, tuple]:
-        """Run the rows through the engine: it raises its own error for the failing op.
-
-        If the engine does not fail (the compiled code should then not have failed either),
-        its result is returned, so an answer is never wrong.
-        """
-        saved = [leaf.grad for leaf in self.leaves]
         try:
-            total = 0.0
-            grads: tuple = ()
-            for row in rows:
-                inputs = [Value(x) for x in row]
-                out, extra, listed = _split(self.fn(*inputs))
-                out.backward(seed)
-                if found is not None:
-                    data = [v.data for v in extra]
-                    found.append(data if listed else data[0])
-                total += out.data
-                grads = tuple(x.grad for x in inputs)
-        except BaseException:
-            for leaf, old in zip(self.leaves, saved):
-                leaf.grad = old
-            raise
-        return total, grads
+            rows = self.check_rows(rows)
+        except (TypeError, ValueError) as error:
+            raise type(error)(f"batch(rows): {error}") from None
+        scale = _to_float(scale, "batch(scale)")
+        if not rows:
+            return (0.0, []) if extras else 0.0
+        passed = self.forward(rows)
+        passed.backward([(scale,)] * len(rows))
+        total = 0.0
+        for (value,) in passed.outputs:
+            total += value
+        return (scale * total, passed.extras) if extras else scale * total
 
     def __repr__(self) -> str:
         return (f"<compiled {getattr(self.fn, '__name__', 'fn')}({', '.join(self.input_names)}):"
                 f" {self.num_nodes} nodes, {len(self.leaves)} leaves read from Values>")
 
+
+# ---------------------------------------------------------------- tracing
 
 def _input_names(fn: Callable, n: int, example_inputs: Sequence[Any]) -> list[str]:
     """Labels for the traced inputs: the example Value's label, else fn's parameter names."""
@@ -422,8 +694,8 @@ def _input_names(fn: Callable, n: int, example_inputs: Sequence[Any]) -> list[st
     return names
 
 
-def _split(result: Any) -> tuple[Value, list[Value], bool]:
-    """fn's result as (output, extra Values, whether the extra was a list)."""
+def _scalar_result(result: Any) -> tuple[list[Value], list[Value], bool]:
+    """fn's result for ``compile``: (the one output, extra Values, whether the extra was a list)."""
     extra: Any = []
     out = result
     if isinstance(result, (tuple, list)) and len(result) == 2:
@@ -437,7 +709,47 @@ def _split(result: Any) -> tuple[Value, list[Value], bool]:
         if not isinstance(v, Value):
             raise TypeError(f"compile(fn): the extra of fn's (output, extra) must be a Value or "
                             f"a list of Values, entry {i} is {type(v).__name__} {v!r:.40}")
-    return out, extras, listed
+    return [out], extras, listed
+
+
+def _outputs_result(result: Any) -> tuple[list[Value], list[Value], bool]:
+    """fn's result for ``compile_outputs``: one Value or a list of Values, the outputs."""
+    outputs = [result] if isinstance(result, Value) else list(result) if isinstance(
+        result, (list, tuple)) else None
+    if not outputs or any(not isinstance(v, Value) for v in outputs):
+        raise TypeError(f"compile_outputs(fn): fn must return a Value or a list of Values, "
+                        f"got {type(result).__name__} {result!r:.40}")
+    return outputs, [], False
+
+
+def _trace(fn: Callable, example_inputs: Sequence[Any], shape: Callable, kind: type) -> Any:
+    if not callable(fn):
+        raise TypeError(f"compile(fn): fn must be callable, got {type(fn).__name__} {fn!r:.40}")
+    if isinstance(example_inputs, (Value, str, bytes)) or not isinstance(example_inputs,
+                                                                          Iterable):
+        raise TypeError("compile(fn, example_inputs): example_inputs must be a list of numbers, "
+                        f"one per argument of fn, got {type(example_inputs).__name__}; "
+                        "e.g. compile(f, [1.0, 2.0])")
+    examples = list(example_inputs)
+    if not grad_enabled():
+        raise RuntimeError("compile() traces a graph, which no_grad() turns off; "
+                           "call compile outside the no_grad block")
+    names = _input_names(fn, len(examples), examples)
+    inputs = []
+    for i, (x, label) in enumerate(zip(examples, names)):
+        data = x.data if isinstance(x, Value) else _to_float(x, f"compile: example input {i}")
+        inputs.append(Value(data, label=label))
+    outputs, extras, listed = shape(fn(*inputs))
+    with graph_lock:
+        in_graph: set[Value] = set()
+        for out in outputs:
+            in_graph.update(topological_order(out))
+        for i, v in enumerate(extras):
+            if v not in in_graph:
+                raise ValueError(f"compile(fn): extra {i} returned by fn ({v!r:.60}) is not "
+                                 "part of the output's graph; return only Values that the "
+                                 "output uses")
+        return kind(fn, inputs, outputs, extras, listed, shape)
 
 
 def compile(fn: Callable[..., Value],  # noqa: A001 - autograd.compile, like torch.compile
@@ -452,7 +764,9 @@ def compile(fn: Callable[..., Value],  # noqa: A001 - autograd.compile, like tor
     - every leaf of the graph that is not an input (a model's parameters, constants) is read
       from its Value at call time, and ``leaf.grad += d value / d leaf`` (as ``backward()``);
     - ``f.batch(rows, scale=1.0)`` sums ``scale * fn(*row)`` over rows, accumulating the
-      gradient of that sum, with one call for a whole batch;
+      gradient of that sum, with one call for a whole batch (vectorized with numpy);
+    - ``f.forward(rows)`` runs only the forward pass; its ``backward(seeds)`` then takes one
+      upstream gradient per row;
     - ``f.source`` is the generated code: one line per node forward, then the chain rule;
     - ``fn`` may return ``(output, extra)`` (extra: a Value or a list of Values of the output's
       graph, e.g. the model's prediction next to the loss): ``f.batch(rows, extras=True)``
@@ -466,30 +780,15 @@ def compile(fn: Callable[..., Value],  # noqa: A001 - autograd.compile, like tor
     every input, but Python ``if``s on ``.data`` inside ``fn`` are not re-taken; compile again
     if the shape of the computation changes, or if a leaf Value is replaced by a new object.
     """
-    if not callable(fn):
-        raise TypeError(f"compile(fn): fn must be callable, got {type(fn).__name__} {fn!r:.40}")
-    if isinstance(example_inputs, (Value, str, bytes)) or not isinstance(example_inputs,
-                                                                          Iterable):
-        raise TypeError("compile(fn, example_inputs): example_inputs must be a list of numbers, "
-                        f"one per argument of fn, got {type(example_inputs).__name__}; "
-                        "e.g. compile(f, [1.0, 2.0])")
-    examples = list(example_inputs)
-    if _grad_disabled():
-        raise RuntimeError("compile() traces a graph, which no_grad() turns off; "
-                           "call compile outside the no_grad block")
-    names = _input_names(fn, len(examples), examples)
-    inputs = []
-    for i, (x, label) in enumerate(zip(examples, names)):
-        data = x.data if isinstance(x, Value) else _to_float(x, f"compile: example input {i}")
-        inputs.append(Value(data, label=label))
-    out, extras, listed = _split(fn(*inputs))
-    order = topological_order(out)
-    in_graph = set(order)
-    for i, v in enumerate(extras):
-        if v not in in_graph:
-            raise ValueError(f"compile(fn): extra {i} returned by fn ({v!r:.60}) is not part of "
-                             "the output's graph; return only Values that the output uses")
-    generator = _Generator(order, out, inputs, getattr(fn, "__name__", "fn"), extras, listed)
-    signature = f"fn({', '.join(generator.name[x] for x in inputs)})"
-    source = generator.source(signature)
-    return CompiledFunction(fn, inputs, out, order, source, generator.namespace, generator.leaves)
+    return _trace(fn, example_inputs, _scalar_result, CompiledFunction)
+
+
+def compile_outputs(fn: Callable[..., Any], example_inputs: Sequence[Any]) -> Program:
+    """Like ``compile`` for an ``fn`` with several outputs (a model's logits): a ``Program``.
+
+    ``program.forward(rows)`` gives each row's outputs; ``.backward(seeds)`` takes
+    d loss / d output for each row and output, and adds every leaf's gradient to ``.grad``.
+    That is how ``nn.fit(compile=True)`` trains: the model compiled, the loss computed by the
+    engine on the outputs, exactly as without compiling.
+    """
+    return _trace(fn, example_inputs, _outputs_result, Program)

@@ -1,10 +1,20 @@
-"""The op table: every operation is a forward rule on floats and a local-derivative rule.
+"""The op table: every operation is one row, a forward rule on floats and a local-derivative rule.
 
-The local-derivative rule ``local_grads(*inputs, out)`` returns ``d out / d input_i`` for
-each input. It is written only with operators and the functions of this module (``exp``,
-``log``, ``sin`` ...), which accept floats and Values alike. Evaluated on floats it gives
-first-order backprop; evaluated on Values it builds the graph of the derivative itself,
-which is how ``grad(..., create_graph=True)`` gives second and higher derivatives.
+The local-derivative rule ``local_grads(*inputs, out)`` returns ``d out / d input_i`` for each
+input. It is written only with operators and the functions of this module (``exp``, ``log``,
+``where`` ...), which accept three kinds of operand:
+
+- floats: the rule gives numbers, the fast first-order backward pass;
+- Values: the rule builds the graph of the derivative itself, which is how
+  ``grad(..., create_graph=True)`` gives second and higher derivatives;
+- symbols (``autograd.symbolic.Sym``): the rule gives its own formula, printed as the
+  Python code that ``autograd.compile`` writes and as the math that ``explain()``, the stepper
+  and the pictures show.
+
+So adding an op is adding a row, and every tool derives from it. A branch is an expression,
+``where(x > 0, 1.0, slope)``, never a Python ``if``. ``None`` as a derivative means that no
+gradient flows through that input at that point (a structural zero, as for relu at x <= 0):
+it contributes nothing, not even ``0 * inf``, as in PyTorch.
 
 Ops with a constant parameter (``x ** 3``, ``leaky_relu(x, 0.1)``) receive it as the last
 argument of both rules: ``forward(a, p)`` and ``local_grads(a, out, p)``.
@@ -15,29 +25,50 @@ from __future__ import annotations
 import builtins
 import inspect
 import math
+import threading
 from numbers import Real
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple, Optional
+
+from autograd import symbolic
+from autograd.modes import ieee_enabled
+from autograd.symbolic import NoSymbolicForm, Sym
 
 __all__ = [
-    "Op", "OPS", "register_op",
+    "Op", "OPS", "register_op", "unregister_op", "lookup",
     "exp", "log", "sqrt", "sin", "cos", "tanh", "sigmoid", "softplus", "relu",
-    "leaky_relu", "abs", "sign",
+    "leaky_relu", "abs", "sign", "where", "is_zero",
 ]
 
 
-class Op:
-    """One differentiable operation: ``forward`` on floats, ``local_grads`` on floats or Values."""
+class Symbolic(NamedTuple):
+    """An op's rules evaluated on symbols: its inputs' names, its forward and local derivatives.
 
-    __slots__ = ("name", "forward", "local_grads", "arity", "has_param", "formula")
+    ``forward`` is None when the forward rule is not an expression of the inputs (a checked
+    float function such as ``log``); ``local_grads`` is None when the rule can't be read
+    symbolically (a user's rule with a Python ``if``).
+    """
+    inputs: tuple[str, ...]
+    forward: Optional[Sym]
+    local_grads: Optional[tuple[Sym, ...]]
+
+
+class Op:
+    """One differentiable operation: ``forward`` on floats, ``local_grads`` on floats or Values.
+
+    ``arity`` is the number of Value inputs (a constant parameter is not one).
+    """
+
+    __slots__ = ("name", "forward", "local_grads", "arity", "has_param", "_symbolic")
 
     def __init__(self, name: str, forward: Callable[..., float], local_grads: Callable[..., tuple],
-                 arity: int, has_param: bool = False, formula: str = "") -> None:
+                 arity: Optional[int] = None, has_param: bool = False) -> None:
         self.name = name
         self.forward = forward
         self.local_grads = local_grads
-        self.arity = arity            # number of Value inputs (a constant parameter is not one)
         self.has_param = has_param
-        self.formula = formula        # the derivative rule in words, for pictures and traces
+        # local_grads(*inputs, out[, param]): everything but out and the parameter is an input.
+        self.arity = arity if arity is not None else _arity(name, local_grads) - 1 - has_param
+        self._symbolic: dict[Any, Symbolic] = {}
 
     def derivatives(self, *args: Any) -> tuple:
         """``local_grads(*args)``, checked to give one derivative per input (user rules err)."""
@@ -48,8 +79,51 @@ class Op:
                 f"derivative per input ({self.arity}), got {result!r}")
         return tuple(result)
 
+    def symbolic(self, param: Any = None) -> Symbolic:
+        """The rules evaluated on symbols (cached; per parameter value for ``x ** p``)."""
+        found = self._symbolic.get(param)
+        if found is None:
+            found = self._symbolic[param] = self._evaluate_symbolically(param)
+        return found
+
+    def _evaluate_symbolically(self, param: Any) -> Symbolic:
+        names = (("x",) if self.arity == 1 else ("a", "b") if self.arity == 2
+                 else tuple(f"x{i + 1}" for i in range(self.arity)))
+        inputs = [Sym("name", n) for n in names]
+        if self.has_param:  # a number for one node's rule, else the symbol p
+            inputs.append(Sym("name", "p") if param is None else param)
+        try:
+            forward = symbolic.lift(symbolic.evaluate(self.forward, *inputs))
+            if not isinstance(forward, Sym) or forward.kind == "none":
+                forward = None
+        except NoSymbolicForm:
+            forward = None
+        args = inputs[:self.arity] + [Sym("name", "out")] + inputs[self.arity:]
+        try:
+            local_syms: Optional[tuple] = tuple(
+                symbolic.lift(d) for d in symbolic.evaluate(self.derivatives, *args))
+            if any(not isinstance(d, Sym) for d in local_syms):
+                local_syms = None
+        except NoSymbolicForm:
+            local_syms = None
+        return Symbolic(names, forward, local_syms)
+
     def __repr__(self) -> str:
         return f"Op({self.name!r}, arity={self.arity})"
+
+
+def _arity(name: str, rule: Callable) -> int:
+    """How many positional arguments ``rule`` takes (no defaults, no *args)."""
+    try:
+        params = list(inspect.signature(rule).parameters.values())
+    except (TypeError, ValueError):
+        raise TypeError(f"op {name!r}: cannot read the signature of its rule; pass a def or "
+                        "lambda with named arguments, or give arity=") from None
+    if any(p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in params):
+        raise TypeError(f"op {name!r}: its rules must take a fixed number of arguments "
+                        "(no *args), or give arity=")
+    return sum(1 for p in params if p.default is p.empty
+               and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD))
 
 
 def _is_number(x: Any) -> bool:
@@ -57,7 +131,8 @@ def _is_number(x: Any) -> bool:
 
 
 # ---------------------------------------------------------------- forward rules on floats
-# Each checks its domain so that bad math fails at the op that caused it, naming it.
+# Each checks its domain, so that bad math fails at the op that caused it and names it.
+# Inside the backward pass (modes.ieee) they give IEEE-754 values instead: 1/0 = inf.
 
 def _num(x: float) -> str:
     return repr(float(x))
@@ -65,22 +140,35 @@ def _num(x: float) -> str:
 
 def _div(a: float, b: float) -> float:
     if b == 0.0:
+        if ieee_enabled():
+            return (math.copysign(math.inf, a) * math.copysign(1.0, b)
+                    if a == a and a != 0.0 else math.nan)
         raise ZeroDivisionError(f"division by zero in {_num(a)} / {_num(b)}: the divisor is zero")
     return a / b
+
+
+def _is_odd_integer(b: float) -> bool:
+    return math.isfinite(b) and b == int(b) and int(b) % 2 == 1
 
 
 def _pow(a: float, b: float) -> float:
     base = f"({_num(a)})" if a < 0.0 else _num(a)  # (-8.0) ** 0.5, not -8.0 ** 0.5
     if a == 0.0 and b < 0.0:
+        if ieee_enabled():
+            return math.copysign(math.inf, a) if _is_odd_integer(b) else math.inf
         raise ZeroDivisionError(
             f"{base} ** {_num(b)}: zero cannot be raised to a negative power (1/0)")
-    if a < 0.0 and b != int(b):
+    if a < 0.0 and math.isfinite(b) and b != int(b):
+        if ieee_enabled():
+            return math.nan
         raise ValueError(
             f"{base} ** {_num(b)}: a negative base to a non-integer power is not a real "
             "number; use abs(x) ** p or an integer exponent")
     try:
         return a ** b
     except OverflowError:
+        if ieee_enabled():
+            return -math.inf if a < 0.0 and _is_odd_integer(b) else math.inf
         raise OverflowError(
             f"{base} ** {_num(b)} overflows a float (the largest is about 1.8e308)") from None
 
@@ -89,6 +177,8 @@ def _exp(a: float) -> float:
     try:
         return math.exp(a)
     except OverflowError:
+        if ieee_enabled():
+            return math.inf
         raise OverflowError(
             f"exp({_num(a)}) overflows a float (exp(x) is finite only for x <= 709.78); "
             "scale the input down or use a stable form such as softplus or log-sum-exp") from None
@@ -96,14 +186,37 @@ def _exp(a: float) -> float:
 
 def _log(a: float) -> float:
     if a <= 0.0:
+        if ieee_enabled():
+            return -math.inf if a == 0.0 else math.nan
         raise ValueError(f"log({_num(a)}) is undefined: log needs a positive number")
     return math.log(a)
 
 
 def _sqrt(a: float) -> float:
     if a < 0.0:
+        if ieee_enabled():
+            return math.nan
         raise ValueError(f"sqrt({_num(a)}) is undefined: sqrt needs a number >= 0")
     return math.sqrt(a)
+
+
+def _periodic(name: str, function: Callable[[float], float]) -> Callable[[float], float]:
+    def checked(a: float) -> float:
+        try:
+            return function(a)
+        except ValueError:  # only at +-inf
+            if ieee_enabled():
+                return math.nan
+            raise ValueError(f"{name}({_num(a)}) is undefined: {name} needs a finite "
+                             "number") from None
+
+    checked.__name__ = checked.__qualname__ = f"_{name}"
+    checked.__doc__ = f"math.{name} that names itself when its input is infinite."
+    return checked
+
+
+_sin = _periodic("sin", math.sin)
+_cos = _periodic("cos", math.cos)
 
 
 def _sigmoid(a: float) -> float:
@@ -115,12 +228,12 @@ def _sigmoid(a: float) -> float:
 
 
 def _softplus(a: float) -> float:
-    # log(1 + e^a) = max(a, 0) + log1p(e^-|a|), finite for every float.
+    # log(1 + e^a) = max(a, 0) + log1p(e^-|a|), finite for every finite float.
     return (a if a > 0.0 else 0.0) + math.log1p(math.exp(-a if a > 0.0 else a))
 
 
 def _relu(a: float) -> float:
-    return a if a > 0.0 else 0.0
+    return 0.0 if a <= 0.0 else a  # relu(nan) is nan: NaN is never masked
 
 
 def _leaky_relu(a: float, slope: float) -> float:
@@ -128,11 +241,12 @@ def _leaky_relu(a: float, slope: float) -> float:
 
 
 def _sign(a: float) -> float:
-    return 1.0 if a > 0.0 else (-1.0 if a < 0.0 else 0.0)
+    return 1.0 if a > 0.0 else (-1.0 if a < 0.0 else 0.0)  # sign(nan) = 0, as PyTorch
 
 
 # ---------------------------------------------------------------- float-or-Value functions
 # Used in local-derivative rules (built-in and user-registered) and by users directly.
+# Each takes a float, a Value or a symbol (Value and Sym have the same methods).
 
 def exp(x):
     """e^x for a float or a Value."""
@@ -151,12 +265,12 @@ def sqrt(x):
 
 def sin(x):
     """sin(x) for a float or a Value."""
-    return math.sin(x) if _is_number(x) else x.sin()
+    return _sin(float(x)) if _is_number(x) else x.sin()
 
 
 def cos(x):
     """cos(x) for a float or a Value."""
-    return math.cos(x) if _is_number(x) else x.cos()
+    return _cos(float(x)) if _is_number(x) else x.cos()
 
 
 def tanh(x):
@@ -175,7 +289,7 @@ def softplus(x):
 
 
 def relu(x):
-    """max(0, x) for a float or a Value."""
+    """max(0, x) for a float or a Value (relu(nan) is nan)."""
     return _relu(float(x)) if _is_number(x) else x.relu()
 
 
@@ -189,13 +303,33 @@ def abs(x):  # noqa: A001 - ops.abs mirrors the builtin for floats and Values
     return builtins.abs(float(x)) if _is_number(x) else x.__abs__()
 
 
-def sign(x) -> float:
-    """The sign of x as a constant float (-1.0, 0.0 or 1.0): the derivative of |x|."""
-    return _sign(float(x) if _is_number(x) else x.data)
+def sign(x) -> Any:
+    """The sign of x as a constant (-1.0, 0.0 or 1.0; 0.0 for nan): the derivative of |x|."""
+    if _is_number(x):
+        return _sign(float(x))
+    if isinstance(x, Sym):
+        return x.call("sign")
+    return _sign(x.data)
 
 
-def _data(x) -> float:
-    return x if _is_number(x) else x.data
+def where(condition: Any, if_true: Any, if_false: Any) -> Any:
+    """``if_true if condition else if_false``: the branch of a rule, as an expression.
+
+    The condition compares data (``x > 0``: no gradient flows through a comparison); on
+    symbols it is kept as a formula, so compiled code and pictures show the branch.
+    """
+    if isinstance(condition, Sym):
+        return symbolic.where(condition, if_true, if_false)
+    return if_true if condition else if_false
+
+
+def is_zero(x: Any) -> Any:
+    """``x == 0`` on the data (Values compare by identity, so rules use this)."""
+    if _is_number(x):
+        return x == 0.0
+    if isinstance(x, Sym):
+        return Sym("==", x, symbolic.lift(0.0))
+    return x.data == 0.0
 
 
 def _pow_const(a, p: float):
@@ -207,122 +341,135 @@ def _pow_const(a, p: float):
     return a ** p
 
 
-def _pow_base_grad(a, b):
-    # d(a^b)/da = b a^(b-1). At a == b == 0 that is 0 * (1/0): a^0 = 1 is flat there (as PyTorch).
-    if _data(b) == 0.0 and _data(a) == 0.0:
-        return 0.0
-    return b * a ** (b - 1.0)
-
-
-def _log_for_pow(a):
-    # d(a^b)/db = a^b log(a). At a == 0 the product is 0 (as PyTorch); for a < 0 it is undefined.
-    value = _data(a)
-    if value > 0.0:
-        return log(a)
-    return 0.0 if value == 0.0 else math.nan
-
-
 # ---------------------------------------------------------------- the table
-# name           forward (floats)          local derivatives d out / d input_i
-ADD = Op("+",    lambda a, b: a + b,        lambda a, b, out: (1.0, 1.0), 2,
-         formula="d(a+b)/da = 1, d(a+b)/db = 1")
-SUB = Op("-",    lambda a, b: a - b,        lambda a, b, out: (1.0, -1.0), 2,
-         formula="d(a-b)/da = 1, d(a-b)/db = -1")
-MUL = Op("*",    lambda a, b: a * b,        lambda a, b, out: (b, a), 2,
-         formula="d(a*b)/da = b, d(a*b)/db = a")
-DIV = Op("/",    _div,                      lambda a, b, out: (1.0 / b, -out / b), 2,
-         formula="d(a/b)/da = 1/b, d(a/b)/db = -a/b^2")
-POW = Op("**",   _pow,                      lambda a, b, out: (_pow_base_grad(a, b),
-                                                               out * _log_for_pow(a)), 2,
-         formula="d(a^b)/da = b a^(b-1), d(a^b)/db = a^b log(a)")
-POWC = Op("**",  _pow,                      lambda a, out, p: (
-                     p * _pow_const(a, p - 1.0) if p != 0.0 else 0.0,), 1,  # x**0 = 1: flat
-          has_param=True, formula="d(x^p)/dx = p x^(p-1)")
-NEG = Op("neg",  lambda a: -a,              lambda a, out: (-1.0,), 1, formula="d(-x)/dx = -1")
-ABS = Op("abs",  builtins.abs,              lambda a, out: (sign(a),), 1,
-         formula="d|x|/dx = sign(x)")
-RELU = Op("relu", _relu,                    lambda a, out: (1.0 if _data(a) > 0.0 else 0.0,), 1,
-          formula="d relu(x)/dx = 1 if x > 0 else 0")
-LEAKY_RELU = Op("leaky_relu", _leaky_relu,  lambda a, out, slope: (
-                    1.0 if _data(a) > 0.0 else slope,), 1, has_param=True,
-                formula="d/dx = 1 if x > 0 else slope")
-TANH = Op("tanh", math.tanh,                lambda a, out: (1.0 - out * out,), 1,
-          formula="d tanh(x)/dx = 1 - tanh(x)^2")
-SIGMOID = Op("sigmoid", _sigmoid,           lambda a, out: (out * (1.0 - out),), 1,
-             formula="d sigma(x)/dx = sigma(x) (1 - sigma(x))")
-EXP = Op("exp",  _exp,                      lambda a, out: (out,), 1, formula="d e^x/dx = e^x")
-LOG = Op("log",  _log,                      lambda a, out: (1.0 / a,), 1,
-         formula="d log(x)/dx = 1/x")
-SQRT = Op("sqrt", _sqrt,                    lambda a, out: (0.5 / out,), 1,
-          formula="d sqrt(x)/dx = 1 / (2 sqrt(x))")
-SIN = Op("sin",  math.sin,                  lambda a, out: (cos(a),), 1,
-         formula="d sin(x)/dx = cos(x)")
-COS = Op("cos",  math.cos,                  lambda a, out: (-sin(a),), 1,
-         formula="d cos(x)/dx = -sin(x)")
-SOFTPLUS = Op("softplus", _softplus,        lambda a, out: (sigmoid(a),), 1,
-              formula="d softplus(x)/dx = sigma(x)")
+# name              forward (floats)    local derivatives d out / d input_i
+ADD = Op("+",        lambda a, b: a + b, lambda a, b, out: (1.0, 1.0))
+SUB = Op("-",        lambda a, b: a - b, lambda a, b, out: (1.0, -1.0))
+MUL = Op("*",        lambda a, b: a * b, lambda a, b, out: (b, a))
+DIV = Op("/",        _div,               lambda a, b, out: (1.0 / b, -out / b))
+# a ** b: none to a at 0 ** 0 (where b a^(b-1) would be 0 * inf), none to b where a = 0.
+POW = Op("**",       _pow,               lambda a, b, out: (where(is_zero(a) & is_zero(b), None,
+                                                                  b * a ** (b - 1.0)),
+                                                            where(is_zero(a), None,
+                                                                  out * log(a))))
+POWC = Op("**",      _pow,               lambda a, out, p: (None if p == 0.0 else
+                                                            p * _pow_const(a, p - 1.0),),
+          has_param=True)
+NEG = Op("neg",      lambda a: -a,       lambda a, out: (-1.0,))
+ABS = Op("abs",      builtins.abs,       lambda a, out: (sign(a),))
+RELU = Op("relu",    _relu,              lambda a, out: (where(a <= 0.0, None, 1.0),))
+LEAKY_RELU = Op("leaky_relu", _leaky_relu, lambda a, out, slope: (where(a > 0.0, 1.0, slope),),
+                has_param=True)
+TANH = Op("tanh",    math.tanh,          lambda a, out: (1.0 - out * out,))
+SIGMOID = Op("sigmoid", _sigmoid,        lambda a, out: (out * (1.0 - out),))
+EXP = Op("exp",      _exp,               lambda a, out: (out,))
+LOG = Op("log",      _log,               lambda a, out: (1.0 / a,))
+SQRT = Op("sqrt",    _sqrt,              lambda a, out: (0.5 / out,))
+SIN = Op("sin",      _sin,               lambda a, out: (cos(a),))
+COS = Op("cos",      _cos,               lambda a, out: (-sin(a),))
+SOFTPLUS = Op("softplus", _softplus,     lambda a, out: (sigmoid(a),))
 
-#: Every built-in op by name ("**" is the Value ** Value form; POWC the constant exponent).
-OPS: dict[str, Op] = {op.name: op for op in (
+#: The built-in ops by name ("**" is Value ** Value; POWC, x ** constant, shares its name).
+BUILTIN: dict[str, Op] = {op.name: op for op in (
     ADD, SUB, MUL, DIV, POW, NEG, ABS, RELU, LEAKY_RELU, TANH, SIGMOID, EXP, LOG, SQRT,
     SIN, COS, SOFTPLUS)}
+
+#: Every op by name: the built-in ones and those added by ``register_op``.
+OPS: dict[str, Op] = dict(BUILTIN)
+#: The function that builds each op from Values and numbers (``OPS[name]`` -> ``FUNCTIONS``).
+FUNCTIONS: dict[str, Callable[..., Any]] = {}
+_registry_lock = threading.Lock()
+
+
+def lookup(name: str) -> Callable[..., Any]:
+    """The function that builds the op ``name`` (``lookup("tanh")(x)`` is ``x.tanh()``)."""
+    try:
+        return FUNCTIONS[name]
+    except KeyError:
+        known = ", ".join(sorted(n for n in FUNCTIONS if n.isidentifier()))
+        raise KeyError(f"no op named {name!r}; known: {known}, or add one with "
+                       "register_op") from None
 
 
 # ---------------------------------------------------------------- user ops
 
-def register_op(name: str, forward: Callable[..., float],
-                local_grads: Callable[..., tuple]) -> Callable[..., Any]:
+def register_op(name: str, forward: Callable[..., float], local_grads: Callable[..., tuple],
+                arity: Optional[int] = None, replace: bool = False) -> Callable[..., Any]:
     """Declare a new op from a forward rule on floats and its local derivatives.
 
     ``forward(*floats) -> float``; ``local_grads(*inputs, out) -> tuple`` with one entry
     ``d out / d input_i`` per input, written with operators and the functions of
-    ``autograd.ops`` so that it works on floats and Values (then the op has second and
-    higher derivatives too). Returns a function of Values and numbers that builds the node.
+    ``autograd.ops`` so that it works on floats, Values and symbols (then the op has second
+    and higher derivatives, compiled code and its formula in pictures). ``arity`` (the number
+    of inputs) is read from ``local_grads`` unless given. Returns a function of Values and
+    numbers that builds the node; the op is then known by name everywhere: ``ops.lookup``,
+    the command line's expressions, ``MLP(..., activation=name)`` for a one-input op.
+    Registering a name that exists with other rules is an error unless ``replace=True``
+    (running the same definition again, as a notebook cell, is fine).
 
     >>> swish = register_op("swish", lambda x: x / (1 + math.exp(-x)),
     ...                     lambda x, out: (ops.sigmoid(x) + out * (1 - ops.sigmoid(x)),))
     """
-    if not isinstance(name, str) or not name:
+    if not isinstance(name, str) or not name.strip():
         raise TypeError(f"register_op: name must be a non-empty str, got {name!r}")
     for what, fn in (("forward", forward), ("local_grads", local_grads)):
         if not callable(fn):
             raise TypeError(f"register_op({name!r}): {what} must be callable, got {fn!r}")
-    arity = _positional_arity(name, forward)
+    if arity is not None and (isinstance(arity, bool) or not isinstance(arity, int)
+                              or arity < 1):
+        raise ValueError(f"register_op({name!r}): arity must be a positive int, got {arity!r}")
+    if arity is None:
+        arity = _arity(name, local_grads) - 1
+        if arity < 1:
+            raise TypeError(f"register_op({name!r}): local_grads must take at least one input "
+                            "and then out, as local_grads(x, out)")
+    if name in BUILTIN:
+        raise ValueError(f"register_op: {name!r} is a built-in op and can't be replaced; "
+                         "choose another name")
     op = Op(name, forward, local_grads, arity)
 
     from autograd.value import apply_op
 
     def build(*args: Any) -> Any:
         if len(args) != arity:
-            raise TypeError(f"{name}() takes {arity} argument(s) ({_params(forward)}), "
-                            f"got {len(args)}")
+            raise TypeError(f"{name}() takes {arity} argument(s), got {len(args)}")
         return apply_op(op, args)
 
-    build.__name__ = name
-    build.__qualname__ = name
-    build.__doc__ = f"The registered op {name!r}: forward {_params(forward)} -> float."
+    build.__name__ = build.__qualname__ = name if name.isidentifier() else "op"
+    build.__doc__ = f"The registered op {name!r} of {arity} input(s)."
     build.op = op  # type: ignore[attr-defined]
+    with _registry_lock:
+        old = OPS.get(name)
+        if old is not None and not replace and not _same_rules(old, forward, local_grads):
+            raise ValueError(f"register_op: an op named {name!r} is already registered; pass "
+                             "replace=True to replace it, or choose another name")
+        OPS[name] = op
+        FUNCTIONS[name] = build
     return build
 
 
-def _params(fn: Callable) -> str:
-    try:
-        return str(inspect.signature(fn))
-    except (TypeError, ValueError):
-        return "(...)"
+def _same_rules(op: Op, forward: Callable, local_grads: Callable) -> bool:
+    """Whether ``op`` was registered from the same definitions (a notebook cell run again)."""
+    def same(f: Callable, g: Callable) -> bool:
+        if f is g:
+            return True
+        code_f, code_g = getattr(f, "__code__", None), getattr(g, "__code__", None)
+        if code_f is None or code_f != code_g or f.__defaults__ != g.__defaults__:
+            return False
+        cells_f, cells_g = f.__closure__ or (), g.__closure__ or ()
+        try:
+            return [c.cell_contents for c in cells_f] == [c.cell_contents for c in cells_g]
+        except ValueError:  # an empty cell
+            return False
+
+    return same(op.forward, forward) and same(op.local_grads, local_grads)
 
 
-def _positional_arity(name: str, forward: Callable) -> int:
-    try:
-        params = list(inspect.signature(forward).parameters.values())
-    except (TypeError, ValueError):
-        raise TypeError(f"register_op({name!r}): cannot read the signature of forward; "
-                        "pass a def or lambda with named arguments") from None
-    if any(p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in params):
-        raise TypeError(f"register_op({name!r}): forward must take a fixed number of "
-                        "arguments (no *args), one per input")
-    arity = sum(1 for p in params if p.default is p.empty
-                and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD))
-    if arity == 0:
-        raise TypeError(f"register_op({name!r}): forward must take at least one input")
-    return arity
+def unregister_op(name: str) -> None:
+    """Forget the registered op ``name`` (built-in ops stay)."""
+    if name in BUILTIN:
+        raise ValueError(f"unregister_op: {name!r} is a built-in op")
+    with _registry_lock:
+        if OPS.pop(name, None) is None:
+            raise KeyError(f"no registered op named {name!r}")
+        FUNCTIONS.pop(name, None)

@@ -17,21 +17,13 @@ import html
 from dataclasses import dataclass
 from typing import Iterator
 
-from autograd.backprop import backward, local_grads, topological_order
-from autograd.names import node_names
+from autograd.backprop import backward, chain_rule_step, graph_lock, topological_order
+from autograd.display import format_number, local_rules, node_names
 from autograd.value import Value
 
-__all__ = ["explain", "BackwardTrace", "Step", "format_number"]
+__all__ = ["explain", "BackwardTrace", "ChainRuleStep"]
 
 DOT = "\u00b7"  # the multiplication dot of the formulas
-
-
-def format_number(x: float) -> str:
-    """A number as a teacher writes it: 6 significant digits, integers as ``6.0``."""
-    try:
-        return repr(float(format(x, ".6g")))
-    except (TypeError, ValueError):
-        return str(x)
 
 
 def _factor(x: float) -> str:
@@ -41,7 +33,7 @@ def _factor(x: float) -> str:
 
 
 @dataclass(frozen=True, eq=False)
-class Step:
+class ChainRuleStep:
     """One application of the chain rule: ``dL/d input += dL/d node * d node/d input``.
 
     Fields:
@@ -53,7 +45,9 @@ class Step:
         node_name, input_name: display names (labels, or a, b, c ... for unlabelled nodes).
         upstream: dL/d node, the gradient flowing into ``node`` from the output.
         local: d node / d input, from the op table's local-derivative rule.
-        contribution: ``upstream * local``, what this step adds to the input's gradient.
+        rule: that rule in the graph's names, e.g. ``∂c/∂a = b`` ("" if it has no formula).
+        contribution: ``upstream * local``, what this step adds to the input's gradient
+            (0.0 where the rule says no gradient flows, as relu for x <= 0).
         grad: dL/d input in this pass after adding the contribution (the running sum).
         formula: the step written out, e.g. ``dL/da += dL/dc · dc/da = 2.0 · 3.0 = 6.0``.
     """
@@ -67,6 +61,7 @@ class Step:
     input_name: str
     upstream: float
     local: float
+    rule: str
     contribution: float
     grad: float
     formula: str
@@ -75,14 +70,14 @@ class Step:
 class BackwardTrace:
     """The chain-rule steps of one backward pass, in the order they were applied.
 
-    ``steps`` is a list of ``Step``; ``len(trace)``, iteration and indexing go over it.
+    ``steps`` is a list of ``ChainRuleStep``; ``len(trace)``, iteration and indexing go over it.
     ``names`` maps every node of the graph to its display name, ``order`` is the
     topological order (inputs first, root last), and ``grads`` maps every node to
     dL/d node as computed in this pass.
     """
 
     def __init__(self, root: Value, order: list[Value], names: dict[Value, str],
-                 steps: list[Step], grads: dict[Value, float]) -> None:
+                 steps: list[ChainRuleStep], grads: dict[Value, float]) -> None:
         self.root = root
         self.order = order
         self.names = names
@@ -92,10 +87,10 @@ class BackwardTrace:
     def __len__(self) -> int:
         return len(self.steps)
 
-    def __iter__(self) -> Iterator[Step]:
+    def __iter__(self) -> Iterator[ChainRuleStep]:
         return iter(self.steps)
 
-    def __getitem__(self, i: int) -> Step:
+    def __getitem__(self, i: int) -> ChainRuleStep:
         return self.steps[i]
 
     def __repr__(self) -> str:
@@ -103,12 +98,12 @@ class BackwardTrace:
                 f"{format_number(self.root.data)}: {len(self.steps)} steps>")
 
     # ------------------------------------------------------------ tables
-    _HEADER = ("#", "node", "op", "input", "upstream", "local", "contribution", "grad",
-               "chain rule")
-    _NUMERIC = {0, 4, 5, 6, 7}
+    _HEADER = ("#", "node", "op", "input", "local rule", "upstream", "local", "contribution",
+               "grad", "chain rule")
+    _NUMERIC = {0, 5, 6, 7, 8}
 
     def _rows(self) -> list[tuple[str, ...]]:
-        return [(str(s.index + 1), s.node_name, s.op, s.input_name,
+        return [(str(s.index + 1), s.node_name, s.op, s.input_name, s.rule,
                  format_number(s.upstream), format_number(s.local),
                  format_number(s.contribution), format_number(s.grad), s.formula)
                 for s in self.steps]
@@ -146,39 +141,43 @@ def explain(root: Value) -> BackwardTrace:
 
     One step per (node, input) edge, in the order the engine applies them: nodes in reverse
     topological order, each node's inputs in operand order. The local derivatives come from
-    the op table (``autograd.backprop.local_grads``), the same rule the engine uses. The
-    ``.grad`` of every node is set exactly as ``root.backward()`` sets it (intermediate nodes
-    reset, leaves accumulate); a step's ``grad`` is the running sum within this pass.
+    the op's row through ``autograd.backprop.chain_rule_step``, the step the engine takes.
+    The ``.grad`` of every node is set exactly as ``root.backward()`` sets it (intermediate
+    nodes reset, leaves accumulate); a step's ``grad`` is the running sum within this pass.
     """
     if not isinstance(root, Value):
         raise TypeError(f"explain() needs the Value to backpropagate from, got "
                         f"{type(root).__name__} {root!r:.40}")
-    order = topological_order(root)
-    names = node_names(order)
+    with graph_lock:  # the replay and the engine's pass see the same graph
+        order = topological_order(root)
+        names = node_names(order)
+        steps, grads = _replay(root, order, names)
+        backward(root)
+    return BackwardTrace(root, order, names, steps, grads)
+
+
+def _replay(root: Value, order: list[Value],
+            names: dict[Value, str]) -> tuple[list[ChainRuleStep], dict[Value, float]]:
+    """The steps of a backward pass from ``root``, computed without touching any ``.grad``
+    (so a rule that fails leaves every gradient as it was)."""
     root_name = names[root]
     grads: dict[Value, float] = {node: 0.0 for node in order}
     grads[root] = 1.0
-    steps: list[Step] = []
-    # Replay the pass first (it changes nothing), then let the engine set the .grads: if a
-    # rule fails, no gradient is left half-updated.
+    steps: list[ChainRuleStep] = []
     for node in reversed(order):
         if node.is_leaf:
             continue
         upstream = grads[node]
-        try:
-            locals_ = local_grads(node)
-        except (ArithmeticError, ValueError) as error:
-            raise type(error)(f"{error} (in the backward pass through the {node.op!r} node "
-                              f"{names[node]!r} with input data "
-                              f"{[v.data for v in node.inputs]})") from error
-        for position, (inp, local) in enumerate(zip(node.inputs, locals_)):
-            contribution = upstream * local
+        rules = local_rules(node, names)
+        for position, (inp, local, contribution) in enumerate(chain_rule_step(node, upstream)):
+            if contribution is None:  # no gradient flows through this input here
+                local = contribution = 0.0
             grads[inp] += contribution
             n, i = names[node], names[inp]
             formula = (f"d{root_name}/d{i} += d{root_name}/d{n} {DOT} d{n}/d{i} = "
                        f"{_factor(upstream)} {DOT} {_factor(local)} = "
                        f"{format_number(contribution)}")
-            steps.append(Step(len(steps), node, inp, position, node.op, n, i, upstream,
-                              local, contribution, grads[inp], formula))
-    backward(root)
-    return BackwardTrace(root, order, names, steps, grads)
+            steps.append(ChainRuleStep(len(steps), node, inp, position, node.op, n, i, upstream,
+                                       local, rules[position], contribution, grads[inp],
+                                       formula))
+    return steps, grads

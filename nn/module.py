@@ -5,40 +5,28 @@ see the same inputs; an ``MLP(nin, nouts)`` chains layers, with the activation i
 hidden layer and a linear last layer (as in micrograd: ``MLP(2, [16, 16, 1])`` has 337
 parameters and returns a single Value).
 
-Scope tags (read by the graph pictures, ``draw_graph(collapse="neuron" | "layer")``):
-
-* every parameter Value has ``_scope`` = the tuple of modules that own it, outermost first:
-  a standalone Neuron sets ``(neuron,)``; building a Layer prepends the layer, building an
-  MLP prepends the MLP, so in an MLP a weight has ``(mlp, layer, neuron)``;
-* every output Value of ``Neuron.__call__`` gets ``_scope = (neuron,)``; ``Layer.__call__``
-  prepends the layer to each output's ``_scope`` and ``MLP.__call__`` prepends the MLP to its
-  output(s), so the final output of an MLP has ``(mlp, last_layer, neuron)``.
-
-Only outputs and parameters are tagged (one tuple per neuron call, nothing per node).
-Intermediate nodes have the slot unset, so readers use ``getattr(v, "_scope", None)``.
+Where each Value was made (read by the pictures, ``draw_graph(collapse="neuron" | "layer")``,
+and by the names in traces): every module has an ``autograd.Scope`` (``module.scope``) of its
+kind (``neuron``, ``layer``, ``mlp``), named by its place in its parent (``L1``, ``N3``), so a
+neuron's path is ``L1.N3``. Every parameter's ``scope`` is a scope of kind ``parameter``
+named ``w0``, ``b`` ... inside its neuron's, and every output of a neuron call carries the
+neuron's scope. Intermediate nodes carry none: one pointer per module call, nothing per node.
 """
 
 from __future__ import annotations
 
-import math
 import random
 from numbers import Real
 from typing import Any, Mapping, NamedTuple, Optional, Sequence, Union
 
-from autograd.ops import _sigmoid
-from autograd.value import Value
+from autograd import ops
+from autograd.value import Scope, Value
 from nn import init as _init
 
-__all__ = ["Module", "Neuron", "Layer", "MLP", "ACTIVATIONS", "IncompatibleKeys"]
+__all__ = ["Module", "Neuron", "Layer", "MLP", "IncompatibleKeys"]
 
-#: Activation name -> (function on a Value, function on a float).
-ACTIVATIONS = {
-    "relu": (Value.relu, lambda x: x if x > 0.0 else 0.0),
-    "tanh": (Value.tanh, None),
-    "sigmoid": (Value.sigmoid, None),
-    "leaky_relu": (Value.leaky_relu, lambda x: x if x > 0.0 else 0.01 * x),
-    "linear": (None, None),
-}
+#: The activations a neuron can have besides any one-input op of ``autograd.ops`` by name.
+LINEAR = "linear"
 
 Seed = Union[int, random.Random, None]
 
@@ -62,8 +50,15 @@ def _rng(seed: Seed) -> Any:
 
 
 def _check_activation(activation: str) -> str:
-    if activation not in ACTIVATIONS:
-        raise ValueError(f"unknown activation {activation!r}; use one of {list(ACTIVATIONS)}")
+    """An activation name: "linear" or a one-input op (built-in or registered) by name."""
+    if activation == LINEAR:
+        return activation
+    op = ops.OPS.get(activation) if isinstance(activation, str) else None
+    if op is None or op.arity != 1 or activation not in ops.FUNCTIONS:
+        known = [LINEAR] + sorted(n for n, o in ops.OPS.items() if o.arity == 1
+                                  and n.isidentifier() and n in ops.FUNCTIONS)
+        raise ValueError(f"unknown activation {activation!r}; use one of {known} (or "
+                         "register a one-input op with autograd.register_op)")
     return activation
 
 
@@ -77,8 +72,31 @@ class Module:
     """Base class: finds parameters in attributes (Values, Modules, and lists of them).
 
     ``named_parameters()`` walks the attributes in the order they were set, so names are
-    stable dotted paths such as ``layers.0.neurons.3.w.1``.
+    stable dotted paths such as ``layers.0.neurons.3.w.1``. ``scope`` says where the
+    module sits for pictures and traces; ``scope_kind`` (default: the class name in lowercase)
+    is what ``draw_graph(collapse=...)`` folds by.
     """
+
+    scope_kind = ""
+
+    @property
+    def scope(self) -> Scope:
+        """This module's place in a model, shared by everything it makes."""
+        scope = self.__dict__.get("_scope")
+        if scope is None:
+            scope = self.__dict__["_scope"] = Scope(
+                self.scope_kind or type(self).__name__.lower(), "", owner=self)
+        return scope
+
+    def _adopt(self, child: "Module", name: str) -> None:
+        """Make ``child`` part of this module, called ``name`` (``L1``, ``N3``) in paths."""
+        child.scope.parent = self.scope
+        child.scope.name = name
+
+    def _parameter(self, value: Value, name: str) -> Value:
+        """Mark ``value`` as this module's parameter ``name`` (``w0``, ``b``) and return it."""
+        value.scope = Scope("parameter", name, self.scope)
+        return value
 
     def named_parameters(self, prefix: str = "") -> list[tuple[str, Value]]:
         """Every parameter with its dotted name, in definition order (micrograd's order)."""
@@ -166,15 +184,12 @@ def _short(names: list) -> str:
     return f"[{shown}{', ...' if len(names) > 5 else ''}] ({len(names)})"
 
 
-def _tag(v: Value, owner: Module) -> None:
-    v._scope = (owner,) + getattr(v, "_scope", ())
-
-
 class Neuron(Module):
     """One neuron: ``act(sum_i w_i x_i + b)``; weights from ``init``, bias 0.
 
-    ``activation`` is one of ``relu``, ``tanh``, ``sigmoid``, ``leaky_relu`` (slope 0.01),
-    ``linear``. micrograd's ``nonlin=False`` is accepted and means ``linear``.
+    ``activation`` is ``linear`` or the name of a one-input op: ``relu``, ``tanh``,
+    ``sigmoid``, ``leaky_relu`` (slope 0.01), ``softplus`` ... or one added with
+    ``register_op``. micrograd's ``nonlin=False`` is accepted and means ``linear``.
     """
 
     def __init__(self, nin: int, activation: str = "relu", init: Any = "uniform",
@@ -185,11 +200,8 @@ class Neuron(Module):
         self.activation = _check_activation(activation)
         draw = _init.get(init)
         rng = _rng(seed)
-        self.w = [Value(draw(rng, nin, fan_out)) for _ in range(nin)]
-        self.b = Value(0.0)
-        for p in self.w:
-            p._scope = (self,)
-        self.b._scope = (self,)
+        self.w = [self._parameter(Value(draw(rng, nin, fan_out)), f"w{i}") for i in range(nin)]
+        self.b = self._parameter(Value(0.0), "b")
 
     def __call__(self, x: Sequence[Any]) -> Value:
         """act(w . x + b) for inputs ``x`` (floats or Values): one Value tagged with the neuron."""
@@ -201,9 +213,8 @@ class Neuron(Module):
         act = self.b
         for wi, xi in zip(w, x):
             act = act + wi * xi
-        fn = ACTIVATIONS[self.activation][0]
-        out = fn(act) if fn is not None else act
-        out._scope = (self,)
+        out = act if self.activation == LINEAR else ops.lookup(self.activation)(act)
+        out.scope = self.scope
         return out
 
     def forward_floats(self, x: Sequence[float]) -> float:
@@ -212,13 +223,10 @@ class Neuron(Module):
         for wi, xi in zip(self.w, x):
             act += wi.data * xi
         name = self.activation
-        if name == "linear":
+        if name == LINEAR:
             return act
-        if name == "tanh":
-            return math.tanh(act)
-        if name == "sigmoid":
-            return _sigmoid(act)
-        return ACTIVATIONS[name][1](act)
+        # the op's forward on a float (ops.leaky_relu has its default slope)
+        return getattr(ops, name)(act) if name in ops.BUILTIN else ops.OPS[name].forward(act)
 
     def architecture(self) -> dict:
         return {"type": "Neuron", "nin": len(self.w), "activation": self.activation}
@@ -240,8 +248,8 @@ class Layer(Module):
         _check_activation(activation)
         rng = _rng(seed)
         self.neurons = [Neuron(nin, activation, init, rng, fan_out=nout) for _ in range(nout)]
-        for p in self.parameters():
-            _tag(p, self)
+        for j, neuron in enumerate(self.neurons):
+            self._adopt(neuron, f"N{j + 1}")
 
     @property
     def activation(self) -> str:
@@ -249,8 +257,6 @@ class Layer(Module):
 
     def __call__(self, x: Sequence[Any]) -> Union[Value, list[Value]]:
         outs = [n(x) for n in self.neurons]
-        for out in outs:
-            out._scope = (self,) + out._scope
         return outs[0] if len(outs) == 1 else outs
 
     def forward_floats(self, x: Sequence[float]) -> list[float]:
@@ -290,17 +296,15 @@ class MLP(Module):
         rng = _rng(seed)
         sizes = [nin] + self.nouts
         last = len(self.nouts) - 1
-        self.layers = [Layer(sizes[i], sizes[i + 1], activation if i != last else "linear",
+        self.layers = [Layer(sizes[i], sizes[i + 1], activation if i != last else LINEAR,
                              init, rng) for i in range(len(self.nouts))]
-        for p in self.parameters():
-            _tag(p, self)
+        for i, layer in enumerate(self.layers):
+            self._adopt(layer, f"L{i + 1}")
 
     def __call__(self, x: Sequence[Any]) -> Union[Value, list[Value]]:
         for layer in self.layers:
             out = layer(x)
             x = [out] if isinstance(out, Value) else out
-        for v in x:
-            v._scope = (self,) + v._scope
         return x[0] if len(x) == 1 else x
 
     def forward_floats(self, x: Sequence[float]) -> Union[float, list[float]]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Optional, Sequence
 
-from autograd.backprop import no_grad
+from autograd.modes import no_grad
 from autograd.value import Value
 
 __all__ = ["plot_decision_boundary", "plot_history"]

@@ -27,7 +27,7 @@ LOSSES: dict[str, Callable[[Any, Any], Value]] = {
     "hinge": hinge_loss,
 }
 
-Step = Callable[[list, list], tuple[float, list]]
+TrainingStep = Callable[[list, list], tuple[float, list]]
 
 
 class History(dict):
@@ -66,7 +66,7 @@ def _floats(output: Any) -> Any:
 
 
 def make_step(model: Any, loss_fn: Callable, optimizer: Optimizer,
-              clip: Optional[float] = None, l2: float = 0.0) -> Step:
+              clip: Optional[float] = None, l2: float = 0.0) -> TrainingStep:
     """A function ``step(X_batch, y_batch) -> (loss, outputs)`` doing one training step.
 
     ``loss`` is the batch loss (a float, before the update) and ``outputs`` the model's
@@ -90,90 +90,48 @@ def make_step(model: Any, loss_fn: Callable, optimizer: Optimizer,
 
 
 def make_compiled_step(model: Any, loss_fn: Callable, optimizer: Optimizer,
-                       clip: Optional[float] = None, l2: float = 0.0,
-                       max_targets: int = 64) -> Step:
+                       clip: Optional[float] = None, l2: float = 0.0) -> TrainingStep:
     """``make_step`` through ``autograd.compile``: the same loss, outputs and update, faster.
 
-    The loss of one example, ``loss_fn(model(x), target)``, is traced once and compiled; a
-    batch is one call of the compiled code (batch loss = mean of the examples' losses, which
-    is how every built-in loss reduces a batch), then clipping and ``optimizer.step()`` act on
-    the model's Values as usual. A target that the loss cannot take as a Value (a class index,
-    a -1/+1 hinge label) is built into the code instead: one compiled function per distinct
-    target, at most ``max_targets``.
+    The model is traced once per input size and compiled (``autograd.compile_outputs``); a
+    step runs its forward pass over the whole batch, computes ``loss_fn(outputs, targets)``
+    with the engine exactly as ``make_step`` does (so any loss works: a sum, a mean, one
+    that couples the examples), backpropagates the loss to the outputs, and hands those
+    gradients to the compiled backward pass. The L2 term is compiled too. Then clipping and
+    ``optimizer.step()`` act on the model's Values as usual.
     """
     from autograd.compiler import compile as compile_graph
+    from autograd.compiler import compile_outputs
 
     params = optimizer.params
     penalty = compile_graph(lambda: l2_penalty(params, l2), []) if l2 else None
-    compiled: dict[Any, Any] = {}  # key of an example's shape (and constant target) -> code
-    target_is_input: dict[Any, bool] = {}
+    programs: dict[int, tuple[Any, bool]] = {}  # number of features -> (compiled model, single)
 
-    def example_loss(n: int, target: Any = None) -> Callable:
-        def fn(*v: Value) -> tuple[Value, Any]:
-            if target is None:  # the target is an input, after the n features
-                t = v[n] if len(v) == n + 1 else list(v[n:])
-            else:
-                t = target
-            out = model(list(v[:n]))
-            return loss_fn(out, t), out
-
-        return fn
-
-    def function_for(x: Sequence[Any], target: Any) -> tuple[Any, tuple]:
-        """The compiled loss of this example (traced on first use) and its input row."""
-        n = len(x)
-        listed = not isinstance(target, Real)
-        shape = (n, len(target) if listed else None)
-        row = (*x, *target) if listed else (*x, target)
-        if target_is_input.get(shape, True):
-            if shape not in compiled:
-                try:
-                    compiled[shape] = compile_graph(example_loss(n), row)
-                    target_is_input[shape] = True
-                except (TypeError, ValueError):
-                    target_is_input[shape] = False  # the loss needs the target as a number
-            if target_is_input[shape]:
-                return compiled[shape], row
-        key = (shape, tuple(target) if listed else target)
-        if key not in compiled:
-            if len(compiled) >= max_targets:
-                raise ValueError(
-                    f"fit(compile=True): the loss takes the target as a constant and the data "
-                    f"has more than {max_targets} distinct targets, so more functions would "
-                    "have to be compiled than is worth it; use compile=False")
-            try:
-                compiled[key] = compile_graph(example_loss(n, target), tuple(x))
-            except (TypeError, ValueError):
-                target_is_input.pop(shape, None)  # the failure was not about the target
-                raise
-        return compiled[key], tuple(x)
+    def program_for(example: Sequence[Any]) -> tuple[Any, bool]:
+        if len(example) not in programs:
+            single = isinstance(model(list(example)), Value)  # one output, not a list of one
+            programs[len(example)] = compile_outputs(lambda *x: model(list(x)), example), single
+        return programs[len(example)]
 
     def step(X_batch: list, y_batch: list) -> tuple[float, list]:
-        groups: dict[int, tuple[Any, list, list]] = {}  # same code, one call
-        for i, (x, target) in enumerate(zip(X_batch, y_batch)):
-            fn, row = function_for(x, target)
-            group = groups.setdefault(id(fn), (fn, [], []))
-            group[1].append(i)
-            group[2].append(row)
-        scale = 1.0 / len(X_batch)
+        rows = [tuple(x) if not isinstance(x, Real) else (x,) for x in X_batch]
+        program, single = program_for(rows[0])
+        forward = program.forward(rows)
+        outputs = [[Value(v) for v in row] for row in forward.outputs]
+        shaped = [row[0] if single else row for row in outputs]
+        loss = loss_fn(shaped, y_batch)
         optimizer.zero_grad()
-        loss = 0.0
-        outputs: list = [None] * len(X_batch)
+        loss.backward()
         try:
-            for fn, indices, rows in groups.values():
-                value, extras = fn.batch(rows, scale, extras=True)
-                loss += value
-                for i, out in zip(indices, extras):
-                    outputs[i] = out
-            if penalty is not None:
-                loss += penalty.batch([()])
+            forward.backward([[v.grad for v in row] for row in outputs])
+            value = loss.data + (penalty.batch([()]) if penalty is not None else 0.0)
         except BaseException:
             optimizer.zero_grad()  # no half-accumulated gradient survives a failed step
             raise
         if clip is not None:
             clip_grad_norm_(params, clip)
         optimizer.step()
-        return loss, outputs
+        return value, [list(row) if not single else row[0] for row in forward.outputs]
 
     return step
 

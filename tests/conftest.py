@@ -8,6 +8,8 @@ import shutil
 import pytest
 from hypothesis import HealthCheck, settings
 
+from autograd import ops
+
 settings.register_profile(
     "chainrule", deadline=None, max_examples=60,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
@@ -37,3 +39,14 @@ def require_module(name: str):
         return __import__(name)
     except ImportError:
         unavailable(f"the Python package {name!r} is not installed (pip install -e '.[dev]')")
+
+
+@pytest.fixture(autouse=True)
+def registered_ops_are_forgotten_after_each_test():
+    """register_op adds to a process-wide registry: each test starts with the built-in ops."""
+    before_ops, before_functions = dict(ops.OPS), dict(ops.FUNCTIONS)
+    yield
+    ops.OPS.clear()
+    ops.OPS.update(before_ops)
+    ops.FUNCTIONS.clear()
+    ops.FUNCTIONS.update(before_functions)

@@ -9,7 +9,7 @@ import threading
 import pytest
 from optable import case_points, point_id
 
-from autograd import Value, grad, no_grad, topological_order
+from autograd import Value, grad, no_grad, register_op, topological_order
 from autograd import backprop
 from examples import micrograd_readme
 
@@ -18,14 +18,15 @@ from examples import micrograd_readme
 
 @pytest.mark.parametrize("upstream", [1.0, -0.37])
 @pytest.mark.parametrize("case,point", case_points(), ids=point_id)
-def test_fast_path_equals_table_rule_exactly(case, point, upstream):
-    """_propagate's spelled-out ops give bit for bit upstream * local from the op table."""
+def test_fast_path_equals_the_readable_step_exactly(case, point, upstream):
+    """_propagate's spelled-out ops give bit for bit chain_rule_step's upstream * local."""
     leaves = [Value(x) for x in point]
     out = case.build(*leaves)
-    local = backprop.local_grads(out)
+    step = backprop.chain_rule_step(out, upstream)
     out.backward(upstream)
-    for inp, d in zip(out.inputs, local):
-        assert inp.grad == upstream * d, (case.name, out.op, inp.grad, upstream * d)
+    for inp, _local, contribution in step:
+        expected = 0.0 if contribution is None else contribution
+        assert inp.grad == expected, (case.name, out.op, inp.grad, expected)
 
 
 def test_local_grads_create_graph_gives_values():
@@ -367,11 +368,16 @@ def test_micrograd_readme_example():
 
 
 def test_backward_error_names_the_node_and_leaves_grads_unchanged():
-    x = Value(0.0)
-    y = x.sqrt()  # sqrt(0) = 0 is fine forward; its derivative 0.5 / 0 is not
+    def bad_rule(x, out):
+        raise ArithmeticError("this rule always fails")
+
+    broken = register_op("broken_rule", lambda x: 2.0 * x, bad_rule)
+    x = Value(1.0)
+    y = broken(x) * 3.0
     x.grad = 3.0
-    with pytest.raises(ZeroDivisionError, match="sqrt"):
+    with pytest.raises(ArithmeticError, match="this rule always fails") as caught:
         y.backward()
+    assert "'broken_rule' node" in "".join(caught.value.__notes__)
     assert x.grad == 3.0
 
 

@@ -101,48 +101,69 @@ def test_single_neuron_layer_returns_a_value_like_micrograd():
 
 # ---------------------------------------------------------------- scope tags
 
-def test_parameter_scopes_outermost_first():
+def test_parameter_scopes_name_their_place_in_the_model():
     n = Neuron(2, seed=0)
-    assert all(p._scope == (n,) for p in n.parameters())
+    assert [p.scope.path for p in n.parameters()] == ["w0", "w1", "b"]
+    assert all(p.scope.kind == "parameter" and p.scope.parent is n.scope
+               for p in n.parameters())
     layer = Layer(2, 3, seed=0)
-    for neuron in layer.neurons:
-        assert all(p._scope == (layer, neuron) for p in neuron.parameters())
+    for j, neuron in enumerate(layer.neurons):
+        assert neuron.scope.parent is layer.scope and neuron.scope.path == f"N{j + 1}"
     model = MLP(2, [3, 1], seed=0)
-    for layer in model.layers:
-        for neuron in layer.neurons:
-            assert all(p._scope == (model, layer, neuron) for p in neuron.parameters())
+    for i, layer in enumerate(model.layers):
+        for j, neuron in enumerate(layer.neurons):
+            assert [p.scope.path for p in neuron.parameters()] == [
+                f"L{i + 1}.N{j + 1}.{name}" for name in ("w0", "w1", "w2")[:len(neuron.w)]
+            ] + [f"L{i + 1}.N{j + 1}.b"]
+            chain = neuron.w[0].scope.chain()
+            assert [s.kind for s in chain] == ["mlp", "layer", "neuron", "parameter"]
+            assert [s.owner for s in chain[:3]] == [model, layer, neuron]
 
 
-def test_output_scopes_and_untagged_intermediates():
+def test_outputs_carry_their_neurons_scope_and_intermediates_none():
     model = MLP(2, [3, 2], seed=0)
     outs = model([0.5, -0.5])
     last = model.layers[-1]
     for out, neuron in zip(outs, last.neurons):
-        assert out._scope == (model, last, neuron)
+        assert out.scope is neuron.scope and out.scope.path.startswith("L2.")
     hidden = model.layers[0]
     out = hidden([0.5, -0.5])[1]
-    assert out._scope == (hidden, hidden.neurons[1])
+    assert out.scope is hidden.neurons[1].scope
     n = Neuron(2, activation="tanh", seed=0)
     y = n([1.0, 2.0])
-    assert y._scope == (n,)
+    assert y.scope is n.scope
     pre_activation = y.inputs[0]
-    assert getattr(pre_activation, "_scope", None) is None
+    assert pre_activation.scope is None
 
 
 def test_scopes_in_an_mlp_graph_name_the_owning_neuron():
     from autograd import topological_order
     model = MLP(2, [3, 1], seed=0)
     out = model([1.0, 2.0])
-    tagged = [v for v in topological_order(out) if getattr(v, "_scope", None) is not None]
+    tagged = [v for v in topological_order(out) if v.scope is not None]
     # 3*3 + 4 parameters, 3 hidden outputs, 1 final output
     assert len(tagged) == 13 + 3 + 1
     params = set(model.parameters())
-    hidden = model.layers[0]
     for v in tagged:
-        if v in params or v is out:
-            assert v._scope[0] is model
-        else:  # a hidden neuron's output: only the MLP's final outputs get the MLP prepended
-            assert v._scope[0] is hidden and v._scope[1] in hidden.neurons
+        neuron = v.scope.find("neuron")
+        assert neuron is not None and neuron.owner in {n for layer in model.layers
+                                                      for n in layer.neurons}
+        assert (v.scope.kind == "parameter") == (v in params)
+
+
+def test_any_one_input_op_is_an_activation_by_name():
+    from autograd import register_op, ops
+    register_op("swish", lambda x: x * ops._sigmoid(x),
+                lambda x, out: (ops.sigmoid(x) + out * (1.0 - ops.sigmoid(x)),))
+    model = MLP(2, [3, 1], activation="swish", seed=0)
+    out = model([0.5, -1.0])
+    hidden = model.layers[0]([0.5, -1.0])
+    assert all(h.op == "swish" for h in hidden)
+    assert model.forward_floats([0.5, -1.0]) == pytest.approx(out.data, rel=1e-15)
+    softplus = MLP(2, [2, 1], activation="softplus", seed=0)
+    assert all(h.op == "softplus" for h in softplus.layers[0]([1.0, 2.0]))
+    with pytest.raises(ValueError, match="unknown activation 'nope'.*register_op"):
+        MLP(2, [1], activation="nope")
 
 
 # ---------------------------------------------------------------- seeds

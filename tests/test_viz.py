@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from autograd import Value, draw_dot, draw_graph, topological_order
-from autograd.viz.dot import ROLE_COLOURS, escape_label, format_number
+from autograd import Scope, Value, draw_dot, draw_graph, topological_order
+from autograd.display import format_number
+from autograd.viz.dot import ROLE_COLOURS, escape_label
 from examples import micrograd_readme
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -27,49 +28,49 @@ def micrograd_readme_drawn():
     return a, b, g
 
 
-# A hand-made stand-in for nn's modules, tagging Values with _scope the way nn does:
-# parameters carry (mlp, layer, neuron), hidden outputs (layer, neuron), the last (mlp, ...).
+# A hand-made stand-in for nn's modules, declaring scopes the way any library can: each
+# module has an autograd.Scope (kind, name, parent); parameters and outputs carry them.
 class Neuron:
     def __init__(self, weights, activation):
+        self.scope = Scope("neuron")
         self.w = [Value(w) for w in weights]
         self.b = Value(0.1)
+        for i, p in enumerate(self.w + [self.b]):
+            p.scope = Scope("parameter", f"w{i}", self.scope)
         self.activation = activation
 
     def __call__(self, x):
         act = sum((wi * xi for wi, xi in zip(self.w, x)), self.b)
         out = act.relu() if self.activation == "relu" else act
-        out._scope = (self,)
+        out.scope = self.scope
         return out
 
 
 class Layer:
     def __init__(self, weights, activation):
+        self.scope = Scope("layer")
         self.neurons = [Neuron(w, activation) for w in weights]
+        for j, n in enumerate(self.neurons):
+            n.scope.parent, n.scope.name = self.scope, f"N{j + 1}"
 
     def __call__(self, x):
-        outs = [n(x) for n in self.neurons]
-        for out in outs:
-            out._scope = (self,) + out._scope
-        return outs
+        return [n(x) for n in self.neurons]
 
 
 class MLP:
     def __init__(self, nin, nouts):
+        self.scope = Scope("mlp")
         sizes = [nin] + nouts
         self.layers = [Layer([[((i + j + k) % 7 - 3) / 4 for k in range(sizes[i])]
                               for j in range(sizes[i + 1])],
                              "relu" if i < len(nouts) - 1 else "linear")
                        for i in range(len(nouts))]
-        for layer in self.layers:
-            for n in layer.neurons:
-                for p in n.w + [n.b]:
-                    p._scope = (self, layer, n)
+        for i, layer in enumerate(self.layers):
+            layer.scope.parent, layer.scope.name = self.scope, f"L{i + 1}"
 
     def __call__(self, x):
         for layer in self.layers:
             x = layer(x)
-        for out in x:
-            out._scope = (self,) + out._scope
         return x[0] if len(x) == 1 else x
 
 
@@ -85,22 +86,6 @@ def statements(source, pattern):
 
 
 # ------------------------------------------------------------------ number format
-
-@pytest.mark.parametrize("x, text", [
-    (2.0, "2.000"), (-4.0, "-4.000"), (0.0, "0.000"), (-0.0, "0.000"), (1e-30, "1.000e-30"),
-    (-1e-7, "-1.000e-07"), (0.001, "0.001000"), (0.7071067, "0.7071"), (138.83381, "138.8"),
-    (1234.5, "1234"), (9999.4, "9999"), (9999.6, "1.000e+04"), (123456.0, "1.235e+05"),
-    (24.70408, "24.70"), (float("inf"), "inf"), (float("-inf"), "-inf"), (float("nan"), "nan"),
-])
-def test_format_number_has_four_significant_digits_and_no_negative_zero(x, text):
-    assert format_number(x) == text
-
-
-def test_format_number_never_shows_negative_zero_for_tiny_negatives():
-    for x in (-1e-300, -4e-4, -0.0004999):
-        assert not re.fullmatch(r"-0\.0*", format_number(x))
-        assert math.isclose(float(format_number(x)), x, rel_tol=1e-3)
-
 
 # ------------------------------------------------------------------ the micrograd example
 
@@ -118,8 +103,8 @@ def test_micrograd_readme_records_ops_and_edges():
     edges = statements(src, r"n\d+ -> n\d+op")
     assert len(edges) == sum(len(v.inputs) for v in order)
     i = order.index(g)
-    assert f'n{i} [label="{{ g | data 24.70 | grad 1.000 }}"' in src
-    assert f'n{order.index(a)} [label="{{ a | data -4.000 | grad 138.8 }}"' in src
+    assert f'n{i} [label="{{ g | data 24.7 | grad 1.0 }}"' in src
+    assert f'n{order.index(a)} [label="{{ a | data -4.0 | grad 138.8 }}"' in src
     assert image.node_ids[g] == f"n{i}" and image.node_ids[a] == f"n{order.index(a)}"
     assert draw_dot is draw_graph
 
@@ -132,9 +117,9 @@ def test_edge_labels_are_the_local_derivatives_of_backprop():
     y.backward()
     src = draw_graph(y).source
     # d(x*w)/dx = w, d(x*w)/dw = x, d tanh(u)/du = 1 - tanh(u)^2
-    assert 'n0 -> n2op [id="e2_0", label="∂a/∂x = -2.000"]' in src
-    assert 'n1 -> n2op [id="e2_1", label="∂a/∂w = 3.000"]' in src
-    assert f'label="∂y/∂a = {format_number(1 - y.data ** 2)}"' in src
+    assert 'n0 -> n2op [id="e2_0", label="∂a/∂x = w = -2.0"]' in src
+    assert 'n1 -> n2op [id="e2_1", label="∂a/∂w = x = 3.0"]' in src
+    assert f'label="∂y/∂a = 1 - y·y = {format_number(1 - y.data ** 2)}"' in src
     assert "n2op -> n2" in src and "n3op -> n3" in src
 
 
@@ -145,7 +130,7 @@ def test_a_square_by_multiplication_draws_two_edges_with_distinct_labels():
     edges = statements(draw_graph(y).source, r"n0 -> n1op")
     assert len(edges) == 2
     labels = [re.search(r'label="([^"]*)"', e).group(1) for e in edges]
-    assert labels == ["∂a/∂x (operand 1) = 3.000", "∂a/∂x (operand 2) = 3.000"]
+    assert labels == ["∂a/∂x (operand 1) = x = 3.0", "∂a/∂x (operand 2) = x = 3.0"]
 
 
 def test_switches_leave_out_grads_and_local_derivatives():
@@ -184,7 +169,7 @@ def test_colours_tell_roles_apart():
 def test_a_leaf_alone_is_one_record():
     v = Value(1.5, label="v")
     src = draw_graph(v).source
-    assert statements(src, r"n\d+") == ['n0 [label="{ v | data 1.500 | grad 0.000 }", '
+    assert statements(src, r"n\d+") == ['n0 [label="{ v | data 1.5 | grad 0.0 }", '
                                          f'fillcolor="{ROLE_COLOURS["output"]}", id="n0"];']
 
 

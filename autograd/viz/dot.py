@@ -9,46 +9,30 @@ The ids become the ``id`` attributes of the SVG elements too.
 
 from __future__ import annotations
 
-import math
 from typing import Optional
 
-from autograd.backprop import local_grads, topological_order
-from autograd.names import node_names
+from autograd.backprop import graph_lock, local_grads, topological_order
+from autograd.display import format_number, local_rules, node_names
 from autograd.value import Value
-from autograd.viz.collapse import LEVELS, Group, fold
+from autograd.viz.collapse import Group, fold, scope_kinds
 
-__all__ = ["build_dot", "format_number", "escape_label", "node_role", "ROLE_COLOURS"]
+__all__ = ["build_dot", "escape_label", "node_role", "ROLE_COLOURS"]
+
+#: Longest local-derivative formula written on an edge; a longer one shows its number only.
+EDGE_RULE_LENGTH = 28
 
 RANKDIRS = ("LR", "TB", "RL", "BT")
 
 #: Fill colour of each kind of node; the legend shows those that occur.
 ROLE_COLOURS = {
     "input": "#cfe5ff",         # a labelled leaf: a variable the user named
-    "parameter": "#ffe2a0",     # a leaf owned by an nn module (``_scope`` set)
+    "parameter": "#ffe2a0",     # a leaf with a scope (an nn module's parameter)
     "constant": "#e6e6e6",      # an unlabelled leaf: a number that appeared in the expression
     "intermediate": "#ffffff",  # made by an op
     "output": "#c6efc6",        # the root the picture was drawn for
     "op": "#eadcff",            # the operation between a value and its inputs
     "module": "#ffd0c4",        # a folded neuron or layer (collapse=)
 }
-
-
-def format_number(x: float) -> str:
-    """A number in 4 significant digits: ``2.000``, ``-0.7071``, ``1235``, ``1.235e+05``.
-
-    Zero is ``0.000`` (never ``-0.000``); magnitudes below 1e-3 or from 1e4 up use e-notation.
-    """
-    x = float(x)
-    if x == 0.0:
-        return "0.000"
-    if math.isnan(x) or math.isinf(x):
-        return repr(x)
-    if 1e-3 <= abs(x) < 1e4:
-        text = f"{x:#.4g}"
-        if "e" not in text:                     # 9999.6 rounds to "1.000e+04": keep that
-            return text.rstrip(".")
-        return text
-    return f"{x:.3e}"
 
 
 def escape_label(text: str, record: bool = False) -> str:
@@ -81,14 +65,14 @@ def escape_label(text: str, record: bool = False) -> str:
 
 
 def node_role(node: Value, root: Value) -> str:
-    """``output`` for the root, ``parameter`` for a leaf with ``_scope`` (an nn module's),
+    """``output`` for the root, ``parameter`` for a leaf with a scope (an nn module's),
     ``input`` for other labelled leaves, ``constant`` for unlabelled leaves, else
     ``intermediate``."""
     if node is root:
         return "output"
-    if node._rule is not None:
+    if not node.is_leaf:
         return "intermediate"
-    if getattr(node, "_scope", None):
+    if node.scope is not None:
         return "parameter"
     return "input" if node.label else "constant"
 
@@ -102,20 +86,31 @@ def build_dot(root: Value, rankdir: str = "LR", show_grad: bool = True, show_loc
               legend: bool = True) -> tuple[str, dict[Value, str]]:
     """The DOT source of the graph behind ``root`` and the DOT id of each Value.
 
-    Folded Values (``collapse="neuron"`` or ``"layer"``) map to their group's id. Raises
-    ValueError above ``max_nodes`` drawn nodes (values, ops and groups; the legend is free).
+    Folded Values (``collapse="neuron"``, ``"layer"`` or any scope kind) map to their
+    group's id. Raises ValueError above ``max_nodes`` drawn nodes (values, ops and groups;
+    the legend is free).
     """
+    with graph_lock:  # the grads drawn are those of one finished pass
+        return _build_dot(root, rankdir, show_grad, show_local, collapse, max_nodes, legend)
+
+
+def _build_dot(root: Value, rankdir: str, show_grad: bool, show_local: bool,
+               collapse: Optional[str], max_nodes: int,
+               legend: bool) -> tuple[str, dict[Value, str]]:
     if not isinstance(root, Value):
         raise TypeError(f"draw_graph needs a Value, got {type(root).__name__} {root!r:.40}")
     if rankdir not in RANKDIRS:
         raise ValueError(f"rankdir={rankdir!r} is not a Graphviz direction; use one of "
                          f"{', '.join(RANKDIRS)} (LR: left to right, TB: top to bottom)")
-    if collapse is not None and collapse not in LEVELS:
-        raise ValueError(f"collapse={collapse!r} is not known; use None, 'neuron' or 'layer'")
     if isinstance(max_nodes, bool) or not isinstance(max_nodes, int) or max_nodes < 1:
         raise ValueError(f"max_nodes must be a positive int, got {max_nodes!r}")
 
     order = topological_order(root)
+    if collapse is not None:
+        kinds = scope_kinds(order) | {"neuron", "layer"}
+        if collapse not in kinds:
+            raise ValueError(f"collapse={collapse!r} is not known; use None or a kind of scope "
+                             f"in this graph: {', '.join(sorted(kinds))}")
     index = {node: i for i, node in enumerate(order)}
     group_of: dict[Value, Group] = {}
     groups: list[Group] = []
@@ -123,7 +118,7 @@ def build_dot(root: Value, rankdir: str = "LR", show_grad: bool = True, show_loc
         group_of, groups = fold(order, collapse)
 
     drawn = [node for node in order if node not in group_of]
-    count = len(groups) + sum(1 if node._rule is None else 2 for node in drawn)
+    count = len(groups) + sum(1 if node.is_leaf else 2 for node in drawn)
     if count > max_nodes:
         hint = ("collapse='layer' to fold each layer into one node" if collapse == "neuron"
                 else "collapse='neuron' to fold each nn neuron into one node"
@@ -169,22 +164,21 @@ def build_dot(root: Value, rankdir: str = "LR", show_grad: bool = True, show_loc
             fields.append(f"grad {format_number(node.grad)}")
         record = "{ " + " | ".join(fields) + " }"
         lines.append(f"  n{i} [{_attrs(label=record, fillcolor=use(role), id=f'n{i}')}];")
-        if node._rule is not None:
+        if not node.is_leaf:
             attrs = _attrs(label=escape_label(node.op), shape="ellipse", fillcolor=use("op"),
                            id=f"n{i}op")
             lines.append(f"  n{i}op [{attrs}];")
 
-    clusters: dict[tuple, list[Group]] = {}
+    # Groups inside a named scope (the neurons of layer L1) are boxed together.
+    clusters: dict[object, list[Group]] = {}
     for group in sorted(groups, key=_path_key):
-        parent = (tuple(id(m) for m in group.modules[:-1])
-                  if collapse == "neuron" and len(group.modules) > 1 else ())
-        clusters.setdefault(parent, []).append(group)
+        parent = group.scope.parent if group.scope is not None else None
+        clusters.setdefault(parent if parent is not None and parent.path else None,
+                            []).append(group)
     for parent, members in clusters.items():
         indent = "  "
-        if parent:
-            path = members[0].path.rsplit(".", 1)[0]
-            kind = type(members[0].modules[-2]).__name__.lower()
-            title = escape_label(f"{kind} {path}")
+        if parent is not None:
+            title = escape_label(f"{parent.kind} {parent.path}")
             lines.append(f"  subgraph {_cluster_name(members)} {{")
             lines.append(f"    graph [{_attrs(label=title, style='rounded', color='#999999')}];")
             indent = "    "
@@ -193,7 +187,7 @@ def build_dot(root: Value, rankdir: str = "LR", show_grad: bool = True, show_loc
                            style="rounded,filled", fillcolor=use("module"),
                            penwidth="2" if root in group.outputs else "1", id=f"g{group.index}")
             lines.append(f"{indent}g{group.index} [{attrs}];")
-        if parent:
+        if parent is not None:
             # One column per layer, whatever else its neurons feed (an L2 penalty reads all).
             lines.append(f"{indent}{{rank=same; " + "; ".join(f"g{g.index}" for g in members)
                          + ";}")
@@ -202,17 +196,22 @@ def build_dot(root: Value, rankdir: str = "LR", show_grad: bool = True, show_loc
     # Edges into each drawn op node, one per operand position, labelled with the local
     # derivative that backprop multiplies by.
     for node in drawn:
-        if node._rule is None:
+        if node.is_leaf:
             continue
         i = index[node]
         inputs = node.inputs
         locals_ = local_grads(node) if show_local else ()
+        rules = local_rules(node, names) if show_local else ()
         repeated = len(set(inputs)) < len(inputs)
         for k, inp in enumerate(inputs):
             attrs = {"id": f"e{i}_{k}"}
             if show_local:
                 which = f" (operand {k + 1})" if repeated else ""
-                text = f"∂{names[node]}/∂{names[inp]}{which} = {format_number(locals_[k])}"
+                local = 0.0 if locals_[k] is None else locals_[k]  # None: no gradient flows
+                head, _, formula = rules[k].partition(" = ")
+                head = head or f"∂{names[node]}/∂{names[inp]}"
+                shown = f" = {formula}" if _worth_showing(formula) else ""
+                text = f"{head}{which}{shown} = {format_number(local)}"
                 attrs["label"] = escape_label(text)
             lines.append(f"  {node_ids[inp]} -> n{i}op [{_attrs(**attrs)}];")
         lines.append(f"  n{i}op -> n{i} [{_attrs(id=f'e{i}')}];")
@@ -228,7 +227,7 @@ def build_dot(root: Value, rankdir: str = "LR", show_grad: bool = True, show_loc
         sources_of[group] = sources
     # Between two layers that are fully connected, 16 x 16 lines say less than one arrow
     # from box to box: draw that (a compound edge) and the individual lines only otherwise.
-    boxes = {parent: members for parent, members in clusters.items() if parent}
+    boxes = {parent: members for parent, members in clusters.items() if parent is not None}
     cluster_name = {parent: _cluster_name(members) for parent, members in boxes.items()}
     # Likewise one arrow from a box into a single node that reads all of it (a folded sum).
     targets = [(dest, members) for dest, members in boxes.items()]
@@ -258,9 +257,20 @@ def build_dot(root: Value, rankdir: str = "LR", show_grad: bool = True, show_loc
     return "\n".join(lines) + "\n", node_ids
 
 
+def _worth_showing(formula: str) -> bool:
+    """A local-derivative formula goes on its edge if it is short and more than a number."""
+    if not formula or len(formula) > EDGE_RULE_LENGTH:
+        return False
+    try:
+        float(formula)
+    except ValueError:
+        return True
+    return False
+
+
 def _cluster_name(members: list[Group]) -> str:
-    """The DOT name of the box around the neurons of one layer: ``cluster_L1``."""
-    return "cluster_" + members[0].path.rsplit(".", 1)[0].replace(".", "_")
+    """The DOT name of the box around the groups of one scope (a layer's neurons): ``cluster_L1``."""
+    return "cluster_" + members[0].scope.parent.path.replace(".", "_")
 
 
 def _path_key(group: Group) -> tuple:

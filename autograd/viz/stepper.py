@@ -15,19 +15,13 @@ import os
 import re
 from typing import Any, Union
 
-from autograd.trace import BackwardTrace, explain, format_number
+from autograd.display import format_number
+from autograd.trace import BackwardTrace, explain
 from autograd.value import Value
 
 __all__ = ["stepper", "Stepper"]
 
 PathLike = Union[str, "os.PathLike[str]"]
-
-
-def _grad_text(g: float) -> str:
-    # As the graph picture prints it, so a filled-in grad looks like the one draw_graph drew.
-    from autograd.viz.dot import format_number as picture_number
-
-    return picture_number(g)
 
 
 def _json_for_script(data: Any) -> str:
@@ -63,19 +57,18 @@ def _page_data(trace: BackwardTrace, node_ids: dict[Value, str]) -> dict:
         occurrence = seen.get((i, j), 0)  # x * x: two edges from x into the same op
         seen[(i, j)] = occurrence + 1
         last_into[step.input] = step.index + 1
-        rule = step.node._rule
         steps.append({
             "node": i, "input": j, "occurrence": occurrence,
             # SVG ids of draw_graph: e{i}_{k} is operand k's edge into n{i}op, e{i} the op's out.
             "edge_id": f"e{i}_{step.position}", "out_edge_id": f"e{i}",
             "formula": step.formula,
-            "rule": getattr(rule, "formula", "") or "",
+            "rule": step.rule,
             "op": step.op,
             "text": (f"node {step.node_name} (op {step.op}) passes its gradient "
                      f"d{rname}/d{step.node_name} = {format_number(step.upstream)} back to "
                      f"input {step.input_name}, times the local derivative "
                      f"d{step.node_name}/d{step.input_name} = {format_number(step.local)}"),
-            "grad": _grad_text(step.grad),
+            "grad": format_number(step.grad),
             "value": _finite(step.grad),
         })
     nodes = [{
@@ -84,11 +77,11 @@ def _page_data(trace: BackwardTrace, node_ids: dict[Value, str]) -> dict:
         "name": trace.names[node],
         "leaf": node.is_leaf,
         "complete": last_into.get(node, 0),
-        "grad": _grad_text(trace.grads[node]),
+        "grad": format_number(trace.grads[node]),
         "value": _finite(trace.grads[node]),
     } for i, node in enumerate(trace.order)]
     return {"root": rname, "root_data": format_number(root.data), "nodes": nodes,
-            "steps": steps, "root_index": index[root], "root_grad": _grad_text(1.0)}
+            "steps": steps, "root_index": index[root], "root_grad": format_number(1.0)}
 
 
 class Stepper:
