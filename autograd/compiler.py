@@ -258,7 +258,7 @@ class _Generator:
             target = ", ".join(inputs) + ("," if len(inputs) == 1 else "")
             emit(f"for {target} in _rows:" if inputs else "for _ in _rows:", 1)
             for i, x in enumerate(inputs):
-                emit(f"{x} = {x} if _type({x}) is float else _to_float({x}, "
+                emit(f"{x} = {x} if _type({x}) is _float else _to_float({x}, "
                      f"{f'input {i} ({_comment(x)})'!r})", 2)
             emit("# forward: one line per node", 2)
             for node in self.order:
@@ -311,11 +311,17 @@ class _Generator:
         def straight_in(target: Value) -> bool:
             return target in leaf_set and self.count[target] == 1 and target not in outputs
 
+        def accumulate(name: str, sign: str, expression: str) -> str:
+            # Arrays are shared between names (d_a = d_c passes one on): never add in place.
+            if vector:
+                return f"{pad}{name} = {name} {sign} {_operand(expression)}"
+            return f"{pad}{name} {sign}= {expression}"
+
         def add(target: Value, expression: str, sign: str = "+") -> None:
             if straight_in(target):
-                lines.append(f"{pad}{gvar[target]} {sign}= {expression}")  # straight in
+                lines.append(accumulate(gvar[target], sign, expression))  # straight in
             elif target in assigned:
-                lines.append(f"{pad}{dvar[target]} {sign}= {expression}")
+                lines.append(accumulate(dvar[target], sign, expression))
             elif sign == "+" and self.count[target] == 1 and _is_name(expression):
                 dvar[target] = expression  # passed on unchanged (through +): no copy
                 assigned.add(target)
@@ -347,7 +353,8 @@ class _Generator:
                         lines.append(f"{pad}{dvar[inp]} = 0.0")
                         assigned.add(inp)
                     target = gvar[inp] if straight_in(inp) else dvar[inp]
-                    lines.append(f"{pad}if {local} is not None: {target} += {upstream} * {local}")
+                    lines.append(f"{pad}if {local} is not None:")
+                    lines.append("    " + accumulate(target, "+", f"{upstream} * {local}"))
                     continue
                 if local.kind == "none":
                     continue  # no gradient flows through this input: nothing is added
@@ -359,7 +366,7 @@ class _Generator:
                 lines.append(f"{pad}{dvar[x]} = 0.0")
         for leaf in self.leaves:
             if leaf in outputs or self.count.get(leaf, 0) > 1:
-                lines.append(f"{pad}{gvar[leaf]} += {dvar[leaf]}")
+                lines.append(accumulate(gvar[leaf], "+", dvar[leaf]))
         return lines, needed, dvar
 
 def _nodes_read(local: Sym, node: Value, names: dict[str, str]) -> set[Value]:
@@ -379,6 +386,11 @@ def _nodes_read(local: Sym, node: Value, names: dict[str, str]) -> set[Value]:
     if "out" in used:
         found.add(node)
     return found
+
+
+def _operand(expression: str) -> str:
+    """``expression`` as the right operand of + or -: parenthesised unless it is one term."""
+    return expression if _is_name(expression) or " " not in expression else f"({expression})"
 
 
 def _is_name(expression: str) -> bool:
@@ -485,7 +497,8 @@ class Program:
         self.scalar_source = generator.source(vector=False)
         self.vector_source = generator.source(vector=True) if generator.vectorizable else None
         self._namespace = {
-            "_leaves": self.leaves, "_type": builtins.type, "_to_float": _to_float,
+            "_leaves": self.leaves, "_type": builtins.type, "_float": builtins.float,
+            "_to_float": _to_float,
             "_zip": builtins.zip, "_inf": math.inf, "_nan": math.nan,
             **{"_" + name: f for name, f in SCALAR.items()},
             **{"_" + name: f for name, f in generator.functions.items()}}

@@ -154,8 +154,9 @@ def _is_odd_integer(b: float) -> bool:
 def _pow(a: float, b: float) -> float:
     base = f"({_num(a)})" if a < 0.0 else _num(a)  # (-8.0) ** 0.5, not -8.0 ** 0.5
     if a == 0.0 and b < 0.0:
-        if ieee_enabled():
-            return math.copysign(math.inf, a) if _is_odd_integer(b) else math.inf
+        if ieee_enabled():  # (-0) ** -0.5 as PyTorch computes it: 1 / sqrt(-0) = -inf
+            return (math.copysign(math.inf, a) if _is_odd_integer(b) or b == -0.5
+                    else math.inf)
         raise ZeroDivisionError(
             f"{base} ** {_num(b)}: zero cannot be raised to a negative power (1/0)")
     if a < 0.0 and math.isfinite(b) and b != int(b):
@@ -347,10 +348,10 @@ ADD = Op("+",        lambda a, b: a + b, lambda a, b, out: (1.0, 1.0))
 SUB = Op("-",        lambda a, b: a - b, lambda a, b, out: (1.0, -1.0))
 MUL = Op("*",        lambda a, b: a * b, lambda a, b, out: (b, a))
 DIV = Op("/",        _div,               lambda a, b, out: (1.0 / b, -out / b))
-# a ** b: none to a at 0 ** 0 (where b a^(b-1) would be 0 * inf), none to b where a = 0.
+# a ** b: none to a at 0 ** 0 (where b a^(b-1) would be 0 * inf), none to b at 0 ** (b >= 0).
 POW = Op("**",       _pow,               lambda a, b, out: (where(is_zero(a) & is_zero(b), None,
                                                                   b * a ** (b - 1.0)),
-                                                            where(is_zero(a), None,
+                                                            where(is_zero(a) & (b >= 0.0), None,
                                                                   out * log(a))))
 POWC = Op("**",      _pow,               lambda a, out, p: (None if p == 0.0 else
                                                             p * _pow_const(a, p - 1.0),),

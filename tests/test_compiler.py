@@ -101,14 +101,35 @@ def test_power_code_equals_the_engine(p, x):
 # ---------------------------------------------------------------- random expression graphs
 
 UNARY = ["neg", "abs", "relu", "leaky_relu", "tanh", "sigmoid", "exp", "log", "sqrt", "sin",
-         "cos", "softplus", "powc"]
-BINARY = ["+", "-", "*", "/", "**"]
+         "cos", "softplus", "powc", "const*", "const-", "rpow", "fi", "ﬁ", "branchy"]
+BINARY = ["+", "-", "*", "/", "**", "mix"]
 POWERS = [2.0, 3.0, -1.0, 0.5, 1.0, 0.0, -2.0]
 
+#: Labels chosen to break generated code: NFKC look-alikes (ﬁ/fi, ℌ/H, ᵢ/i, x₁/x1, ｅｘｐ/exp),
+#: keywords, builtins, the generated code's own names, comment and string breakers.
+HOSTILE_LABELS = ["ﬁ", "fi", "ℌ", "H", "ᵢ", "i", "x₁", "x1", "ｅｘｐ", "exp", "_exp", "for",
+                  "None", "lambda", "__builtins__", "type", "float", "d_x", "grad_x", "_l",
+                  "_rows", "_seed", "_leaves", "_where", "_pow", "0abc", "a b", "a\nimport os",
+                  "#", "'", '"', "\\", "v1", "x", "", "é", "\u2028"]
 
-def apply(step, nodes):
+
+def custom_ops():
+    """Registered ops as a user writes them: two whose names NFKC-normalise alike, one whose
+    rule branches in Python (not readable symbolically), one with three inputs."""
+    return {
+        "fi": register_op("fi", lambda x: x * x + 1.0, lambda x, out: (2.0 * x,)),
+        "ﬁ": register_op("ﬁ", lambda x: 3.0 * x - 1.0, lambda x, out: (3.0,)),
+        "branchy": register_op("branchy", lambda x: x if x > 0 else 0.5 * x,
+                               lambda x, out: (1.0 if float(x) > 0 else 0.5,)),
+        "mix": register_op("mix", lambda a, b: a * b + a, lambda a, b, out: (b + 1.0, a)),
+    }
+
+
+def apply(step, nodes, custom):
     kind, i, j, p = step
     a, b = nodes[i % len(nodes)], nodes[j % len(nodes)]
+    if kind in custom:
+        return custom[kind](a, b) if kind == "mix" else custom[kind](a)
     if kind == "+":
         return a + b
     if kind == "-":
@@ -121,6 +142,12 @@ def apply(step, nodes):
         return a ** b
     if kind == "powc":
         return a ** POWERS[p % len(POWERS)]
+    if kind == "const*":
+        return 1.5 * a          # a constant on the left
+    if kind == "const-":
+        return 0.25 - a
+    if kind == "rpow":
+        return 2.0 ** a         # number ** Value
     if kind == "leaky_relu":
         return a.leaky_relu(0.1)
     if kind == "neg":
@@ -130,11 +157,14 @@ def apply(step, nodes):
     return getattr(a, kind)()
 
 
-def program_fn(program, params):
+def program_fn(program, params, custom, labels=()):
     def fn(*inputs):
         nodes = list(inputs) + list(params)
-        for step in program:
-            nodes.append(apply(step, nodes))
+        for k, step in enumerate(program):
+            node = apply(step, nodes, custom)
+            if labels:
+                node.label = labels[k % len(labels)]
+            nodes.append(node)
         # the sum of every node, so that none is dead code (the engine runs dead code, and
         # raises its domain errors; the compiled function never runs what the output ignores)
         return sum(nodes[len(inputs) + len(params):])
@@ -144,16 +174,22 @@ def program_fn(program, params):
 
 programs = st.lists(st.tuples(st.sampled_from(UNARY + BINARY), st.integers(0, 50),
                               st.integers(0, 50), st.integers(0, 10)), min_size=1, max_size=12)
-numbers = st.floats(-3.0, 3.0)
+# Exactly 0 and +-1 now and then: relu, abs and leaky_relu kinks, x ** 0, 0 ** b.
+numbers = st.one_of(st.floats(-3.0, 3.0), st.sampled_from([0.0, 1.0, -1.0]))
+labels = st.lists(st.sampled_from(HOSTILE_LABELS), min_size=1, max_size=6)
 
 
 @given(programs, st.lists(numbers, min_size=3, max_size=3),
-       st.lists(numbers, min_size=3, max_size=3), st.lists(numbers, min_size=2, max_size=2))
-def test_random_graphs_match_the_engine(program, example, inputs, param_data):
-    params = [Value(x) for x in param_data]
-    fn = program_fn(program, params)
+       st.lists(numbers, min_size=3, max_size=3), st.lists(numbers, min_size=2, max_size=2),
+       labels)
+def test_random_graphs_with_hostile_labels_match_the_engine(program, example, inputs,
+                                                             param_data, names):
+    custom = custom_ops()
+    params = [Value(x, label=names[k % len(names)]) for k, x in enumerate(param_data)]
+    fn = program_fn(program, params, custom, names)
+    examples = [Value(x, label=names[-1 - k % len(names)]) for k, x in enumerate(example)]
     try:
-        step = compile(fn, example)
+        step = compile(fn, examples)
     except (ArithmeticError, ValueError):
         assume(False)
     # new inputs: relu/abs branches and domain checks may go the other way than in the trace
@@ -165,6 +201,56 @@ def test_random_graphs_match_the_engine(program, example, inputs, param_data):
             assert got == want
         else:
             assert_same(got[1], want[1])
+
+
+@given(programs, st.lists(st.lists(numbers, min_size=3, max_size=3), min_size=16,
+                          max_size=24), st.lists(numbers, min_size=2, max_size=2))
+def test_a_batch_vectorized_over_the_rows_matches_the_engine(program, rows, param_data):
+    custom = custom_ops()
+    params = [Value(x) for x in param_data]
+    fn = program_fn(program, params, custom)
+    try:
+        step = compile(fn, rows[0])
+    except (ArithmeticError, ValueError):
+        assume(False)
+
+    def by_engine():
+        saved = [p.grad for p in params]
+        try:
+            total = sum(fn(*[Value(x) for x in row]) for row in rows) * (1.0 / len(rows))
+            total.backward()
+            return total.data, [p.grad for p in params]
+        finally:
+            for p, g in zip(params, saved):
+                p.grad = g
+
+    def by_code():
+        saved = [p.grad for p in params]
+        try:
+            value = step.batch(rows, 1.0 / len(rows))
+            return value, [p.grad for p in params]
+        finally:
+            for p, g in zip(params, saved):
+                p.grad = g
+
+    want, got = outcome(by_engine), outcome(by_code)
+    assert got[0] == want[0], (got, want)
+    if want[0] == "ok":
+        (value, grads), (value_w, grads_w) = got[1], want[1]
+        assert close(value, value_w, 1e-12)
+        assert all(close(a, b, 1e-12) for a, b in zip(grads, grads_w)), (grads, grads_w)
+
+
+def test_look_alike_labels_and_op_names_stay_apart():
+    """The cases of issue 12: NFKC merged ﬁ/fi, ℌ/H, ᵢ/i into one variable; x₁ broke the
+    syntax; ｅｘｐ shadowed a helper."""
+    for first, second in (("ﬁ", "fi"), ("ℌ", "H"), ("ᵢ", "i"), ("x₁", "x1"), ("ｅｘｐ", "exp")):
+        a, b = Value(100.0, label=first), Value(3.0, label=second)
+        step = compile(lambda x: (a + b * x).exp() * 0.0 + a + b * x, [1.0])
+        assert step(1.0) == (103.0, (3.0,))
+    custom = custom_ops()
+    step = compile(lambda x: custom["fi"](x) + custom["ﬁ"](x), [1.0])  # 2 + 2 and 2 + 3
+    assert step(1.0) == (4.0, (5.0,))
 
 
 # ---------------------------------------------------------------- MLPs
@@ -444,7 +530,24 @@ FIT_CASES = [
     ("bce", "moons_01", ([2, 6, 1], "tanh"), dict(batch_size=None, l2=1e-3)),
     ("mse", "regression", ([1, 8, 1], "sigmoid"), dict(batch_size=10, clip=1.0)),
     ("cross_entropy", "blobs", ([2, 6, 3], "leaky_relu"), dict(batch_size=20)),
+    # custom losses: a sum (not a mean) over the batch, and one that couples the examples
+    ("summed_squares", "regression", ([1, 8, 1], "tanh"), dict(batch_size=10, l2=1e-3)),
+    ("worst_example", "moons_pm1", ([2, 6, 1], "relu"), dict(batch_size=16)),
 ]
+
+
+def summed_squares(outputs, targets):
+    """The sum, not the mean, of the squared errors (issue 12: compiled training applied a
+    quarter of this gradient)."""
+    return sum((o - t) ** 2 for o, t in zip(outputs, targets))
+
+
+def worst_example(outputs, targets):
+    """A loss that couples the examples: the softened maximum of the hinge losses."""
+    return sum(((1 + -t * o).relu() * 4.0).exp() for o, t in zip(outputs, targets)).log() / 4.0
+
+
+CUSTOM_LOSSES = {"summed_squares": summed_squares, "worst_example": worst_example}
 
 
 def fit_data(name):
@@ -470,8 +573,8 @@ def test_fit_compiled_matches_fit(loss, data_name, arch, options):
     for compiled in (False, True):
         model = MLP(arch[0][0], arch[0][1:], activation=arch[1], seed=2)
         optimizer = Adam(model.parameters(), lr=0.02)
-        history = fit(model, X, y, loss=loss, optimizer=optimizer, epochs=4, progress=False,
-                      compile=compiled, **options)
+        history = fit(model, X, y, loss=CUSTOM_LOSSES.get(loss, loss), optimizer=optimizer,
+                      epochs=4, progress=False, compile=compiled, **options)
         runs.append((history, [p.data for p in model.parameters()]))
     (plain, plain_params), (fast, fast_params) = runs
     assert plain_params != [p.data for p in MLP(arch[0][0], arch[0][1:], activation=arch[1],
