@@ -250,3 +250,175 @@ def test_optimizer_accepts_a_module():
     model = MLP(2, [3, 1], seed=0)
     opt = Adam(model, lr=0.1)
     assert opt.params == model.parameters()
+
+
+# ------------------------------------------- hyperparameters: one check for __init__ and load
+
+HUGE = 10 ** 400   # an int too large for a float
+
+
+def _id(cls, change) -> str:
+    text = f"{cls.__name__}-{change}"
+    return text if len(text) < 50 else text[:47] + "..."
+
+# (class, hyperparameters, error type, what the message must say)
+BAD_HYPERPARAMETERS = [
+    (Adam, dict(betas=(5.0, -3.0)), ValueError, r"beta1: 5\.0"),
+    (Adam, dict(betas=(0.9, -3.0)), ValueError, r"beta2: -3\.0"),
+    (Adam, dict(betas="evil"), TypeError, r"betas.*'evil'"),
+    (Adam, dict(betas=(0.9, 0.99, 0.9)), ValueError, r"betas.*\(0\.9, 0\.99, 0\.9\)"),
+    (Adam, dict(betas=(0.9, "0.99")), TypeError, r"beta2.*'0\.99'"),
+    (Adam, dict(eps=-1.0), ValueError, r"eps: -1\.0"),
+    (Adam, dict(eps=HUGE), ValueError, r"eps: 1000000"),
+    (Adam, dict(weight_decay=None), TypeError, r"weight_decay.*None"),
+    (Adam, dict(amsgrad="no"), TypeError, r"amsgrad.*'no'"),
+    (AdamW, dict(betas=(0.9, 1.0)), ValueError, r"beta2: 1\.0"),
+    (AdamW, dict(lr=-0.1), ValueError, r"lr: -0\.1"),
+    (SGD, dict(lr="0.1"), TypeError, r"lr.*'0\.1'"),
+    (SGD, dict(lr=True), TypeError, r"lr.*True"),
+    (SGD, dict(lr=float("nan")), ValueError, r"lr: nan"),
+    (SGD, dict(momentum=-0.9), ValueError, r"momentum: -0\.9"),
+    (SGD, dict(dampening=float("nan")), ValueError, r"dampening: nan"),
+    (SGD, dict(nesterov=True), ValueError, r"nesterov=True needs momentum > 0"),
+    (SGD, dict(nesterov="yes", momentum=0.9), TypeError, r"nesterov.*'yes'"),
+    (RMSprop, dict(alpha=-0.5), ValueError, r"alpha: -0\.5"),
+    (RMSprop, dict(alpha=1.5), ValueError, r"alpha: 1\.5"),   # v would not be an average
+    (RMSprop, dict(momentum=[0.9]), TypeError, r"momentum.*\[0\.9\]"),
+    (RMSprop, dict(centered=None), TypeError, r"centered.*None"),
+]
+
+
+def _state_with(cls, hyper):
+    """A valid state_dict of ``cls`` whose lr / hyperparameters are replaced by ``hyper``."""
+    state = cls([Value(1.0), Value(2.0)]).state_dict()
+    for name, value in hyper.items():
+        if name == "lr":
+            state["lr"] = value
+        else:
+            state["hyperparameters"][name] = value
+    return state
+
+
+def _stepped(cls, **hyper):
+    opt = cls([Value(1.0), Value(2.0)], lr=0.1, **hyper)
+    for p in opt.params:
+        p.grad = 0.5
+    opt.step()
+    return opt
+
+
+@pytest.mark.parametrize("cls, hyper, error, match", BAD_HYPERPARAMETERS,
+                         ids=[_id(c, h) for c, h, _, _ in BAD_HYPERPARAMETERS])
+def test_constructor_and_load_state_dict_refuse_the_same_hyperparameters(cls, hyper, error,
+                                                                          match):
+    with pytest.raises(error, match=match):
+        cls([Value(1.0), Value(2.0)], **hyper)
+    opt = _stepped(cls)
+    before = opt.state_dict()
+    with pytest.raises(error, match=match):
+        opt.load_state_dict(_state_with(cls, hyper))
+    assert opt.state_dict() == before
+
+
+def _with(state, **changes):
+    state = {**state, "hyperparameters": dict(state["hyperparameters"]),
+             "buffers": dict(state["buffers"])}
+    for path, value in changes.items():
+        *keys, last = path.split("__")
+        target = state
+        for key in keys:
+            target = target[key]
+        if value is _DELETE:
+            del target[last]
+        else:
+            target[last] = value
+    return state
+
+
+_DELETE = object()
+
+# (optimizer kind, how the state is damaged, what the message must say)
+BAD_STATES = [
+    (Adam, dict(step_count=-1), r"step_count.*-1"),
+    (Adam, dict(step_count=1.5), r"step_count.*1\.5"),
+    (Adam, dict(step_count=True), r"step_count.*True"),
+    (Adam, dict(hyperparameters__amsgrad=_DELETE), r"hyperparameters must be"),
+    (Adam, dict(hyperparameters__momentum=0.9), r"hyperparameters must be"),
+    (Adam, dict(hyperparameters="evil"), r"hyperparameters must be"),
+    (Adam, dict(buffers__exp_avg=_DELETE), r"buffers must be"),
+    (Adam, dict(buffers__exp_avg=[0.1]), r"'exp_avg' must be a list of 2 numbers"),
+    (Adam, dict(buffers__exp_avg=[0.1, "0.2"]), r"'exp_avg'.*'0\.2'"),
+    (Adam, dict(buffers__exp_avg=[0.1, HUGE]), r"'exp_avg'.*too large"),
+    (Adam, dict(buffers__exp_avg_sq=[0.1, -0.2]), r"'exp_avg_sq'.*>= 0.*-0\.2"),
+    (Adam, dict(buffers__exp_avg_sq=None), r"'exp_avg_sq' is missing"),
+    (Adam, dict(hyperparameters__amsgrad=True), r"'max_exp_avg_sq' is missing"),
+    (RMSprop, dict(hyperparameters__centered=True), r"'grad_avg' is missing"),
+    (RMSprop, dict(buffers__square_avg=[float("nan"), -1.0]), r"'square_avg'.*-1\.0"),
+    (SGD, dict(lr=HUGE), r"lr: 1000000"),
+    (SGD, dict(type="Adam"), r"'Adam', not 'SGD'"),
+    (SGD, "not a dict", r"'str', not 'SGD'"),
+]
+
+
+@pytest.mark.parametrize("cls, damage, match", BAD_STATES,
+                         ids=[_id(c, d) for c, d, _ in BAD_STATES])
+def test_load_state_dict_refuses_a_bad_state_and_changes_nothing(cls, damage, match):
+    opt = _stepped(cls, **({"momentum": 0.9} if cls is SGD else {}))
+    before = opt.state_dict()
+    state = damage if isinstance(damage, str) else _with(opt.state_dict(), **damage)
+    with pytest.raises((TypeError, ValueError), match=match):
+        opt.load_state_dict(state)
+    assert opt.state_dict() == before
+
+
+def _hyperparameter_value():
+    from hypothesis import strategies as st
+    number = st.one_of(st.floats(allow_nan=True, allow_infinity=True),
+                       st.floats(-0.5, 1.5), st.integers(-3, 3), st.just(HUGE))
+    junk = st.one_of(st.none(), st.booleans(), st.text(max_size=3),
+                     st.lists(st.floats(0, 1), max_size=3).map(tuple))
+    return st.one_of(number, junk, st.tuples(number, number))
+
+
+def _outcome(action):
+    try:
+        opt = action()
+    except (TypeError, ValueError) as error:
+        return type(error), str(error).split(": ", 1)[-1] if "load_state_dict" in str(error) \
+            else str(error)
+    return "ok", repr(opt)
+
+
+def test_property_load_state_dict_accepts_exactly_what_the_constructor_accepts():
+    """For random hyperparameters, the constructor and load_state_dict agree: both accept
+    (giving the same optimizer) or both raise the same error."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    choices = [(cls, name) for cls in (SGD, RMSprop, Adam, AdamW)
+               for name in ("lr",) + cls.hyperparameters]
+
+    @settings(max_examples=300)
+    @given(st.sampled_from(choices), _hyperparameter_value(), st.booleans())
+    def check(choice, value, momentum):
+        cls, name = choice
+        hyper = {name: value}
+        if cls is SGD and momentum and name != "momentum":
+            hyper["momentum"] = 0.5   # so that nesterov=True can be valid
+
+        def construct():
+            return cls([Value(1.0), Value(2.0)], **hyper)
+
+        def load():
+            opt = cls([Value(1.0), Value(2.0)])
+            before = opt.state_dict()
+            try:
+                opt.load_state_dict(_state_with(cls, hyper))
+            except (TypeError, ValueError):
+                assert opt.state_dict() == before
+                raise
+            return opt
+
+        assert _outcome(load) == _outcome(construct)
+
+    check()
