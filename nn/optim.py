@@ -67,6 +67,11 @@ def _flag(x: Any, name: str) -> bool:
     return x
 
 
+def _sqrt(x: float) -> float:
+    """sqrt(x), and nan for x < 0 as torch gives (no ValueError)."""
+    return math.sqrt(x) if x >= 0.0 else math.nan
+
+
 class Optimizer:
     """Base class: holds ``params``, the learning rate ``lr`` and per-parameter buffers.
 
@@ -287,7 +292,9 @@ class RMSprop(Optimizer):
             v[i] = alpha * v[i] + (1.0 - alpha) * g * g
             if self.centered:
                 gbar[i] = gbar[i] + (1.0 - alpha) * (g - gbar[i])
-                d = math.sqrt(v[i] - gbar[i] * gbar[i]) + eps
+                # v - gbar^2 >= 0 in exact arithmetic, but it can round to -1e-16: torch's
+                # sqrt gives nan there (and so does this), it does not raise
+                d = _sqrt(v[i] - gbar[i] * gbar[i]) + eps
             else:
                 d = math.sqrt(v[i]) + eps
             if mu > 0.0:

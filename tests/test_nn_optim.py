@@ -422,3 +422,78 @@ def test_property_load_state_dict_accepts_exactly_what_the_constructor_accepts()
         assert _outcome(load) == _outcome(construct)
 
     check()
+
+
+# ------------------------------------------------- RMSprop(centered): v - gbar^2 below zero
+
+def _rmsprop_both(gradients, **hyper):
+    """Our and torch's centered RMSprop on one parameter, step by step: (ours, torch's,
+    torch's v - gbar^2 relative to v) after every step."""
+    torch = require_module("torch")
+    p = Value(0.5)
+    tensor = torch.tensor([0.5], dtype=torch.float64, requires_grad=True)
+    ours = RMSprop([p], centered=True, **hyper)
+    theirs = torch.optim.RMSprop([tensor], centered=True, **hyper)
+    trajectory = []
+    for g in gradients:
+        p.grad = g
+        tensor.grad = torch.tensor([g], dtype=torch.float64)
+        ours.step()
+        theirs.step()
+        v, gbar = theirs.state[tensor]["square_avg"].item(), theirs.state[tensor]["grad_avg"].item()
+        trajectory.append((p.data, tensor.item(), (v - gbar * gbar) / v if v else 0.0))
+    return trajectory
+
+
+def test_centered_rmsprop_never_raises_when_rounding_makes_the_variance_negative():
+    # A constant gradient makes v - gbar^2 cancel to 0; at step 53 it rounds to -2e-16, whose
+    # square root was a "math domain error". torch's sqrt gives nan there, and so does ours.
+    trajectory = _rmsprop_both([1.1] * 60, lr=0.01, alpha=0.5)
+    assert math.isnan(trajectory[-1][0])
+    for ours, theirs, variance in trajectory[:10]:   # before the cancellation: torch's numbers
+        assert variance > 1e-6
+        assert ours == pytest.approx(theirs, rel=1e-9)
+
+
+def test_centered_rmsprop_gives_torchs_nan_for_a_negative_variance():
+    torch = require_module("torch")
+    p, tensor = Value(1.0), torch.tensor([1.0], dtype=torch.float64, requires_grad=True)
+    ours = RMSprop([p], alpha=0.5, centered=True)
+    theirs = torch.optim.RMSprop([tensor], alpha=0.5, centered=True)
+    ours.load_state_dict(_with(ours.state_dict(), buffers__square_avg=[0.0],
+                               buffers__grad_avg=[0.5], step_count=1))
+    theirs.state[tensor] = {"step": torch.tensor(1.0), "square_avg": torch.zeros(1).double(),
+                            "grad_avg": torch.tensor([0.5]).double()}
+    p.grad, tensor.grad = 0.5, torch.tensor([0.5]).double()   # v - gbar^2 = 0.125 - 0.25
+    ours.step()
+    theirs.step()
+    assert math.isnan(p.data) and math.isnan(tensor.item())
+
+
+def test_property_centered_rmsprop_matches_torch_and_never_raises():
+    """Random gradient sequences made of runs of equal gradients, where v - gbar^2 cancels
+    towards 0: no step raises, and every parameter equals torch's float64 one (rel 1e-9)
+    until v - gbar^2 is within 1e-6 of v (below that both are rounding noise: torch even
+    rounds it with a fused multiply-add on CPUs that have one)."""
+    from hypothesis import example, given, settings
+    from hypothesis import strategies as st
+
+    gradient = st.one_of(st.sampled_from([1.1, 0.7, 0.1, -3.0, 1e-8]),
+                         st.floats(-1e3, 1e3, allow_nan=False))
+    runs = st.lists(st.tuples(gradient, st.integers(1, 40)), min_size=1, max_size=4)
+
+    @settings(max_examples=40)
+    @given(runs, st.sampled_from([0.5, 0.25, 0.9, 0.99]), st.sampled_from([0.0, 0.5]),
+           st.sampled_from([0.0, 0.1]))
+    @example([(1.1, 60)], 0.5, 0.0, 0.0)
+    @example([(0.7, 60), (2.0, 5)], 0.5, 0.5, 0.0)
+    def check(runs, alpha, momentum, weight_decay):
+        gradients = [g for g, n in runs for _ in range(n)]
+        trajectory = _rmsprop_both(gradients, lr=0.01, alpha=alpha, momentum=momentum,
+                                   weight_decay=weight_decay)
+        for ours, theirs, variance in trajectory:
+            if not variance > 1e-6:
+                break
+            assert ours == pytest.approx(theirs, rel=1e-9, abs=1e-12)
+
+    check()
