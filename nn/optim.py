@@ -387,30 +387,43 @@ class AdamW(Adam):
 
 # ---------------------------------------------------------------- clipping
 
-def clip_grad_norm_(params: Params, max_norm: float, norm_type: float = 2.0) -> float:
+def clip_grad_norm_(params: Params, max_norm: float, norm_type: float = 2.0,
+                    error_if_nonfinite: bool = False) -> float:
     """Scale all gradients together so their norm is at most ``max_norm``; returns the norm.
 
     total = (sum_p |g_p|^q)^(1/q) over all parameters (q = ``norm_type``, ``inf`` for the max);
-    if total > max_norm every g is multiplied by max_norm / (total + 1e-6), as in
-    ``torch.nn.utils.clip_grad_norm_``. Returns total (before clipping).
+    every g is multiplied by max_norm / (total + 1e-6) when that is below 1, as in
+    ``torch.nn.utils.clip_grad_norm_``. Returns total (before clipping). A nan gradient makes
+    total nan (and, as in torch, every gradient nan); an infinite one makes it inf, unless
+    ``error_if_nonfinite=True``: then a RuntimeError, and the gradients are left as they are.
     """
     values = _param_list(params, "clip_grad_norm_")
     max_norm = _number(max_norm, "max_norm")
     q = _number(norm_type, "norm_type", low=1e-12)
-    grads = [p.grad for p in values]
-    if not grads:
-        return 0.0
-    if q == math.inf:
-        total = max(abs(g) for g in grads)
-    elif q == 2.0:
-        total = math.sqrt(math.fsum(g * g for g in grads))
-    else:
-        total = math.fsum(abs(g) ** q for g in grads) ** (1.0 / q)
+    total = _norm([p.grad for p in values], q)
+    if error_if_nonfinite and not math.isfinite(total):
+        raise RuntimeError(f"clip_grad_norm_: the total norm of order {q} of the gradients is "
+                           f"{total}, which cannot be clipped; find where the gradients became "
+                           "non-finite, or pass error_if_nonfinite=False to scale them anyway")
     coef = max_norm / (total + 1e-6)
-    if coef < 1.0:
+    if not coef >= 1.0:   # also when coef is nan: torch scales by nan
         for p in values:
             p.grad *= coef
     return total
+
+
+def _norm(grads: list[float], q: float) -> float:
+    """(sum |g|^q)^(1/q), without overflow or underflow: m (sum (|g|/m)^q)^(1/q), m = max |g|.
+    A nan anywhere gives nan (whatever the order), else an inf gives inf."""
+    magnitudes = [abs(g) for g in grads]
+    if any(math.isnan(g) for g in magnitudes):
+        return math.nan
+    m = max(magnitudes, default=0.0)
+    if q == math.inf or m == 0.0 or m == math.inf:
+        return m
+    if q == 2.0:
+        return math.hypot(*magnitudes)
+    return m * math.fsum((g / m) ** q for g in magnitudes) ** (1.0 / q)
 
 
 def clip_grad_value_(params: Params, clip_value: float) -> None:

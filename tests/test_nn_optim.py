@@ -497,3 +497,93 @@ def test_property_centered_rmsprop_matches_torch_and_never_raises():
             assert ours == pytest.approx(theirs, rel=1e-9, abs=1e-12)
 
     check()
+
+
+# ---------------------------------------------------- clip_grad_norm_: overflow, NaN, errors
+
+def _with_grads(grads):
+    params = [Value(0.0) for _ in grads]
+    for p, g in zip(params, grads):
+        p.grad = g
+    return params
+
+
+NAN, INF = math.nan, math.inf
+
+# (gradients, norm_type, the norm, the gradients after clipping to max_norm = 1)
+CLIP_CASES = [
+    ([1e200, -1e200], 2.0, math.sqrt(2) * 1e200, [2 ** -0.5, -(2 ** -0.5)]),
+    ([3e200, 4e200], 2.0, 5e200, [0.6, 0.8]),
+    ([1e200, -1e200], 3.0, 2 ** (1 / 3) * 1e200, [2 ** (-1 / 3), -(2 ** (-1 / 3))]),
+    ([1e200, -1e200], 1.0, 2e200, [0.5, -0.5]),
+    ([3e-200, 4e-200], 2.0, 5e-200, [3e-200, 4e-200]),     # tiny: no underflow to 0
+    ([1.0, NAN], 2.0, NAN, [NAN, NAN]),
+    ([NAN, 1.0], 2.0, NAN, [NAN, NAN]),
+    ([1.0, NAN], INF, NAN, [NAN, NAN]),
+    ([NAN, 1.0], INF, NAN, [NAN, NAN]),
+    ([INF, NAN], 1.0, NAN, [NAN, NAN]),
+    ([INF, 1.0], 2.0, INF, [NAN, 0.0]),                      # torch: inf * 0 is nan
+    ([1.0, -INF], INF, INF, [0.0, NAN]),
+]
+
+
+def _same_floats(a, b, rel=1e-12):
+    return len(a) == len(b) and all(
+        (math.isnan(x) and math.isnan(y)) or x == pytest.approx(y, rel=rel, abs=0.0)
+        for x, y in zip(a, b))
+
+
+@pytest.mark.parametrize("grads, norm_type, norm, clipped", CLIP_CASES,
+                         ids=[f"{g}-{q}" for g, q, _, _ in CLIP_CASES])
+def test_clip_grad_norm_has_no_overflow_and_nan_wins_in_any_order(grads, norm_type, norm,
+                                                                  clipped):
+    params = _with_grads(grads)
+    total = clip_grad_norm_(params, 1.0, norm_type)
+    assert _same_floats([total], [norm])
+    assert _same_floats([p.grad for p in params], clipped)
+
+
+@pytest.mark.parametrize("grads", [[1.0, NAN], [NAN, 1.0], [INF, 1.0], [1e308, 1e308]])
+def test_clip_grad_norm_error_if_nonfinite_names_the_norm_and_changes_nothing(grads):
+    params = _with_grads(grads)
+    with pytest.raises(RuntimeError, match=r"total norm .*(nan|inf).*error_if_nonfinite=False"):
+        clip_grad_norm_(params, 1.0, norm_type=1.0, error_if_nonfinite=True)
+    assert _same_floats([p.grad for p in params], grads)
+    assert _same_floats([clip_grad_norm_(_with_grads([3.0, 4.0]), 1.0,
+                                         error_if_nonfinite=True)], [5.0])
+
+
+def test_property_clip_grad_norm_matches_torch_for_every_magnitude():
+    """Random gradients of any magnitude (subnormal to 1e308, zeros, nan, inf) and norm types:
+    the norm and the clipped gradients are torch's float64 ones. Where torch's own sum of
+    |g|^q would overflow or underflow, torch gets the gradients scaled by an exact power of
+    two, 2^-k, and its norm is scaled back by 2^k."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    torch = require_module("torch")
+    clip = torch.nn.utils.clip_grad_norm_
+    gradient = st.one_of(st.floats(-1e3, 1e3), st.floats(), st.sampled_from([1e200, -1e-200]))
+
+    @settings(max_examples=150)
+    @given(st.lists(gradient, min_size=1, max_size=8), st.sampled_from([1.0, 2.0, 3.0, 0.5, INF]),
+           st.one_of(st.floats(1e-3, 1e3), st.just(INF)))
+    def check(grads, norm_type, max_norm):
+        params = _with_grads(grads)
+        total = clip_grad_norm_(params, max_norm, norm_type)
+        tensor = torch.zeros(len(grads), dtype=torch.float64, requires_grad=True)
+        finite = [abs(g) for g in grads if math.isfinite(g) and g != 0.0]
+        if all(1e-60 < g < 1e60 for g in finite):   # torch's own arithmetic is exact enough
+            tensor.grad = torch.tensor(grads, dtype=torch.float64)
+            expected = clip([tensor], max_norm, norm_type).item()
+            expected_grads = tensor.grad.tolist()
+        else:
+            k = math.frexp(max(finite))[1]
+            tensor.grad = torch.tensor([math.ldexp(g, -k) for g in grads], dtype=torch.float64)
+            expected = math.ldexp(clip([tensor], INF, norm_type).item(), k)
+            coef = max_norm / (expected + 1e-6)
+            expected_grads = [g * coef if not coef >= 1.0 else g for g in grads]
+        assert _same_floats([total], [expected], rel=1e-12), (total, expected)
+        assert _same_floats([p.grad for p in params], expected_grads, rel=1e-12)
+
+    check()
