@@ -473,8 +473,9 @@ def test_centered_rmsprop_gives_torchs_nan_for_a_negative_variance():
 def test_property_centered_rmsprop_matches_torch_and_never_raises():
     """Random gradient sequences made of runs of equal gradients, where v - gbar^2 cancels
     towards 0: no step raises, and every parameter equals torch's float64 one (rel 1e-9)
-    until v - gbar^2 is within 1e-6 of v (below that both are rounding noise: torch even
-    rounds it with a fused multiply-add on CPUs that have one)."""
+    until v - gbar^2 falls below 1e-4 v (there rounding errors of v are amplified 10^4 times,
+    and further down both are rounding noise: torch even rounds with a fused multiply-add
+    on CPUs that have one)."""
     from hypothesis import example, given, settings
     from hypothesis import strategies as st
 
@@ -492,7 +493,7 @@ def test_property_centered_rmsprop_matches_torch_and_never_raises():
         trajectory = _rmsprop_both(gradients, lr=0.01, alpha=alpha, momentum=momentum,
                                    weight_decay=weight_decay)
         for ours, theirs, variance in trajectory:
-            if not variance > 1e-6:
+            if not variance > 1e-4:
                 break
             assert ours == pytest.approx(theirs, rel=1e-9, abs=1e-12)
 
