@@ -324,7 +324,7 @@ def test_property_any_damaged_file_loads_exactly_or_raises_naming_the_file(tmp_p
     original = _saved(tmp_path, MLP(2, [3, 1], seed=0)).read_bytes()
     path = tmp_path / "damaged.json"
 
-    @settings(max_examples=300)
+    @settings(max_examples=200)
     @given(st.lists(_mutation(), min_size=1, max_size=3), st.booleans())
     def check(mutations, bom):
         raw = original
