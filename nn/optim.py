@@ -38,15 +38,38 @@ def _param_list(params: Params, where: str) -> list[Value]:
     return values
 
 
+def _show(x: Any) -> str:
+    text = repr(x)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _float(x: Any, name: str) -> float:
+    if isinstance(x, bool) or not isinstance(x, Real):
+        raise TypeError(f"{name} must be a number, got {type(x).__name__} {_show(x)}")
+    try:
+        return float(x)
+    except OverflowError:
+        raise ValueError(f"invalid {name}: {_show(x)} is too large for a float") from None
+
+
 def _number(x: Any, name: str, low: float = 0.0, high: float = math.inf,
             high_open: bool = False) -> float:
-    if isinstance(x, bool) or not isinstance(x, Real):
-        raise TypeError(f"{name} must be a number, got {type(x).__name__} {x!r}")
-    x = float(x)
+    x = _float(x, name)
     if not (low <= x < high if high_open else low <= x <= high):
         bound = f"< {high}" if high_open else f"<= {high}"
         raise ValueError(f"invalid {name}: {x!r} (it must be >= {low} and {bound})")
     return x
+
+
+def _flag(x: Any, name: str) -> bool:
+    if not isinstance(x, bool):
+        raise TypeError(f"{name} must be True or False, got {type(x).__name__} {_show(x)}")
+    return x
+
+
+def _sqrt(x: float) -> float:
+    """sqrt(x), and nan for x < 0 as torch gives (no ValueError)."""
+    return math.sqrt(x) if x >= 0.0 else math.nan
 
 
 class Optimizer:
@@ -54,23 +77,38 @@ class Optimizer:
 
     Buffers are lists of floats, one entry per parameter, named as in torch's state
     (``momentum_buffer``, ``square_avg``, ``exp_avg`` ...). ``step_count`` is t.
+    Hyperparameters are checked by one function, ``check_hyperparameters``, both when the
+    optimizer is built and when ``load_state_dict`` restores them.
     """
 
     #: Names of the hyperparameters saved in ``state_dict`` besides ``lr``.
     hyperparameters: tuple[str, ...] = ()
     #: Names of the per-parameter buffers.
     buffers: tuple[str, ...] = ()
+    #: Buffers that are averages of squares, so never negative.
+    nonnegative_buffers: tuple[str, ...] = ()
 
-    def __init__(self, params: Params, lr: float) -> None:
+    def __init__(self, params: Params, lr: float, **hyperparameters: Any) -> None:
         self.params = _param_list(params, type(self).__name__)
         if not self.params:
             raise ValueError(f"{type(self).__name__} got an empty parameter list")
         if len({id(p) for p in self.params}) != len(self.params):
             raise ValueError(f"{type(self).__name__}: some parameters appear more than once")
         self.lr = _number(lr, "lr")
+        vars(self).update(self.check_hyperparameters(**hyperparameters))
         self.step_count = 0
         for name in self.buffers:
             setattr(self, name, None)
+
+    @staticmethod
+    def check_hyperparameters(**hyperparameters: Any) -> dict[str, Any]:
+        """The hyperparameters, checked and normalised; raises TypeError/ValueError naming
+        the first bad one and its value."""
+        return hyperparameters
+
+    def buffers_used(self, hyperparameters: dict[str, Any]) -> tuple[str, ...]:
+        """The buffers that ``step()`` creates, then reads, with these hyperparameters."""
+        return self.buffers
 
     def zero_grad(self) -> None:
         """Set every parameter's grad to 0 (gradients of leaves accumulate across backward)."""
@@ -96,37 +134,60 @@ class Optimizer:
         }
 
     def load_state_dict(self, d: dict) -> None:
-        """Restore a ``state_dict()``; everything is checked first, so an error changes nothing."""
+        """Restore a ``state_dict()``; everything is checked first, so an error changes nothing.
+
+        The lr and hyperparameters go through the constructor's checks; the step count must be
+        an int >= 0; each buffer None or one number per parameter, and the buffers that
+        ``step()`` reads with the loaded hyperparameters all present (or none: a fresh start).
+        """
         kind = type(self).__name__
         if not isinstance(d, dict) or d.get("type") != kind:
             got = d.get("type") if isinstance(d, dict) else type(d).__name__
             raise ValueError(f"this state_dict is for {got!r}, not {kind!r}")
-        lr = _number(d.get("lr"), "lr")
-        hyper = d.get("hyperparameters", {})
+        hyper = d.get("hyperparameters")
         if not isinstance(hyper, dict) or set(hyper) != set(self.hyperparameters):
             raise ValueError(f"{kind}.load_state_dict: hyperparameters must be "
-                             f"{sorted(self.hyperparameters)}, got {hyper!r:.80}")
+                             f"{sorted(self.hyperparameters)}, got {_show(hyper)}")
+        try:
+            lr = _number(d.get("lr"), "lr")
+            hyper = self.check_hyperparameters(**hyper)
+        except (TypeError, ValueError) as error:
+            raise type(error)(f"{kind}.load_state_dict: {error}") from None
         step_count = d.get("step_count")
         if isinstance(step_count, bool) or not isinstance(step_count, int) or step_count < 0:
             raise ValueError(f"{kind}.load_state_dict: step_count must be an int >= 0, "
-                             f"got {step_count!r}")
-        buffers = d.get("buffers", {})
+                             f"got {_show(step_count)}")
+        buffers = d.get("buffers")
         if not isinstance(buffers, dict) or set(buffers) != set(self.buffers):
-            raise ValueError(f"{kind}.load_state_dict: buffers must be {sorted(self.buffers)}")
-        n = len(self.params)
-        for name, buf in buffers.items():
-            if buf is None:
-                continue
-            if not isinstance(buf, list) or len(buf) != n or not all(
-                    isinstance(x, Real) and not isinstance(x, bool) for x in buf):
-                raise ValueError(f"{kind}.load_state_dict: buffer {name!r} must be a list of "
-                                 f"{n} numbers (one per parameter) or None")
+            raise ValueError(f"{kind}.load_state_dict: buffers must be {sorted(self.buffers)}, "
+                             f"got {_show(buffers)}")
+        buffers = {name: None if buf is None else self._checked_buffer(name, buf)
+                   for name, buf in buffers.items()}
+        present = [name for name, buf in buffers.items() if buf is not None]
+        needed = self.buffers_used(hyper)
+        missing = [name for name in needed if buffers[name] is None]
+        if present and missing:
+            raise ValueError(f"{kind}.load_state_dict: buffer {missing[0]!r} is missing (None) "
+                             f"while {present} are set; with these hyperparameters step() "
+                             f"reads {list(needed)}")
         self.lr = lr
-        for name, value in hyper.items():
-            setattr(self, name, value)
+        vars(self).update(hyper)
         self.step_count = step_count
-        for name, buf in buffers.items():
-            setattr(self, name, None if buf is None else [float(x) for x in buf])
+        vars(self).update(buffers)
+
+    def _checked_buffer(self, name: str, buf: Any) -> list[float]:
+        n = len(self.params)
+        where = f"{type(self).__name__}.load_state_dict: buffer {name!r}"
+        if not isinstance(buf, list) or len(buf) != n:
+            raise ValueError(f"{where} must be a list of {n} numbers (one per parameter) or "
+                             f"None, got {_show(buf)}")
+        values = [_float(x, f"{where}[{i}]") for i, x in enumerate(buf)]
+        if name in self.nonnegative_buffers:
+            for i, x in enumerate(values):
+                if x < 0.0:
+                    raise ValueError(f"{where} holds averages of squares, which must be >= 0, "
+                                     f"got {x!r} at index {i}")
+        return values
 
     def __repr__(self) -> str:
         hyper = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.hyperparameters)
@@ -149,13 +210,21 @@ class SGD(Optimizer):
     def __init__(self, params: Params, lr: float = 1e-3, momentum: float = 0.0,
                  dampening: float = 0.0, nesterov: bool = False,
                  weight_decay: float = 0.0) -> None:
-        super().__init__(params, lr)
-        self.momentum = _number(momentum, "momentum")
-        self.dampening = _number(dampening, "dampening")
-        self.weight_decay = _number(weight_decay, "weight_decay")
-        if nesterov and (self.momentum <= 0.0 or self.dampening != 0.0):
-            raise ValueError("nesterov=True needs momentum > 0 and dampening = 0 (as in torch)")
-        self.nesterov = bool(nesterov)
+        super().__init__(params, lr, momentum=momentum, dampening=dampening, nesterov=nesterov,
+                         weight_decay=weight_decay)
+
+    @staticmethod
+    def check_hyperparameters(momentum: Any, dampening: Any, nesterov: Any,
+                              weight_decay: Any) -> dict[str, Any]:
+        momentum, dampening = _number(momentum, "momentum"), _number(dampening, "dampening")
+        if _flag(nesterov, "nesterov") and (momentum <= 0.0 or dampening != 0.0):
+            raise ValueError(f"nesterov=True needs momentum > 0 and dampening = 0 (as in "
+                             f"torch), got momentum={momentum!r}, dampening={dampening!r}")
+        return dict(momentum=momentum, dampening=dampening, nesterov=nesterov,
+                    weight_decay=_number(weight_decay, "weight_decay"))
+
+    def buffers_used(self, hyperparameters: dict[str, Any]) -> tuple[str, ...]:
+        return self.buffers if hyperparameters["momentum"] != 0.0 else ()
 
     def step(self) -> None:
         lr, mu, wd = self.lr, self.momentum, self.weight_decay
@@ -189,16 +258,25 @@ class RMSprop(Optimizer):
 
     hyperparameters = ("alpha", "eps", "weight_decay", "momentum", "centered")
     buffers = ("square_avg", "grad_avg", "momentum_buffer")
+    nonnegative_buffers = ("square_avg",)
 
     def __init__(self, params: Params, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
                  weight_decay: float = 0.0, momentum: float = 0.0,
                  centered: bool = False) -> None:
-        super().__init__(params, lr)
-        self.alpha = _number(alpha, "alpha")
-        self.eps = _number(eps, "eps")
-        self.weight_decay = _number(weight_decay, "weight_decay")
-        self.momentum = _number(momentum, "momentum")
-        self.centered = bool(centered)
+        super().__init__(params, lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
+                         momentum=momentum, centered=centered)
+
+    @staticmethod
+    def check_hyperparameters(alpha: Any, eps: Any, weight_decay: Any, momentum: Any,
+                              centered: Any) -> dict[str, Any]:
+        # alpha <= 1 keeps v a weighted average of squares, so never negative (torch allows > 1)
+        return dict(alpha=_number(alpha, "alpha", 0.0, 1.0), eps=_number(eps, "eps"),
+                    weight_decay=_number(weight_decay, "weight_decay"),
+                    momentum=_number(momentum, "momentum"), centered=_flag(centered, "centered"))
+
+    def buffers_used(self, hyperparameters: dict[str, Any]) -> tuple[str, ...]:
+        return (("square_avg",) + ("grad_avg",) * hyperparameters["centered"]
+                + ("momentum_buffer",) * (hyperparameters["momentum"] > 0.0))
 
     def step(self) -> None:
         if self.square_avg is None:
@@ -214,7 +292,9 @@ class RMSprop(Optimizer):
             v[i] = alpha * v[i] + (1.0 - alpha) * g * g
             if self.centered:
                 gbar[i] = gbar[i] + (1.0 - alpha) * (g - gbar[i])
-                d = math.sqrt(v[i] - gbar[i] * gbar[i]) + eps
+                # v - gbar^2 >= 0 in exact arithmetic, but it can round to -1e-16: torch's
+                # sqrt gives nan there (and so does this), it does not raise
+                d = _sqrt(v[i] - gbar[i] * gbar[i]) + eps
             else:
                 d = math.sqrt(v[i]) + eps
             if mu > 0.0:
@@ -239,22 +319,29 @@ class Adam(Optimizer):
 
     hyperparameters = ("betas", "eps", "weight_decay", "amsgrad")
     buffers = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq")
+    nonnegative_buffers = ("exp_avg_sq", "max_exp_avg_sq")
     _decoupled = False
 
     def __init__(self, params: Params, lr: float = 1e-3, betas: tuple = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 0.0, amsgrad: bool = False) -> None:
-        super().__init__(params, lr)
-        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
-            raise ValueError(f"betas must be a pair (beta1, beta2), got {betas!r}")
-        self.betas = (_number(betas[0], "beta1", 0.0, 1.0, high_open=True),
-                      _number(betas[1], "beta2", 0.0, 1.0, high_open=True))
-        self.eps = _number(eps, "eps")
-        self.weight_decay = _number(weight_decay, "weight_decay")
-        self.amsgrad = bool(amsgrad)
+        super().__init__(params, lr, betas=betas, eps=eps, weight_decay=weight_decay,
+                         amsgrad=amsgrad)
 
-    def load_state_dict(self, d: dict) -> None:
-        super().load_state_dict(d)
-        self.betas = tuple(self.betas)  # JSON turns the pair into a list
+    @staticmethod
+    def check_hyperparameters(betas: Any, eps: Any, weight_decay: Any,
+                              amsgrad: Any) -> dict[str, Any]:
+        if not isinstance(betas, (tuple, list)):  # a list: JSON's form of the pair
+            raise TypeError(f"betas must be a pair (beta1, beta2) of numbers, got "
+                            f"{type(betas).__name__} {_show(betas)}")
+        if len(betas) != 2:
+            raise ValueError(f"betas must be a pair (beta1, beta2), got {_show(tuple(betas))}")
+        return dict(betas=(_number(betas[0], "beta1", 0.0, 1.0, high_open=True),
+                           _number(betas[1], "beta2", 0.0, 1.0, high_open=True)),
+                    eps=_number(eps, "eps"), weight_decay=_number(weight_decay, "weight_decay"),
+                    amsgrad=_flag(amsgrad, "amsgrad"))
+
+    def buffers_used(self, hyperparameters: dict[str, Any]) -> tuple[str, ...]:
+        return ("exp_avg", "exp_avg_sq") + ("max_exp_avg_sq",) * hyperparameters["amsgrad"]
 
     def step(self) -> None:
         if self.exp_avg is None:
@@ -300,30 +387,43 @@ class AdamW(Adam):
 
 # ---------------------------------------------------------------- clipping
 
-def clip_grad_norm_(params: Params, max_norm: float, norm_type: float = 2.0) -> float:
+def clip_grad_norm_(params: Params, max_norm: float, norm_type: float = 2.0,
+                    error_if_nonfinite: bool = False) -> float:
     """Scale all gradients together so their norm is at most ``max_norm``; returns the norm.
 
     total = (sum_p |g_p|^q)^(1/q) over all parameters (q = ``norm_type``, ``inf`` for the max);
-    if total > max_norm every g is multiplied by max_norm / (total + 1e-6), as in
-    ``torch.nn.utils.clip_grad_norm_``. Returns total (before clipping).
+    every g is multiplied by max_norm / (total + 1e-6) when that is below 1, as in
+    ``torch.nn.utils.clip_grad_norm_``. Returns total (before clipping). A nan gradient makes
+    total nan (and, as in torch, every gradient nan); an infinite one makes it inf, unless
+    ``error_if_nonfinite=True``: then a RuntimeError, and the gradients are left as they are.
     """
     values = _param_list(params, "clip_grad_norm_")
     max_norm = _number(max_norm, "max_norm")
     q = _number(norm_type, "norm_type", low=1e-12)
-    grads = [p.grad for p in values]
-    if not grads:
-        return 0.0
-    if q == math.inf:
-        total = max(abs(g) for g in grads)
-    elif q == 2.0:
-        total = math.sqrt(math.fsum(g * g for g in grads))
-    else:
-        total = math.fsum(abs(g) ** q for g in grads) ** (1.0 / q)
+    total = _norm([p.grad for p in values], q)
+    if error_if_nonfinite and not math.isfinite(total):
+        raise RuntimeError(f"clip_grad_norm_: the total norm of order {q} of the gradients is "
+                           f"{total}, which cannot be clipped; find where the gradients became "
+                           "non-finite, or pass error_if_nonfinite=False to scale them anyway")
     coef = max_norm / (total + 1e-6)
-    if coef < 1.0:
+    if not coef >= 1.0:   # also when coef is nan: torch scales by nan
         for p in values:
             p.grad *= coef
     return total
+
+
+def _norm(grads: list[float], q: float) -> float:
+    """(sum |g|^q)^(1/q), without overflow or underflow: m (sum (|g|/m)^q)^(1/q), m = max |g|.
+    A nan anywhere gives nan (whatever the order), else an inf gives inf."""
+    magnitudes = [abs(g) for g in grads]
+    if any(math.isnan(g) for g in magnitudes):
+        return math.nan
+    m = max(magnitudes, default=0.0)
+    if q == math.inf or m == 0.0 or m == math.inf:
+        return m
+    if q == 2.0:
+        return math.hypot(*magnitudes)
+    return m * math.fsum((g / m) ** q for g in magnitudes) ** (1.0 / q)
 
 
 def clip_grad_value_(params: Params, clip_value: float) -> None:

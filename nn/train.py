@@ -8,14 +8,16 @@ faster implementation can be swapped in without touching the loop.
 from __future__ import annotations
 
 import math
+from functools import partial
 from numbers import Real
 from typing import Any, Callable, Iterable, Optional, Sequence, Union
 
+from autograd.backprop import no_grad
 from autograd.value import Value
 from nn.data import _rng, batches
 from nn.losses import bce_with_logits, cross_entropy, hinge_loss, l2_penalty, mse_loss
 from nn.metrics import accuracy
-from nn.optim import SGD, Optimizer, clip_grad_norm_
+from nn.optim import SGD, Optimizer, _number, clip_grad_norm_
 
 __all__ = ["fit", "make_step", "make_compiled_step", "History", "LOSSES"]
 
@@ -136,15 +138,118 @@ def make_compiled_step(model: Any, loss_fn: Callable, optimizer: Optimizer,
     return step
 
 
-def _metric_functions(metrics: Iterable[Any], loss_fn: Callable) -> dict[str, Callable]:
-    # Logits (bce) are thresholded at 0; a sigmoid output with 0/1 labels at 0.5.
-    threshold = 0.0 if loss_fn is bce_with_logits else None
+def _examples(data: Any, name: str) -> list:
+    """``data`` as a list of plain Python examples; numpy arrays (and their rows and
+    scalars) through ``tolist()``, so numpy is never imported here."""
+    if hasattr(data, "tolist"):
+        return data.tolist()
+    try:
+        return [x.tolist() if hasattr(x, "tolist") else x for x in data]
+    except TypeError:
+        raise TypeError(f"{name} must be a list (or array) of examples, got "
+                        f"{type(data).__name__}") from None
+
+
+def _check_optimizer(model: Any, optimizer: Any) -> None:
+    # an optimizer of one's own works too: it needs what make_step uses
+    if not all(hasattr(optimizer, name) for name in ("params", "lr", "zero_grad", "step")):
+        raise TypeError(f"fit needs an optimizer such as SGD or Adam (params, lr, zero_grad(), "
+                        f"step()), got {type(optimizer).__name__} {optimizer!r:.40}")
+    if callable(getattr(model, "parameters", None)):
+        own = {id(p) for p in model.parameters()}
+        if not any(id(p) in own for p in optimizer.params):
+            raise ValueError("the optimizer holds none of this model's parameters (it was "
+                             "built on another model), so fit would train nothing; build it "
+                             "from this model: optimizer=SGD(model.parameters(), lr=0.1)")
+
+
+def _output_count(model: Any, x: Any) -> int:
+    with no_grad():   # one forward pass, no graph
+        out = model(x)
+    return len(out) if isinstance(out, (list, tuple)) else 1
+
+
+def _is_number(t: Any) -> bool:
+    return not isinstance(t, bool) and isinstance(t, Real) and math.isfinite(t)
+
+
+def _label_in(labels: Sequence[int]) -> Callable[[Any], bool]:
+    return lambda t: _is_number(t) and t in labels
+
+
+def _check_labels(loss: Any, loss_fn: Callable, y: list, n_outputs: int) -> None:
+    """Every target is one the built-in loss can take, for a model with ``n_outputs``."""
+    name = f"fit(loss={loss!r})"
+    outputs = f"{n_outputs} output{'s' if n_outputs > 1 else ''}"
+    if loss_fn in (bce_with_logits, hinge_loss) and n_outputs != 1:
+        raise ValueError(f"{name} needs a model with one output; this model has {n_outputs} "
+                         "(for classes use loss='cross_entropy')")
+    if loss_fn is cross_entropy and n_outputs == 1:
+        raise ValueError(f"{name} needs a model with one output per class (at least 2); this "
+                         "model has 1 output: give its last layer one output per class, or "
+                         "use loss='bce' with 0/1 labels")
+    hint = ""
+    if loss_fn is bce_with_logits:
+        valid, need = _label_in((0, 1)), "labels 0 or 1"
+        hint = " (convert -1/+1 labels with y = (y + 1) / 2)"
+    elif loss_fn is hinge_loss:
+        valid, need = _label_in((-1, 1)), "labels -1 or +1"
+        hint = " (convert 0/1 labels with y = 2*y - 1)"
+    elif loss_fn is cross_entropy:
+        valid = _label_in(range(n_outputs))
+        need = f"class indices 0..{n_outputs - 1} for the model's {outputs}"
+    elif loss_fn is mse_loss and n_outputs == 1:
+        valid, need = _is_number, "targets of the output's size: one output needs a number"
+    elif loss_fn is mse_loss:
+        def valid(t: Any) -> bool:
+            return isinstance(t, (list, tuple)) and len(t) == n_outputs and \
+                all(map(_is_number, t))
+        need = f"targets of the output's size: {outputs} need a list of {n_outputs} numbers"
+    else:
+        return   # a loss function of the user's: it checks its own targets
+    for i, t in enumerate(y):
+        if not valid(t):
+            raise ValueError(f"{name} needs {need}; y[{i}] is {t!r:.60}{hint}")
+
+
+def _accuracy_encoding(loss_fn: Callable, y: list, n_outputs: int
+                       ) -> Optional[tuple[str, Optional[float]]]:
+    """The label encoding (and threshold) of ``accuracy`` that the loss implies; None when the
+    targets are not class labels (regression)."""
+    if loss_fn is hinge_loss:
+        return "pm1", 0.0
+    if loss_fn is bce_with_logits:
+        return "01", 0.0   # logits: sigma(z) > 0.5 exactly when z > 0
+    if loss_fn is cross_entropy:
+        return "index", None
+    # MSE or the user's own loss: the labels the whole training set is written in, decided
+    # once (0/1 when every label is 0 or 1, so also when all are 1)
+    if n_outputs > 1:
+        return ("index", None) if all(map(_label_in(range(n_outputs)), y)) else None
+    if all(map(_label_in((0, 1)), y)):
+        return "01", 0.5   # regressing towards 0 and 1: the midpoint
+    if all(map(_label_in((-1, 1)), y)):
+        return "pm1", 0.0
+    return None
+
+
+def _metric_functions(metrics: Optional[Iterable[Any]], loss_fn: Callable, y: list,
+                      n_outputs: int) -> dict[str, Callable]:
+    encoding = _accuracy_encoding(loss_fn, y, n_outputs)
+    if metrics is None:
+        metrics = ("accuracy",) if encoding is not None else ()
     found: dict[str, Callable] = {}
-    for metric in metrics or ():
+    for metric in metrics:
         if metric == "accuracy":
-            found["accuracy"] = lambda out, y: accuracy(out, y, threshold)
+            if encoding is None:
+                raise ValueError("accuracy needs class labels, but the targets are not 0/1, "
+                                 "-1/+1 or class indices (a regression?); leave metrics out, "
+                                 "or pass a function metric(outputs, targets) -> float")
+            found["accuracy"] = partial(accuracy, encoding=encoding[0], threshold=encoding[1])
         elif callable(metric):
-            found[getattr(metric, "__name__", "metric")] = metric
+            # a functools.partial(accuracy, encoding=...) is recorded as "accuracy"
+            named = getattr(metric, "func", metric)
+            found[getattr(named, "__name__", "metric")] = metric
         else:
             raise ValueError(f"unknown metric {metric!r}; use 'accuracy' or a function "
                              "metric(outputs, targets) -> float")
@@ -164,7 +269,7 @@ def _progress_bar(enabled: bool, epochs: int) -> Any:
 def fit(model: Any, X: Sequence[Any], y: Sequence[Any], loss: Union[str, Callable] = "mse",
         optimizer: Optional[Optimizer] = None, epochs: int = 100,
         batch_size: Optional[int] = None, scheduler: Any = None, clip: Optional[float] = None,
-        metrics: Sequence[Any] = ("accuracy",), progress: bool = True, l2: float = 0.0,
+        metrics: Optional[Sequence[Any]] = None, progress: bool = True, l2: float = 0.0,
         shuffle: bool = True, seed: Any = 0, compile: bool = False) -> History:
     """Train ``model`` on ``(X, y)`` and return the per-epoch ``History``.
 
@@ -175,24 +280,40 @@ def fit(model: Any, X: Sequence[Any], y: Sequence[Any], loss: Union[str, Callabl
     ``scheduler.step()``. History: ``loss`` (mean over the epoch's examples, before each
     update), each metric over the epoch's outputs, and the ``lr`` used.
 
+    ``X`` and ``y`` may be lists or numpy arrays. Before any step, the targets are checked
+    against the loss: ``bce`` labels 0/1, ``hinge`` -1/+1 (one output), ``cross_entropy``
+    class indices below the model's output count, ``mse`` numbers (lists of the output's
+    size). ``metrics`` (default: ``accuracy`` when the targets are class labels) may name
+    ``"accuracy"``, whose label encoding the loss gives (``nn.metrics``): hinge -1/+1 split at
+    0, bce 0/1 logits split at 0, cross-entropy argmax; MSE (or a loss function of your own)
+    on 0/1 labels splits at 0.5, on -1/+1 labels at 0, on class indices takes the argmax.
+
     ``compile=True`` runs each step through code generated once by ``autograd.compile``
     (``make_compiled_step``): the same losses and parameters (to rounding), many times faster.
     """
+    X, y = _examples(X, "X"), _examples(y, "y")
     if len(X) != len(y):
         raise ValueError(f"X has {len(X)} examples but y has {len(y)}; they must match")
     if not X:
         raise ValueError("fit needs at least one example")
     if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
         raise ValueError(f"epochs must be an int >= 0, got {epochs!r}")
+    l2 = _number(l2, "l2")
+    if clip is not None:
+        clip = _number(clip, "clip")
     loss_fn = _loss_function(loss)
     if optimizer is None:
         optimizer = SGD(model.parameters(), lr=0.1)
+    else:
+        _check_optimizer(model, optimizer)
     if scheduler is not None and getattr(scheduler, "optimizer", optimizer) is not optimizer:
         raise ValueError("the scheduler was built for a different optimizer than the one "
                          "given to fit")
+    n_outputs = _output_count(model, X[0])
+    _check_labels(loss, loss_fn, y, n_outputs)
+    measures = _metric_functions(metrics, loss_fn, y, n_outputs)
     make = make_compiled_step if compile else make_step
     step = make(model, loss_fn, optimizer, clip, l2)
-    measures = _metric_functions(metrics, loss_fn)
     history = History(loss=[], **{name: [] for name in measures}, lr=[])
     rng = _rng(seed)
     bar = _progress_bar(progress, epochs)

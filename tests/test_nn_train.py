@@ -3,6 +3,7 @@ progress bar, metrics."""
 
 from __future__ import annotations
 
+import math
 import subprocess
 import sys
 import time
@@ -174,3 +175,157 @@ def test_scheduler_for_another_optimizer_is_rejected():
     with pytest.raises(ValueError, match="different optimizer"):
         fit(model, [[1.0]], [1.0], optimizer=SGD(model.parameters(), lr=0.1),
             scheduler=StepLR(other, 1), progress=False)
+
+
+# --------------------------------------------- fit checks its arguments before training
+
+def _fit_refused(model, X, y, error=ValueError, match=None, **kwargs):
+    """fit raises before any step: the parameters are unchanged."""
+    before = model.state_dict()
+    with pytest.raises(error, match=match):
+        fit(model, X, y, epochs=2, progress=False, **kwargs)
+    assert model.state_dict() == before
+
+
+def test_an_optimizer_of_another_model_is_refused():
+    model, other = MLP(1, [1], seed=0), MLP(1, [1], seed=1)
+    _fit_refused(model, [[1.0]], [1.0], match="none of this model's parameters",
+                 optimizer=SGD(other.parameters(), lr=0.1))
+    _fit_refused(model, [[1.0]], [1.0], error=TypeError, match="an optimizer such as SGD",
+                 optimizer="adam")
+
+
+def test_an_optimizer_of_part_of_the_model_is_fine():
+    model = MLP(1, [2, 1], seed=0)
+    last = model.layers[-1].parameters()
+    first = [p.data for p in model.layers[0].parameters()]
+    fit(model, [[1.0], [2.0]], [1.0, 0.0], optimizer=SGD(last, lr=0.1), epochs=2,
+        progress=False)
+    assert [p.data for p in model.layers[0].parameters()] == first
+
+
+# (loss, number of outputs, labels, what the message says)
+BAD_LABELS = [
+    ("bce", 1, [0, 1, -1], r"loss='bce'\) needs labels 0 or 1; y\[2\] is -1 .*\(y \+ 1\) / 2"),
+    ("bce", 1, [1, 5], r"y\[1\] is 5"),
+    ("bce_with_logits", 1, [0.5, 1], r"y\[0\] is 0\.5"),
+    ("bce", 1, [True, False], r"y\[0\] is True"),
+    ("hinge", 1, [0, 1], r"loss='hinge'\) needs labels -1 or \+1; y\[0\] is 0 .*2\*y - 1"),
+    ("hinge", 1, [-1, 2], r"y\[1\] is 2"),
+    ("hinge", 3, [-1, 1], r"one output.*this model has 3"),
+    ("cross_entropy", 1, [0, 19], r"one output per class \(at least 2\); this model has 1 "
+                                  r"output"),   # said "class index 0..19 for 20 logits"
+    ("cross_entropy", 3, [0, 3], r"class indices 0\.\.2 for the model's 3 outputs.*y\[1\] is 3"),
+    ("cross_entropy", 3, [0, 1.5], r"y\[1\] is 1\.5"),
+    ("cross_entropy", 3, [0, -1], r"y\[1\] is -1"),
+    ("cross_entropy", 3, [[1, 0, 0], 1], r"y\[0\] is \[1, 0, 0\]"),
+    ("mse", 1, [0.5, [1.0]], r"loss='mse'.*one output needs a number; y\[1\] is \[1\.0\]"),
+    ("mse", 1, [0.5, "1"], r"y\[1\] is '1'"),
+    ("mse", 1, [0.5, math.nan], r"y\[1\] is nan"),
+    ("mse", 2, [[0.5, 1.0], 1.0], r"2 outputs need a list of 2 numbers; y\[1\] is 1\.0"),
+    ("mse", 2, [[0.5, 1.0], [1.0]], r"y\[1\] is \[1\.0\]"),
+    ("mse", 2, [[0.5, 1.0], [1.0, math.inf]], r"y\[1\] is \[1\.0, inf\]"),
+]
+
+
+@pytest.mark.parametrize("loss, n_outputs, y, match", BAD_LABELS,
+                         ids=[f"{loss}-{n}-{y}" for loss, n, y, _ in BAD_LABELS])
+def test_labels_are_checked_for_the_loss_before_training(loss, n_outputs, y, match):
+    model = MLP(2, [3, n_outputs], seed=0)
+    _fit_refused(model, [[0.5, -0.5]] * len(y), y, match=match, loss=loss)
+
+
+@pytest.mark.parametrize("l2, error, match", [
+    (-1e-4, ValueError, r"l2: -0\.0001"), ("0.1", TypeError, "l2"),
+    (math.nan, ValueError, "l2: nan")])
+def test_a_negative_l2_is_refused(l2, error, match):
+    _fit_refused(MLP(1, [1], seed=0), [[1.0]], [1.0], error=error, match=match, l2=l2)
+
+
+def test_a_bad_clip_is_refused_before_training():
+    _fit_refused(MLP(1, [1], seed=0), [[1.0]], [1.0], match=r"clip: -1\.0", clip=-1.0)
+
+
+def test_numpy_arrays_are_accepted_for_X_and_y():
+    np = require_module("numpy")
+    X, y = data.make_moons(20, noise=0.1, seed=0, labels="pm1")
+    runs = []
+    for X_in, y_in in [(X, y), (np.array(X), np.array(y)), (list(np.array(X)), list(np.array(y)))]:
+        model = MLP(2, [4, 1], seed=0)
+        history = fit(model, X_in, y_in, loss="hinge", epochs=3, progress=False)
+        runs.append((dict(history), model.state_dict()))
+    assert runs[1] == runs[0] and runs[2] == runs[0]
+
+
+def _linear(w: float, b: float = 0.0):
+    model = MLP(1, [1], seed=0)
+    model.parameters()[0].data, model.parameters()[1].data = w, b
+    return model
+
+
+# (loss, labels, accuracy of the scores 0.2 and 0.4 by the encoding the loss implies)
+ENCODED = [
+    ("hinge", [1, 1], 1.0),            # scores 0.2, 0.4 > 0: right (was 0.0: threshold 0.5)
+    ("bce", [1, 1], 1.0),              # logits > 0
+    ("mse", [1, 1], 0.0),              # labels within 0/1: a probability, threshold 0.5
+    ("mse", [1, -1], 0.5),             # -1/+1 targets: threshold 0
+]
+
+
+@pytest.mark.parametrize("loss, y, expected", ENCODED)
+def test_fit_accuracy_uses_the_encoding_of_its_loss(loss, y, expected):
+    history = fit(_linear(0.2), [[1.0], [2.0]], y, loss=loss, epochs=1, progress=False)
+    assert history["accuracy"] == [expected]
+
+
+def test_fit_accuracy_for_regression_is_left_out_and_refused_if_asked():
+    X, y = [[1.0], [2.0]], [0.5, 2.7]
+    assert list(fit(_linear(0.2), X, y, epochs=1, progress=False)) == ["loss", "lr"]
+    _fit_refused(_linear(0.2), X, y, match="accuracy needs class labels",
+                 metrics=("accuracy",))
+
+
+def test_an_explicit_accuracy_metric_is_recorded_as_accuracy():
+    from functools import partial
+    history = fit(_linear(0.2), [[1.0], [2.0]], [1.0, 0.0], loss="mse", epochs=1,
+                  progress=False, metrics=[partial(accuracy, encoding="01", threshold=0.3)])
+    assert history["accuracy"] == [0.0]   # scores 0.2 (target 1) and 0.4 (target 0)
+
+
+def test_property_fit_trains_on_valid_labels_and_refuses_the_rest_untouched():
+    """Random labels for each built-in loss and output count: fit either refuses them with a
+    ValueError before changing any parameter, or they are valid labels for that loss and it
+    trains (one epoch)."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    label = st.one_of(st.sampled_from([0, 1, -1, 2, 5, 0.5, 1.0, -1.0, True, math.nan, "1"]),
+                      st.floats(-3, 3), st.lists(st.sampled_from([0.0, 1.0, 2]), max_size=3))
+
+    def valid(loss, n, t):
+        number = isinstance(t, (int, float)) and not isinstance(t, bool) and math.isfinite(t)
+        if loss == "bce":
+            return n == 1 and number and t in (0, 1)
+        if loss == "hinge":
+            return n == 1 and number and t in (-1, 1)
+        if loss == "cross_entropy":
+            return n > 1 and number and t in range(n)
+        if n == 1:
+            return number
+        return isinstance(t, list) and len(t) == n and all(valid("mse", 1, x) for x in t)
+
+    @settings(max_examples=80)
+    @given(st.sampled_from(["bce", "hinge", "cross_entropy", "mse"]), st.integers(1, 3),
+           st.lists(label, min_size=1, max_size=4))
+    def check(loss, n, y):
+        model = MLP(1, [n], seed=0)
+        before = model.state_dict()
+        X = [[0.5]] * len(y)
+        if all(valid(loss, n, t) for t in y):
+            fit(model, X, y, loss=loss, epochs=1, progress=False)
+        else:
+            with pytest.raises(ValueError, match=r"y\[\d\] is|needs a model with one output"):
+                fit(model, X, y, loss=loss, epochs=1, progress=False)
+            assert model.state_dict() == before
+
+    check()
