@@ -12,7 +12,7 @@ from functools import partial
 from numbers import Real
 from typing import Any, Callable, Iterable, Optional, Sequence, Union
 
-from autograd.backprop import no_grad
+from autograd.modes import no_grad
 from autograd.value import Value
 from nn.data import _rng, batches
 from nn.losses import bce_with_logits, cross_entropy, hinge_loss, l2_penalty, mse_loss
