@@ -83,7 +83,7 @@ def test_render_png_without_dot_is_drawn_in_process(tmp_path):
 
 def test_render_pdf_without_dot_fails_in_one_line(tmp_path):
     done = chainrule("render", "x", "x=1", "-o", str(tmp_path / "g.pdf"), engine="wasm")
-    assert done.returncode == 1
+    assert done.returncode == 2
     assert len(done.stderr.strip().splitlines()) == 1
     assert "apt-get install graphviz" in done.stderr and ".svg" in done.stderr
 
