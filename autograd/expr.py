@@ -114,29 +114,28 @@ def parse(text: str) -> ast.Expression:
         raise ExpressionError(f"the expression is {len(text)} characters long; the limit is "
                               f"{MAX_LENGTH}")
     source = text.strip()       # columns count from the first character that is not blank
-    tokens = list(_tokens(source))
+    tokens = _tokens(source)    # lazily: the first bad token ends the reading
+    following = next(tokens)
     operators: list = []        # pending (strength, op, col) and open _Groups
     operands: list[_Operand] = []
     groups = 0                  # parentheses open at this point, calls included
     expect_operand = True
-    i = 0
     while True:
-        token = tokens[i]
+        token, following = following, next(tokens, following)   # "end" comes last, and again
         kind, lexeme, col = token
-        i += 1
         where = f"at column {col + 1}"
         value = _check_token(token, where)
         if expect_operand:
             if kind == "number":
                 operands.append(_Operand(_located(ast.Constant(value=value), col), 1, None))
                 expect_operand = False
-            elif kind == "name" and tokens[i].text == "(":
+            elif kind == "name" and following.text == "(":
                 if lexeme not in FUNCTIONS:
                     raise ExpressionError(f"unknown function {lexeme!r} {where}"
                                           f"{_did_you_mean(lexeme, FUNCTIONS)}; known: "
                                           f"{', '.join(FUNCTIONS)}")
                 groups = _open(operators, _Group(lexeme, col), groups)
-                i += 1                              # past the "("
+                following = next(tokens)            # past the "(" (an "end" follows it)
             elif kind == "name":
                 if lexeme in FUNCTIONS:
                     raise ExpressionError(f"{lexeme} {where} is a function: call it, as in "
@@ -147,7 +146,7 @@ def parse(text: str) -> ast.Expression:
             elif lexeme == "(":
                 groups = _open(operators, _Group(None, col), groups)
             elif lexeme in _UNARY:
-                operators.append((_SIGN, lexeme, col))
+                _push(operators, (_SIGN, lexeme, col))
             else:
                 group = operators[-1] if operators else None
                 if lexeme == ")" and isinstance(group, _Group) and group.name and not group.args:
@@ -161,7 +160,7 @@ def parse(text: str) -> ast.Expression:
                    and (operators[-1][0] > strength
                         or operators[-1][0] == strength != _POWER)):
                 _reduce(operators, operands)
-            operators.append((strength, lexeme, col))
+            _push(operators, (strength, lexeme, col))
             expect_operand = True
         elif lexeme in (")", ","):
             group = _close(operators, operands)
@@ -241,11 +240,20 @@ def _reduce(operators: list, operands: list[_Operand]) -> None:
     operands.append(_deeper(node, depth, chain=strength))
 
 
+def _push(operators: list, entry) -> None:
+    # Every entry but a parenthesis adds a level to the finished tree (it takes the entries
+    # above it as its operand), and at most MAX_DEPTH parentheses are open: so a long stack
+    # is too deep already, and 10,000 minus signs are refused without reading them all.
+    if len(operators) >= 2 * MAX_DEPTH:
+        raise _too_deep()
+    operators.append(entry)
+
+
 def _open(operators: list, group: _Group, groups: int) -> int:
     """Push an open parenthesis; the new count of open ones."""
     if groups >= MAX_DEPTH:
         raise _too_deep()
-    operators.append(group)
+    _push(operators, group)
     return groups + 1
 
 
