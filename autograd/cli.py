@@ -31,8 +31,6 @@ __all__ = ["main"]
 EXIT_USAGE = 2      # what was typed or asked for cannot be done
 EXIT_FAILURE = 1    # the input was fine but something failed: a bug, Graphviz crashing
 
-_EXPR_HELP = ("the expression: numbers, variables, + - * / **, parentheses and the functions "
-              "tanh relu exp log sqrt sin cos sigmoid abs softplus leaky_relu")
 _VARS_HELP = "a value for each variable, as name=number (e.g. x=2 y=-3)"
 _TIP = "Quote the expression so that the shell leaves * and ( ) alone."
 _EXIT_STATUS = """\
@@ -63,6 +61,10 @@ def _one_line(message: str) -> str:
 def _parser() -> argparse.ArgumentParser:
     # Built once: building it costs more than parsing and differentiating a small expression.
     from autograd import __version__
+    from autograd.expr import FUNCTIONS
+
+    expression_help = ("the expression: numbers, variables, + - * / **, parentheses and the "
+                       f"functions {' '.join(FUNCTIONS)}")
 
     parser = _Parser(
         prog="chainrule", description="Differentiate an expression, draw its graph, or "
@@ -78,7 +80,7 @@ def _parser() -> argparse.ArgumentParser:
             name, help=summary, description=summary, allow_abbrev=False,
             epilog=f"example:\n  {example}\n\n{_TIP}\n\n{_EXIT_STATUS}",
             formatter_class=argparse.RawDescriptionHelpFormatter)
-        sub.add_argument("expression", metavar="EXPR", help=_EXPR_HELP)
+        sub.add_argument("expression", metavar="EXPR", help=expression_help)
         sub.add_argument("assignments", metavar="NAME=VALUE", nargs="*", help=_VARS_HELP)
         return sub
 
@@ -155,7 +157,6 @@ def _run(args: argparse.Namespace) -> None:
 def _picture(root, args: argparse.Namespace):
     """Draw the graph (render) or the stepper page (step) and save it to ``args.output``."""
     from autograd.viz import GraphvizNotFoundError, draw_graph
-    from autograd.viz.stepper import stepper
 
     try:
         if args.command == "render":
@@ -163,6 +164,8 @@ def _picture(root, args: argparse.Namespace):
             picture = draw_graph(root, rankdir=args.rankdir, show_grad=not args.no_grad,
                                  show_local=not args.no_local, engine=args.engine)
         else:
+            from autograd.viz.stepper import stepper
+
             picture = stepper(root)     # runs the backward pass; refuses a graph too big
         return picture.save(args.output)
     except GraphvizNotFoundError as error:  # e.g. PDF without the dot program
@@ -207,7 +210,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         args = parser.parse_args(_protect_expression(parser,
                                                      sys.argv[1:] if argv is None else argv))
     except SystemExit as done:              # --help, --version, or a usage error (status 2)
-        return done.code if isinstance(done.code, int) else EXIT_USAGE
+        return int(done.code or 0)
     try:
         _run(args)
     except _Failure as failure:

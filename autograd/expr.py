@@ -17,6 +17,7 @@ from __future__ import annotations
 import ast
 import keyword
 import math
+import operator
 import re
 from typing import Callable, Iterator, Mapping, NamedTuple, Optional
 
@@ -39,6 +40,8 @@ FUNCTIONS: dict[str, tuple[Callable[..., Value], tuple[int, ...]]] = {
 _BINARY = {"+": (1, ast.Add), "-": (1, ast.Sub), "*": (2, ast.Mult), "/": (2, ast.Div),
            "**": (4, ast.Pow)}
 _UNARY = {"+": ast.UAdd, "-": ast.USub}
+_APPLY = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
+          ast.Div: operator.truediv, ast.Pow: operator.pow}
 _SIGN = 3           # binding strength of a unary sign
 _POWER = 4          # ** is the one right-associative operator
 
@@ -405,16 +408,7 @@ def _apply(node: ast.expr, *args):
         left, right = args
         if not isinstance(left, Value) and not isinstance(right, Value):
             left = Value(left)      # numbers go through the engine too, for its error messages
-        op = type(node.op)
-        if op is ast.Add:
-            return left + right
-        if op is ast.Sub:
-            return left - right
-        if op is ast.Mult:
-            return left * right
-        if op is ast.Div:
-            return left / right
-        return left ** right
+        return _APPLY[type(node.op)](left, right)
     function = FUNCTIONS[node.func.id][0]
     x = args[0] if isinstance(args[0], Value) else Value(args[0])
     if len(node.args) == 2:
