@@ -5,41 +5,72 @@
     chainrule explain "x * y" x=2 y=-3
     chainrule step "x * y" x=2 y=-3 -o backprop.html
 
-Bad input prints one line on stderr and exits with status 2; a missing tool exits with 1.
+Exit status, the same for every command:
+
+    0  success.
+    2  a problem with what was typed or asked for: the expression (syntax, an unknown name,
+       math such as log(0) or a derivative that divides by zero), the variables, the output
+       file (its extension, a missing folder, no permission, a directory), a graph too big to
+       draw, or a Graphviz program missing for the format asked for.
+    1  an unexpected failure: a bug in chainrule, or Graphviz itself failing.
+
+An error is always one line on stderr, ``chainrule COMMAND: error: ...``, never a traceback
+(``CHAINRULE_DEBUG=1`` shows the traceback of an unexpected failure).
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import sys
 from typing import NoReturn, Optional, Sequence
 
 __all__ = ["main"]
 
-EXIT_USAGE = 2      # the input was wrong
-EXIT_FAILURE = 1    # the input was fine but something else failed (a missing program, disk)
+EXIT_USAGE = 2      # what was typed or asked for cannot be done
+EXIT_FAILURE = 1    # the input was fine but something failed: a bug, Graphviz crashing
 
-_EXPR_HELP = ("the expression: numbers, variables, + - * / **, parentheses and the functions "
-              "tanh relu exp log sqrt sin cos sigmoid abs softplus leaky_relu")
 _VARS_HELP = "a value for each variable, as name=number (e.g. x=2 y=-3)"
 _TIP = "Quote the expression so that the shell leaves * and ( ) alone."
+_EXIT_STATUS = """\
+exit status:
+  0  success
+  2  a problem with what was typed or asked for: the expression (syntax, an unknown
+     name, math such as log(0) or a derivative that divides by zero), the variables,
+     the output file (extension, missing folder, permission, a directory), a graph
+     too big to draw, or a Graphviz program missing for the format asked for
+  1  an unexpected failure: a bug in chainrule, or Graphviz itself failing
+An error is one line on stderr, never a traceback."""
 
 
 class _Parser(argparse.ArgumentParser):
     """argparse with a one-line error message (no usage block) and exit status 2."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {_one_line(message)} "
+                              f"(see {self.prog} --help)\n")
 
 
+def _one_line(message: str) -> str:
+    """``message`` with line breaks and other unprintable characters escaped, as repr does."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in message)
+
+
+@functools.lru_cache(maxsize=None)
 def _parser() -> argparse.ArgumentParser:
+    # Built once: building it costs more than parsing and differentiating a small expression.
     from autograd import __version__
+    from autograd.expr import FUNCTIONS
+
+    expression_help = ("the expression: numbers, variables, + - * / **, parentheses and the "
+                       f"functions {' '.join(FUNCTIONS)}")
 
     parser = _Parser(
         prog="chainrule", description="Differentiate an expression, draw its graph, or "
         "explain its backward pass step by step.",
-        epilog='example: chainrule grad "x * y + tanh(x)" x=2 y=-3', allow_abbrev=False)
+        epilog=f'example:\n  chainrule grad "x * y + tanh(x)" x=2 y=-3\n\n{_EXIT_STATUS}',
+        formatter_class=argparse.RawDescriptionHelpFormatter, allow_abbrev=False)
     parser.add_argument("--version", action="version", version=f"chainrule {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     commands.required = True
@@ -47,9 +78,9 @@ def _parser() -> argparse.ArgumentParser:
     def command(name: str, summary: str, example: str) -> argparse.ArgumentParser:
         sub = commands.add_parser(
             name, help=summary, description=summary, allow_abbrev=False,
-            epilog=f"example:\n  {example}\n\n{_TIP}",
+            epilog=f"example:\n  {example}\n\n{_TIP}\n\n{_EXIT_STATUS}",
             formatter_class=argparse.RawDescriptionHelpFormatter)
-        sub.add_argument("expression", metavar="EXPR", help=_EXPR_HELP)
+        sub.add_argument("expression", metavar="EXPR", help=expression_help)
         sub.add_argument("assignments", metavar="NAME=VALUE", nargs="*", help=_VARS_HELP)
         return sub
 
@@ -80,7 +111,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 class _Failure(Exception):
-    def __init__(self, message: str, status: int) -> None:
+    """A failure to report in one line; by default the input's fault (exit status 2)."""
+
+    def __init__(self, message: str, status: int = EXIT_USAGE) -> None:
         super().__init__(message)
         self.status = status
 
@@ -97,49 +130,50 @@ def _build(args: argparse.Namespace):
             values[name] = value
         return evaluate(args.expression, values)
     except ExpressionError as error:
-        raise _Failure(str(error), EXIT_USAGE) from None
+        raise _Failure(str(error)) from None
 
 
 def _run(args: argparse.Namespace) -> None:
     root, leaves = _build(args)
-    if args.command == "grad":
-        root.backward()
-        print(f"value = {root.data!r}")
-        for name, leaf in leaves.items():
-            print(f"d/d{name} = {leaf.grad!r}")
-    elif args.command == "render":
-        from autograd.viz import GraphvizNotFoundError, draw_graph
+    try:
+        if args.command == "grad":
+            root.backward()
+            print(f"value = {root.data!r}")
+            for name, leaf in leaves.items():
+                print(f"d/d{name} = {leaf.grad!r}")
+        elif args.command == "explain":
+            from autograd.trace import explain
 
-        root.backward()
-        try:
-            image = draw_graph(root, rankdir=args.rankdir, show_grad=not args.no_grad,
-                               show_local=not args.no_local, engine=args.engine)
-            path = image.save(args.output)
-        except ValueError as error:                 # too many nodes, an unknown extension
-            raise _Failure(str(error), EXIT_USAGE) from None
-        except (GraphvizNotFoundError, RuntimeError, OSError) as error:
-            raise _Failure(str(error), EXIT_FAILURE) from None
-        print(f"wrote {path}")
-    elif args.command == "explain":
-        explain = _optional("explain")
-        print(str(explain(root)))
-    elif args.command == "step":
-        stepper = _optional("stepper")
-        try:
-            path = stepper(root).save(args.output)
-        except OSError as error:
-            raise _Failure(str(error), EXIT_FAILURE) from None
-        print(f"wrote {path if path is not None else args.output}")
+            print(str(explain(root)))
+        else:
+            print(f"wrote {_picture(root, args)}")
+    # The forward pass succeeded, so these come from the backward pass (a derivative that
+    # divides by zero) or from the picture asked for (a graph over the node limit, an unknown
+    # extension): the input's problem either way.
+    except (ArithmeticError, ValueError) as error:
+        raise _Failure(str(error)) from None
 
 
-def _optional(name: str):
-    import autograd
+def _picture(root, args: argparse.Namespace):
+    """Draw the graph (render) or the stepper page (step) and save it to ``args.output``."""
+    from autograd.viz import GraphvizNotFoundError, draw_graph
 
     try:
-        return getattr(autograd, name)
-    except (ImportError, AttributeError):
-        raise _Failure(f"{name} is not available in this installation of chainrule",
-                       EXIT_FAILURE) from None
+        if args.command == "render":
+            root.backward()
+            picture = draw_graph(root, rankdir=args.rankdir, show_grad=not args.no_grad,
+                                 show_local=not args.no_local, engine=args.engine)
+        else:
+            from autograd.viz.stepper import stepper
+
+            picture = stepper(root)     # runs the backward pass; refuses a graph too big
+        return picture.save(args.output)
+    except GraphvizNotFoundError as error:  # e.g. PDF without the dot program
+        raise _Failure(str(error)) from None
+    except RuntimeError as error:           # Graphviz failed, or took too long
+        raise _Failure(str(error), EXIT_FAILURE) from None
+    except OSError as error:                # no such folder, no permission, a directory
+        raise _Failure(f"cannot write {args.output!r}: {error.strerror or error}") from None
 
 
 def _protect_expression(parser: argparse.ArgumentParser, argv: Sequence[str]) -> list[str]:
@@ -170,20 +204,26 @@ def _subcommand_actions(parser: argparse.ArgumentParser) -> list[argparse.Action
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    """Run the command line; returns the exit status (0 ok, 2 bad input, 1 other failure)."""
+    """Run the command line; returns the exit status (0 ok, 2 bad input, 1 unexpected failure)."""
     parser = _parser()
-    args = parser.parse_args(_protect_expression(parser, sys.argv[1:] if argv is None else argv))
+    try:
+        args = parser.parse_args(_protect_expression(parser,
+                                                     sys.argv[1:] if argv is None else argv))
+    except SystemExit as done:              # --help, --version, or a usage error (status 2)
+        return int(done.code or 0)
     try:
         _run(args)
     except _Failure as failure:
-        print(f"chainrule {args.command}: error: {failure}", file=sys.stderr)
+        print(f"chainrule {args.command}: error: {_one_line(str(failure))}", file=sys.stderr)
         return failure.status
     except KeyboardInterrupt:
         return 130
     except Exception as error:  # noqa: BLE001 - a command line shows one line, not a traceback
         if os.environ.get("CHAINRULE_DEBUG"):
             raise
-        print(f"chainrule {args.command}: error: {type(error).__name__}: {error} "
-              "(set CHAINRULE_DEBUG=1 for the traceback)", file=sys.stderr)
+        print(f"chainrule {args.command}: error: {type(error).__name__}: "
+              f"{_one_line(str(error))} "
+              "(unexpected: please report it; CHAINRULE_DEBUG=1 shows the traceback)",
+              file=sys.stderr)
         return EXIT_FAILURE
     return 0
