@@ -169,7 +169,8 @@ def test_dot_errors_and_timeouts_are_reported(monkeypatch):
 # the usual maths letters. (Some other scripts, e.g. U+01C1, crash the WebAssembly Graphviz
 # itself, inside its layout; the system dot draws them.)
 LABEL_TEXT = st.text(st.characters(min_codepoint=32, max_codepoint=0xFF)
-                     | st.sampled_from('\n\t\x01"{}|<>&\\;#∂αβθλσ∑→·'), min_size=1, max_size=12)
+                     | st.sampled_from('\n\t\x01"{}|<>&\\;#∂αβθλσ∑→·'),
+                     min_size=1, max_size=12)
 
 
 def lines_shown(texts: list[str]) -> list[str]:

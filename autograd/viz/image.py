@@ -38,7 +38,7 @@ class GraphImage:
         return self._svg
 
     def pipe(self, format: str = "svg", encoding: Optional[str] = None) -> Union[bytes, str]:
-        """The picture as bytes of ``format`` (svg, png, pdf), or text when ``encoding`` is given."""
+        """The picture as bytes of ``format`` (svg, png, pdf), text if ``encoding`` is given."""
         from autograd.viz.render import render
 
         if format == "svg" and self._svg is not None:

@@ -48,5 +48,6 @@ def _instantiate() -> Any:
         # Browsers refuse to compile a module this big synchronously on the page's main thread.
         raise GraphvizNotFoundError(
             f"the host could not compile the WebAssembly Graphviz ({error}); in a browser, "
-            "run Pyodide in a Web Worker (as JupyterLite and the chainrule playground do)") from None
+            "run Pyodide in a Web Worker (as JupyterLite and the chainrule playground do)"
+        ) from None
     return _render
