@@ -121,6 +121,21 @@ def test_the_default_example_runs_offline_and_shows_numbers_graph_table_and_step
     context.close()
 
 
+@pytest.mark.parametrize("name", list(EXAMPLES))
+def test_every_example_runs_and_shows_what_it_promises(name, capsys):
+    from autograd.playground.runner import run
+
+    shown = []
+    assert run(EXAMPLES[name], lambda kind, text: shown.append(kind)) is True
+    printed = capsys.readouterr().out
+    if "README" in name:
+        assert "24.7041 138.8338 645.5773" in printed
+    if "neuron" in name:           # explain's table, the graph, the stepper
+        assert shown == ["html", "svg", "html"]
+    if "MLP" in name:
+        assert "accuracy" in printed and shown == ["svg"]
+
+
 def test_without_the_pyodide_runtime_the_command_says_how_to_get_it(tmp_path, capsys):
     assert main(["playground", "-o", str(tmp_path / "site"), "--pyodide",
                  str(tmp_path / "nowhere")]) == 1

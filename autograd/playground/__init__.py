@@ -61,7 +61,7 @@ stepper(o)               # backprop one step at a time: Next, Back, Play
 '''
 
 TRAINING = '''\
-# Train a small network on the two moons (about 20 s in the browser)
+# Train a small network on the two moons, then look at it neuron by neuron
 import nn
 from nn import MLP, SGD, data
 from autograd import draw_graph
