@@ -107,7 +107,9 @@ for name in ("g.png", "g.pdf"):
         messages.append("saved " + name)
     except Exception as error:
         messages.append(f"{type(error).__name__}: {error}")
-for call in (lambda: draw_graph(Value(1.0), engine="dot").svg(), lambda: image.view()):
+from autograd.viz.render import render
+for call in (lambda: draw_graph(Value(1.0), engine="dot").svg(), lambda: image.view(),
+             lambda: render("digraph { a -> }")):
     try:
         call()
         messages.append("no error")
@@ -238,13 +240,15 @@ def test_hostile_labels_and_a_class_named_evil_draw_in_pyodide(pyodide):
 
 
 def test_png_and_pdf_say_they_need_a_native_install(pyodide):
-    png, pdf, dot, view, files = result(pyodide, "png_pdf")["value"].split("\n")
+    png, pdf, dot, view, syntax, files = result(pyodide, "png_pdf")["value"].split("\n")
     for message in (png, pdf):
         assert message.startswith("GraphvizNotFoundError:")
         assert "native Python install" in message and "save the picture as .svg" in message
         assert "apt-get" not in message
     assert "engine='wasm'" in dot and "apt-get" not in dot
     assert "no picture viewer" in view and "inline" in view
+    assert syntax == ("RuntimeError: the WebAssembly Graphviz could not draw the graph: "
+                      "Failed to parse DOT source")
     assert files == "[]"                                    # nothing half-written
 
 

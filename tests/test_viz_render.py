@@ -208,7 +208,7 @@ def test_a_picture_after_one_that_broke_the_webassembly_instance_still_draws():
 
 def test_a_crash_inside_the_webassembly_graphviz_is_reported_with_the_way_out():
     x = Value(1.0, label="\nǁɶ&0>&0&0")      # traps Graphviz-wasm on a fresh instance
-    with pytest.raises(RuntimeError, match="WebAssembly Graphviz could not.*apt-get install"):
+    with pytest.raises(RuntimeError, match="WebAssembly Graphviz crashed.*apt-get install"):
         draw_graph(x * 2.0, engine="wasm").svg()
     assert "data 6.000" in texts(draw_graph(Value(3.0) * 2, engine="wasm").svg())  # and then on
 
@@ -268,3 +268,9 @@ def test_wasmtime_that_cannot_run_here_is_reported_with_the_way_out(monkeypatch)
     monkeypatch.setattr(webassembly, "_render", None)
     with pytest.raises(GraphvizNotFoundError, match="64-bit.*apt-get install graphviz"):
         render("digraph { a -> b }", "svg", engine="wasm")
+
+
+def test_a_dot_syntax_error_in_webassembly_is_reported_as_graphvizs_own_message():
+    with pytest.raises(RuntimeError, match="^the WebAssembly Graphviz could not draw the graph: "
+                                           "Failed to parse DOT source$"):
+        render("digraph { a -> }", "svg", engine="wasm")

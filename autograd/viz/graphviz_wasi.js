@@ -77,7 +77,9 @@
       if (out === 0) {
         const message = new Uint8Array(memory.buffer, exports.graphviz_last_error());
         const text = new TextDecoder().decode(message.subarray(0, message.indexOf(0)));
-        throw new Error((text || stderr || "Graphviz failed").trim());
+        const error = new Error((text || stderr || "Graphviz failed").trim());
+        error.name = "GraphvizError";  // Graphviz refused the input, as opposed to a trap
+        throw error;
       }
       const result = bytesAt(out, view().getUint32(lengthPtr, true)).slice();
       exports.graphviz_free(out);

