@@ -8,6 +8,7 @@ no request leaving localhost.
 from __future__ import annotations
 
 import functools
+import json
 import threading
 import zipfile
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -72,8 +73,9 @@ def test_the_site_has_the_runtime_the_packages_and_the_examples(site):
         assert needed in names
     assert not [n for n in names if "__pycache__" in n]
     page = (site / "index.html").read_text(encoding="utf-8")
-    assert "tanh(x1*w1 + x2*w2 + b)" in page and "</script>" not in page.split(
-        'id="examples-data"')[1].split("</script>")[0]
+    data = page.split('id="examples-data" type="application/json">')[1].split("</script>")[0]
+    assert json.loads(data) == EXAMPLES               # whole: no "</script>" cut it short
+    assert "tanh(x1*w1 + x2*w2 + b)" in EXAMPLES["micrograd README + a neuron"]
 
 
 def test_the_default_example_runs_offline_and_shows_numbers_graph_table_and_stepper(

@@ -77,9 +77,7 @@ class GraphImage:
             dot_file = base / (filename if filename is not None else "graph.gv")
             format = format or "svg"
             picture = dot_file.with_name(f"{dot_file.name}.{format}")
-        from autograd.viz.render import render
-
-        data = render(self.source, format, self.engine)    # before any file is written
+        data = self.pipe(format)    # rendered before any file is written
         picture.parent.mkdir(parents=True, exist_ok=True)
         if not cleanup:
             dot_file.write_text(self.source, encoding="utf-8")
