@@ -4,6 +4,7 @@
     chainrule render "x * y + tanh(x)" x=2 y=-3 -o graph.svg
     chainrule explain "x * y" x=2 y=-3
     chainrule step "x * y" x=2 y=-3 -o backprop.html
+    chainrule playground -o site
 
 Exit status, the same for every command:
 
@@ -107,6 +108,16 @@ def _parser() -> argparse.ArgumentParser:
                    'chainrule step "x * y + tanh(x)" x=2 y=-3 -o backprop.html')
     step.add_argument("-o", "--output", default="backprop.html",
                       help="HTML file to write (default backprop.html)")
+
+    summary = "Write a web page that runs chainrule in the browser, with nothing installed."
+    playground = commands.add_parser("playground", help=summary, description=summary,
+                                     allow_abbrev=False, epilog="example:\n  chainrule "
+                                     "playground -o site && python -m http.server -d site",
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    playground.add_argument("-o", "--output", default="playground",
+                            help="folder to write the site to (default playground)")
+    playground.add_argument("--pyodide", metavar="DIR", default=None,
+                            help="the npm pyodide package (default: node_modules/pyodide)")
     return parser
 
 
@@ -134,6 +145,15 @@ def _build(args: argparse.Namespace):
 
 
 def _run(args: argparse.Namespace) -> None:
+    if args.command == "playground":
+        from autograd.playground import PlaygroundError, build, how_to_open
+
+        try:
+            page = build(args.output, args.pyodide)
+        except (PlaygroundError, OSError) as error:
+            raise _Failure(str(error), EXIT_FAILURE) from None
+        print(how_to_open(page))
+        return
     root, leaves = _build(args)
     try:
         if args.command == "grad":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -39,6 +40,15 @@ def require_module(name: str):
         return __import__(name)
     except ImportError:
         unavailable(f"the Python package {name!r} is not installed (pip install -e '.[dev]')")
+
+
+def require_npm_package(name: str) -> Path:
+    """The folder of an npm package (such as ``pyodide``) installed by ``npm ci``."""
+    require_program("node")
+    folder = Path(__file__).resolve().parent.parent / "node_modules" / name
+    if not (folder / "package.json").exists():
+        unavailable(f"the npm package {name!r} is not installed (run npm ci)")
+    return folder
 
 
 @pytest.fixture(autouse=True)

@@ -85,6 +85,16 @@ def statements(source, pattern):
     return [line.strip() for line in source.splitlines() if re.match(pattern, line.strip())]
 
 
+# One DOT attribute: name=value, the value bare (an ID) or a quoted string with \" escapes.
+ATTRIBUTE = re.compile(r'(\w+)=("(?:[^"\\]|\\.)*"|[^\s\]"]+)')
+
+
+def attributes(statement):
+    """The attributes of a DOT statement as a dict, quotes removed (escapes kept)."""
+    return {name: value[1:-1] if value.startswith('"') else value
+            for name, value in ATTRIBUTE.findall(statement.split("[", 1)[1])}
+
+
 # ------------------------------------------------------------------ number format
 
 # ------------------------------------------------------------------ the micrograd example
@@ -98,13 +108,14 @@ def test_micrograd_readme_records_ops_and_edges():
     ops = statements(src, r"n\d+op \[")
     assert len(records) == len(order)
     assert len(ops) == sum(1 for v in order if v.inputs)
-    op_names = sorted(re.search(r'label="([^"]*)"', line).group(1) for line in ops)
+    op_names = sorted(attributes(line)["label"] for line in ops)
     assert set(op_names) == {"+", "*", "-", "**3", "**2", "/", "relu", "neg"}
     edges = statements(src, r"n\d+ -> n\d+op")
     assert len(edges) == sum(len(v.inputs) for v in order)
     i = order.index(g)
     assert f'n{i} [label="{{ g | data 24.7 | grad 1.0 }}"' in src
     assert f'n{order.index(a)} [label="{{ a | data -4.0 | grad 138.8 }}"' in src
+    assert attributes(statements(src, rf"n{i} \[")[0])["id"] == f"n{i}"
     assert image.node_ids[g] == f"n{i}" and image.node_ids[a] == f"n{order.index(a)}"
     assert draw_dot is draw_graph
 
@@ -117,8 +128,8 @@ def test_edge_labels_are_the_local_derivatives_of_backprop():
     y.backward()
     src = draw_graph(y).source
     # d(x*w)/dx = w, d(x*w)/dw = x, d tanh(u)/du = 1 - tanh(u)^2
-    assert 'n0 -> n2op [id="e2_0", label="∂a/∂x = w = -2.0"]' in src
-    assert 'n1 -> n2op [id="e2_1", label="∂a/∂w = x = 3.0"]' in src
+    assert 'n0 -> n2op [label="∂a/∂x = w = -2.0" id=e2_0]' in src
+    assert 'n1 -> n2op [label="∂a/∂w = x = 3.0" id=e2_1]' in src
     assert f'label="∂y/∂a = 1 - y·y = {format_number(1 - y.data ** 2)}"' in src
     assert "n2op -> n2" in src and "n3op -> n3" in src
 
@@ -129,7 +140,7 @@ def test_a_square_by_multiplication_draws_two_edges_with_distinct_labels():
     y.backward()
     edges = statements(draw_graph(y).source, r"n0 -> n1op")
     assert len(edges) == 2
-    labels = [re.search(r'label="([^"]*)"', e).group(1) for e in edges]
+    labels = [attributes(e)["label"] for e in edges]
     assert labels == ["∂a/∂x (operand 1) = x = 3.0", "∂a/∂x (operand 2) = x = 3.0"]
 
 
@@ -148,7 +159,7 @@ def test_colours_tell_roles_apart():
     src = draw_graph(y).source
 
     def fill(i):
-        return re.search(rf'^  n{i} \[.*fillcolor="([^"]+)"', src, re.M).group(1)
+        return attributes(statements(src, rf"n{i} \[")[0])["fillcolor"]
 
     order = topological_order(y)
     roles = {order.index(x): "input", order.index(p): "parameter", order.index(y): "output"}
@@ -169,8 +180,8 @@ def test_colours_tell_roles_apart():
 def test_a_leaf_alone_is_one_record():
     v = Value(1.5, label="v")
     src = draw_graph(v).source
-    assert statements(src, r"n\d+") == ['n0 [label="{ v | data 1.5 | grad 0.0 }", '
-                                         f'fillcolor="{ROLE_COLOURS["output"]}", id="n0"];']
+    assert statements(src, r"n\d+") == ['n0 [label="{ v | data 1.5 | grad 0.0 }" '
+                                         f'fillcolor="{ROLE_COLOURS["output"]}" id=n0]']
 
 
 # ------------------------------------------------------------------ escaping
@@ -179,13 +190,38 @@ NASTY = 'q"{a|b}<c>&amp;\\n\\x<script>alert(1)</script>\nline2\x01'
 
 
 @pytest.mark.parametrize("record", [True, False])
-def test_escape_label_leaves_no_dot_syntax_unescaped(record):
-    text = escape_label(NASTY, record=record)
-    unescaped_quote = re.search(r'(?<!\\)(\\\\)*"', text)
-    assert unescaped_quote is None
+def test_escaped_and_quoted_labels_leave_no_dot_syntax_unescaped(record):
+    import graphviz
+
+    text = graphviz.quoting.quote(escape_label(NASTY, record=record))
+    assert text.startswith('"') and text.endswith('"')          # one quoted string, not HTML
+    inner = text[1:-1]
+    assert not re.search(r'(?<!\\)(\\\\)*"', inner)          # every quote escaped
     if record:
-        assert not re.search(r"(?<!\\)(\\\\)*[{}|<>]", text)
-    assert "\n" not in text and "\x01" not in text
+        assert not re.search(r"(?<!\\)(\\\\)*[{}|<>]", inner)
+    assert "\n" not in inner and "\x01" not in inner
+
+
+def test_identifiers_and_values_go_through_the_graphviz_package_quoting():
+    # A module class named {evil} names its layer's cluster: that identifier must be quoted.
+    loss = hinge_loss(evil_mlp())
+    src = draw_graph(loss, collapse="neuron").source
+    assert 'subgraph "cluster_{1" {' in src
+    assert 'ltail="cluster_{1"' in src and 'id="cluster_{1_cluster_{2"' in src
+    # Bare words only where DOT allows them; every other token is a quoted string.
+    for line in src.splitlines():
+        for name, value in ATTRIBUTE.findall(line.split("[", 1)[1] if "[" in line else ""):
+            assert value.startswith('"') or re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*|-?[0-9.]+",
+                                                         value), line
+
+
+def evil_mlp():
+    """An MLP whose layers are of a class named {evil} (so the picture calls them {1, {2)."""
+    model = MLP(2, [2, 1])
+    evil = type("{evil}", (Layer,), {})
+    for layer in model.layers:
+        layer.__class__ = evil
+    return model
 
 
 # ------------------------------------------------------------------ collapse
@@ -195,7 +231,7 @@ def test_neuron_folding_draws_one_node_per_neuron_in_a_box_per_layer():
     src = draw_graph(loss, collapse="neuron").source
     groups = statements(src, r"g\d+ \[")
     assert len(groups) == 7
-    names = [re.search(r'label="(neuron L\d\.N\d)', g).group(1) for g in groups]
+    names = [attributes(g)["label"].split("\\n")[0] for g in groups]
     assert names == ["neuron L1.N1", "neuron L1.N2", "neuron L1.N3", "neuron L2.N1",
                      "neuron L2.N2", "neuron L2.N3", "neuron L3.N1"]
     assert "relu, 3 params" in groups[0] and "relu, 4 params" in groups[3]
@@ -203,8 +239,9 @@ def test_neuron_folding_draws_one_node_per_neuron_in_a_box_per_layer():
     assert [s.split()[1] for s in statements(src, r"subgraph cluster_L")] == [
         "cluster_L1", "cluster_L2", "cluster_L3"]
     # Fully connected layers: one arrow between boxes instead of 3 x 3 lines.
-    assert len(statements(src, r'g\d+ -> g\d+ \[ltail="cluster_L1", lhead="cluster_L2"')) == 1
-    assert len(statements(src, r'g\d+ -> g\d+ \[ltail="cluster_L2", lhead="cluster_L3"')) == 1
+    compound = [attributes(e) for e in statements(src, r"g\d+ -> g\d+")]
+    assert [(e["ltail"], e["lhead"]) for e in compound] == [("cluster_L1", "cluster_L2"),
+                                                            ("cluster_L2", "cluster_L3")]
     # the two named inputs stay visible and feed every first-layer neuron
     assert len(statements(src, r"n\d+ -> g\d+")) == 2 * 3
     assert "x1" in src and "x2" in src and "loss" in src
@@ -214,7 +251,7 @@ def test_layer_folding_draws_one_node_per_layer():
     loss = hinge_loss(MLP(2, [3, 3, 1]))
     image = draw_graph(loss, collapse="layer")
     groups = statements(image.source, r"g\d+ \[")
-    assert [re.search(r'label="(layer L\d)', g).group(1) for g in groups] == [
+    assert [attributes(g)["label"].split("\\n")[0] for g in groups] == [
         "layer L1", "layer L2", "layer L3"]
     assert "3 outputs" in groups[0] and "9 params" in groups[0] and "12 params" in groups[1]
     assert len(statements(image.source, r"g\d+ -> g\d+")) == 2
@@ -273,7 +310,7 @@ def test_l2_penalised_batch_loss_of_a_real_mlp_folds_its_sums():
     assert "sum of 337 terms" in src and "sum of 4 terms" in src
     assert len(statements(src, r"g\d+ \[")) == 33 + 2
     assert 'label="all 16"' in src                       # one arrow per layer into the L2 sum
-    assert "{rank=same; " in src and "newrank=true" in src  # one column per layer
+    assert "graph [rank=same]" in src and "newrank=true" in src  # one column per layer
     squares = [v for v in topological_order(loss) if v.op == "*" and v.inputs[0] is v.inputs[1]]
     assert len(squares) == 337 and all(image.node_ids[v].startswith("g") for v in squares)
     ET.fromstring(image.svg())

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import pytest
 from conftest import require_program
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from autograd import Value, draw_graph
 from autograd.viz import GraphvizNotFoundError
@@ -160,3 +163,114 @@ def test_dot_errors_and_timeouts_are_reported(monkeypatch):
     with pytest.raises(RuntimeError, match="took more than"):
         big = "digraph {" + " ".join(f"n{i} -> n{(i * 7919) % 3000};" for i in range(3000)) + "}"
         render(big, "svg", engine="dot", timeout=0.01)
+
+
+# Any text a user may give as a label: DOT syntax, entities, backslashes, newlines, Latin-1 and
+# the usual maths letters. (Some other scripts, e.g. U+01C1, crash the WebAssembly Graphviz
+# itself, inside its layout; the system dot draws them.)
+LABEL_TEXT = st.text(st.characters(min_codepoint=32, max_codepoint=0xFF)
+                     | st.sampled_from('\n\t\x01"{}|<>&\\;#∂αβθλσ∑→·'),
+                     min_size=1, max_size=12)
+
+
+def lines_shown(texts: list[str]) -> list[str]:
+    # Graphviz drops empty lines and trims or collapses spaces: compare what is left.
+    return [" ".join(t.split()) for t in texts if t.strip()]
+
+
+def as_drawn(label: str) -> list[str]:
+    """The lines a label is drawn as: tab as a space, other control characters as \\xNN."""
+    visible = "".join(" " if c == "\t" else f"\\x{ord(c):02x}" if ord(c) < 32 and c != "\n"
+                      or ord(c) == 127 else c for c in label)
+    return lines_shown(visible.split("\n"))
+
+
+@settings(max_examples=40)
+@given(label=LABEL_TEXT)
+def test_any_label_is_drawn_literally(label):
+    x = Value(1.0, label=label)
+    y = x * 2.0
+    y.label = "y"
+    root = ET.fromstring(draw_graph(y, engine="wasm").svg())
+    record = next(g for g in root.iter(f"{SVG}g") if g.get("id") == "n0")
+    shown = ["".join(t.itertext()) for t in record.iter(f"{SVG}text")]
+    assert lines_shown(shown[:-2]) == as_drawn(label)
+    assert shown[-2:] == ["data 1.000", "grad 0.000"]
+
+
+def test_a_picture_after_one_that_broke_the_webassembly_instance_still_draws():
+    # Found by the test above: after this graph a reused wasm Graphviz instance traps.
+    x = Value(1.0, label='\n;Ó;"\x88\n')
+    y = x * 2.0
+    first = draw_graph(y, engine="wasm").svg()
+    assert draw_graph(y, engine="wasm").svg() == first
+
+
+def test_a_crash_inside_the_webassembly_graphviz_is_reported_with_the_way_out():
+    x = Value(1.0, label="\nǁɶ&0>&0&0")      # traps Graphviz-wasm on a fresh instance
+    with pytest.raises(RuntimeError, match="WebAssembly Graphviz crashed.*apt-get install"):
+        draw_graph(x * 2.0, engine="wasm").svg()
+    assert "data 6.000" in texts(draw_graph(Value(3.0) * 2, engine="wasm").svg())  # and then on
+
+
+def test_a_module_class_named_like_dot_syntax_draws_with_every_back_end(engine):
+    from test_viz import evil_mlp, hinge_loss
+
+    loss = hinge_loss(evil_mlp())
+    shown = texts(draw_graph(loss, collapse="neuron", engine=engine).svg())
+    assert "{evil} {1" in shown and "neuron {1.N1" in shown and "neuron {2.N1" in shown
+
+
+def test_pipe_render_and_view_work_as_on_a_graphviz_digraph(tmp_path, monkeypatch, engine):
+    import graphviz
+
+    _, y = small_graph()
+    image = draw_graph(y, engine=engine)
+    assert image.pipe() == image.svg().encode("utf-8")
+    assert image.pipe(format="svg", encoding="utf-8") == image.svg()
+    assert image.pipe(format="png")[:8] == b"\x89PNG\r\n\x1a\n"
+    # render(filename): the DOT text in filename, the picture in filename.svg
+    path = image.render(tmp_path / "g")
+    assert path == str(tmp_path / "g.svg") and texts(Path(path).read_text(encoding="utf-8"))
+    assert (tmp_path / "g").read_text(encoding="utf-8") == image.source
+    # outfile: the extension gives the format; cleanup leaves no DOT file
+    path = image.render(outfile=tmp_path / "out.png", cleanup=True)
+    assert Path(path).read_bytes()[:4] == b"\x89PNG" and not (tmp_path / "out.gv").exists()
+    opened = []
+    monkeypatch.setattr(graphviz, "view", lambda path, quiet=False: opened.append(Path(path)))
+    path = image.view(directory=tmp_path)
+    assert opened == [tmp_path / "graph.gv.svg"] and path == str(opened[0])
+    with pytest.raises(ValueError, match="cannot render format 'jpg'"):
+        image.render(tmp_path / "h", format="jpg")
+    assert not (tmp_path / "h").exists()
+
+
+def test_wasmtime_that_cannot_run_here_is_reported_with_the_way_out(monkeypatch):
+    import importlib.abc
+    import importlib.util
+    import sys
+
+    import autograd.viz.webassembly as webassembly
+
+    class ImportFails(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+        # What `import wasmtime` does on a 32-bit Python, where its wheel installs too.
+        def find_spec(self, name, path=None, target=None):
+            return importlib.util.spec_from_loader(name, self) if name == "wasmtime" else None
+
+        def create_module(self, spec):
+            return None
+
+        def exec_module(self, module):
+            raise RuntimeError("wasmtime only works on 64-bit platforms right now")
+
+    monkeypatch.delitem(sys.modules, "wasmtime", raising=False)
+    monkeypatch.setattr(sys, "meta_path", [ImportFails(), *sys.meta_path])
+    monkeypatch.setattr(webassembly, "_render", None)
+    with pytest.raises(GraphvizNotFoundError, match="64-bit.*apt-get install graphviz"):
+        render("digraph { a -> b }", "svg", engine="wasm")
+
+
+def test_a_dot_syntax_error_in_webassembly_is_reported_as_graphvizs_own_message():
+    with pytest.raises(RuntimeError, match="^the WebAssembly Graphviz could not draw the graph: "
+                                           "Failed to parse DOT source$"):
+        render("digraph { a -> }", "svg", engine="wasm")

@@ -5,11 +5,18 @@ DOT ids follow the topological order ``order = topological_order(root)``: the re
 is ``n{j} -> n{i}op`` (id ``e{i}_{k}``) and the op feeds its value by ``n{i}op -> n{i}``
 (id ``e{i}``). A folded group (``collapse=``) is ``g{i}``, ``i`` the index of its first output.
 The ids become the ``id`` attributes of the SVG elements too.
+
+The text is built with the ``graphviz`` package (``graphviz.Digraph``): its quoting makes every
+identifier and attribute value valid DOT, and its ``escape``/``nohtml`` keep backslashes and
+``<...>`` literal. What it does not know, ``escape_label`` adds: record fields, entities,
+newlines and control characters.
 """
 
 from __future__ import annotations
 
 from typing import Optional
+
+import graphviz
 
 from autograd.backprop import graph_lock, local_grads, topological_order
 from autograd.display import format_number, local_rules, node_names
@@ -36,20 +43,17 @@ ROLE_COLOURS = {
 
 
 def escape_label(text: str, record: bool = False) -> str:
-    """User text for a quoted DOT label, shown literally (``record=True`` for record fields).
+    """User text as a DOT label that Graphviz shows literally (``record=True`` for record fields).
 
-    Backslash and quote are escaped for DOT, ``&`` as ``&amp;`` (Graphviz decodes entities in
-    labels), ``{ } | < >`` with a backslash inside records; a newline becomes a line break,
-    tab and carriage return a space, other control characters visible as ``\\xNN``.
+    ``graphviz.escape`` makes backslashes literal and marks the text as no HTML label; the
+    package's quoting escapes double quotes. Added here: ``&`` as ``&amp;`` (Graphviz decodes
+    entities in labels), ``{ } | < >`` with a backslash inside records, a newline as a line
+    break, tab and carriage return as a space, other control characters visible as ``\\xNN``.
     """
     out = []
-    for ch in text:
+    for ch in graphviz.escape(text):
         code = ord(ch)
-        if ch == "\\":
-            out.append("\\\\")
-        elif ch == '"':
-            out.append('\\"')
-        elif ch == "&":
+        if ch == "&":
             out.append("&amp;")
         elif record and ch in "{}|<>":
             out.append("\\" + ch)
@@ -61,7 +65,7 @@ def escape_label(text: str, record: bool = False) -> str:
             out.append(f"\\\\x{code:02x}")        # not valid in XML: show the code instead
         else:
             out.append(ch)
-    return "".join(out)
+    return graphviz.nohtml("".join(out))
 
 
 def node_role(node: Value, root: Value) -> str:
@@ -75,10 +79,6 @@ def node_role(node: Value, root: Value) -> str:
     if node.scope is not None:
         return "parameter"
     return "input" if node.label else "constant"
-
-
-def _attrs(**attrs: str) -> str:
-    return ", ".join(f'{k}="{v}"' for k, v in attrs.items())
 
 
 def build_dot(root: Value, rankdir: str = "LR", show_grad: bool = True, show_local: bool = True,
@@ -140,15 +140,14 @@ def _build_dot(root: Value, rankdir: str, show_grad: bool, show_local: bool,
             names[out] = ("sum" if group.kind == "sum" else
                           f"{group.path}[{k + 1}]" if many else group.path)
 
-    lines = [
-        "digraph chainrule {",
-        f"  graph [rankdir={rankdir}, fontname=\"Helvetica\", fontsize=10"
-        # compound: edges from or to a whole layer's box; newrank: rank=same inside boxes
-        + (", compound=true, newrank=true" if groups else "") + "];",
-        '  node [shape=record, style="filled", fillcolor="#ffffff", fontname="Helvetica", '
-        'fontsize=11];',
-        '  edge [fontname="Helvetica", fontsize=9, color="#555555"];',
-    ]
+    graph_attr = {"rankdir": rankdir, "fontname": "Helvetica", "fontsize": "10"}
+    if groups:  # compound: edges from or to a whole layer's box; newrank: rank=same inside boxes
+        graph_attr.update(compound="true", newrank="true")
+    dot = graphviz.Digraph(
+        "chainrule", graph_attr=graph_attr,
+        node_attr={"shape": "record", "style": "filled", "fillcolor": "#ffffff",
+                   "fontname": "Helvetica", "fontsize": "11"},
+        edge_attr={"fontname": "Helvetica", "fontsize": "9", "color": "#555555"})
     roles_used: list[str] = []
 
     def use(role: str) -> str:
@@ -162,12 +161,11 @@ def _build_dot(root: Value, rankdir: str, show_grad: bool, show_local: bool,
         fields = [escape_label(names[node], record=True), f"data {format_number(node.data)}"]
         if show_grad:
             fields.append(f"grad {format_number(node.grad)}")
-        record = "{ " + " | ".join(fields) + " }"
-        lines.append(f"  n{i} [{_attrs(label=record, fillcolor=use(role), id=f'n{i}')}];")
+        record = graphviz.nohtml("{ " + " | ".join(fields) + " }")
+        dot.node(f"n{i}", record, fillcolor=use(role), id=f"n{i}")
         if not node.is_leaf:
-            attrs = _attrs(label=escape_label(node.op), shape="ellipse", fillcolor=use("op"),
-                           id=f"n{i}op")
-            lines.append(f"  n{i}op [{attrs}];")
+            dot.node(f"n{i}op", escape_label(node.op), shape="ellipse", fillcolor=use("op"),
+                     id=f"n{i}op")
 
     # Groups inside a named scope (the neurons of layer L1) are boxed together.
     clusters: dict[object, list[Group]] = {}
@@ -176,22 +174,22 @@ def _build_dot(root: Value, rankdir: str, show_grad: bool, show_local: bool,
         clusters.setdefault(parent if parent is not None and parent.path else None,
                             []).append(group)
     for parent, members in clusters.items():
-        indent = "  "
+        box = dot
         if parent is not None:
-            title = escape_label(f"{parent.kind} {parent.path}")
-            lines.append(f"  subgraph {_cluster_name(members)} {{")
-            lines.append(f"    graph [{_attrs(label=title, style='rounded', color='#999999')}];")
-            indent = "    "
+            box = graphviz.Digraph(name=_cluster_name(members))
+            box.attr("graph", label=escape_label(f"{parent.kind} {parent.path}"),
+                     style="rounded", color="#999999")
         for group in members:
-            attrs = _attrs(label=_group_label(group, show_grad), shape="box",
-                           style="rounded,filled", fillcolor=use("module"),
-                           penwidth="2" if root in group.outputs else "1", id=f"g{group.index}")
-            lines.append(f"{indent}g{group.index} [{attrs}];")
+            box.node(f"g{group.index}", _group_label(group, show_grad), shape="box",
+                     style="rounded,filled", fillcolor=use("module"),
+                     penwidth="2" if root in group.outputs else "1", id=f"g{group.index}")
         if parent is not None:
             # One column per layer, whatever else its neurons feed (an L2 penalty reads all).
-            lines.append(f"{indent}{{rank=same; " + "; ".join(f"g{g.index}" for g in members)
-                         + ";}")
-            lines.append("  }")
+            column = graphviz.Digraph(graph_attr={"rank": "same"})
+            for group in members:
+                column.node(f"g{group.index}")
+            box.subgraph(column)
+            dot.subgraph(box)
 
     # Edges into each drawn op node, one per operand position, labelled with the local
     # derivative that backprop multiplies by.
@@ -204,17 +202,16 @@ def _build_dot(root: Value, rankdir: str, show_grad: bool, show_local: bool,
         rules = local_rules(node, names) if show_local else ()
         repeated = len(set(inputs)) < len(inputs)
         for k, inp in enumerate(inputs):
-            attrs = {"id": f"e{i}_{k}"}
+            label = None
             if show_local:
                 which = f" (operand {k + 1})" if repeated else ""
                 local = 0.0 if locals_[k] is None else locals_[k]  # None: no gradient flows
                 head, _, formula = rules[k].partition(" = ")
                 head = head or f"∂{names[node]}/∂{names[inp]}"
                 shown = f" = {formula}" if _worth_showing(formula) else ""
-                text = f"{head}{which}{shown} = {format_number(local)}"
-                attrs["label"] = escape_label(text)
-            lines.append(f"  {node_ids[inp]} -> n{i}op [{_attrs(**attrs)}];")
-        lines.append(f"  n{i}op -> n{i} [{_attrs(id=f'e{i}')}];")
+                label = escape_label(f"{head}{which}{shown} = {format_number(local)}")
+            dot.edge(node_ids[inp], f"n{i}op", label, id=f"e{i}_{k}")
+        dot.edge(f"n{i}op", f"n{i}", id=f"e{i}")
     # Edges into each group from what it reads, once per source.
     sources_of: dict[Group, list[str]] = {}
     for group in sorted(groups, key=_path_key):
@@ -244,17 +241,16 @@ def _build_dot(root: Value, rankdir: str, show_grad: bool, show_local: bool,
             into = {"lhead": cluster_name[dest]} if dest is not None else {}
             text = (f"all {len(source_members)} → each of {len(dest_members)}"
                     if dest is not None else f"all {len(source_members)}")
-            lines.append(f"  g{tail.index} -> g{head.index} [" + _attrs(
-                ltail=cluster_name[source], **into, label=text, penwidth="2",
-                id=f"{cluster_name[source]}_{cluster_name.get(dest, f'g{head.index}')}") + "];")
+            dot.edge(f"g{tail.index}", f"g{head.index}", text, ltail=cluster_name[source],
+                     **into, penwidth="2",
+                     id=f"{cluster_name[source]}_{cluster_name.get(dest, f'g{head.index}')}")
     for group in sorted(groups, key=_path_key):
         for src in sources_of[group]:
-            lines.append(f"  {src} -> g{group.index} [{_attrs(id=f'{src}_g{group.index}')}];")
+            dot.edge(src, f"g{group.index}", id=f"{src}_g{group.index}")
 
     if legend and roles_used:
-        lines.append(_legend(roles_used, collapse, rankdir))
-    lines.append("}")
-    return "\n".join(lines) + "\n", node_ids
+        dot.subgraph(_legend(roles_used, collapse, rankdir))
+    return dot.source, node_ids
 
 
 def _worth_showing(formula: str) -> bool:
@@ -306,18 +302,16 @@ _LEGEND_TEXT = {
 }
 
 
-def _legend(roles: list[str], collapse: Optional[str], rankdir: str) -> str:
+def _legend(roles: list[str], collapse: Optional[str], rankdir: str) -> graphviz.Digraph:
     """A box with one swatch per role that occurs (plain nodes: the WebAssembly Graphviz has
     no HTML-like labels)."""
-    box = _attrs(label="legend", style="rounded", color="#bbbbbb", id="graph_legend")
-    lines = ["  subgraph cluster_legend {", f"    graph [{box}];"]
+    box = graphviz.Digraph(name="cluster_legend")
+    box.attr("graph", label="legend", style="rounded", color="#bbbbbb", id="graph_legend")
     # Graphviz stacks same-rank nodes of a left-to-right graph bottom-up: emit in reverse.
     shown = [role for role in ROLE_COLOURS if role in roles]
     for role in reversed(shown) if rankdir in ("LR", "RL") else shown:
         text = f"{collapse} (folded)" if role == "module" else _LEGEND_TEXT[role]
-        attrs = _attrs(label=text, shape="ellipse" if role == "op" else "box",
-                       fillcolor=ROLE_COLOURS[role], fontsize="9", height="0.25",
-                       id=f"legend_{role}")
-        lines.append(f"    legend_{role} [{attrs}];")
-    lines.append("  }")
-    return "\n".join(lines)
+        box.node(f"legend_{role}", text, shape="ellipse" if role == "op" else "box",
+                 fillcolor=ROLE_COLOURS[role], fontsize="9", height="0.25",
+                 id=f"legend_{role}")
+    return box

