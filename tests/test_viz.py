@@ -216,11 +216,11 @@ def test_identifiers_and_values_go_through_the_graphviz_package_quoting():
 
 
 def evil_mlp():
-    """An MLP whose layers are of a class named {evil} (so the picture calls them {1, {2)."""
+    """An MLP whose layers' scopes are of a kind named {evil} and named {1, {2: DOT syntax
+    in the cluster names, titles and paths that the picture derives from them."""
     model = MLP(2, [2, 1])
-    evil = type("{evil}", (Layer,), {})
-    for layer in model.layers:
-        layer.__class__ = evil
+    for i, layer in enumerate(model.layers):
+        layer.scope.kind, layer.scope.name = "{evil}", f"{{{i + 1}"
     return model
 
 
