@@ -520,12 +520,13 @@ play.addEventListener("click", () => {
   play.textContent = "Pause";
   timer = setInterval(() => {
     const k = +slider.value + 1;
-    if (k >= D.frames.length) { stop(); return; }
     show(k);
+    if (k === D.frames.length - 1) stop();
   }, 250);
 });
 slider.addEventListener("input", () => { stop(); show(+slider.value); });
 slider.max = D.frames.length - 1;
+play.disabled = D.frames.length < 2;
 show(D.frames.length - 1);
 }
 </script>
