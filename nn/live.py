@@ -373,7 +373,8 @@ def training_animation(history: Any) -> Animation:
                     "text": _status(history, epoch, epochs)}
                    for epoch, classes in snapshots.frames],
     }
-    title = f"The decision boundary while training: {len(snapshots)} snapshots"
+    count = len(snapshots)
+    title = f"The decision boundary while training: {count} snapshot{'s' * (count != 1)}"
     page = _TEMPLATE.replace("__TITLE__", html.escape(title)).replace(
         "__DATA__", _json_for_script(data))
     return Animation(page, list(snapshots.frames))
@@ -463,8 +464,9 @@ const curves = D.curves.map(curve => {
   document.getElementById("curves").appendChild(canvas);
   const f = v => curve.log ? Math.log10(v) : v;
   const shown = curve.values.filter(v => v !== null).map(f);
-  let [lo, hi] = curve.range || [Math.min(...shown), Math.max(...shown)];
-  if (!(hi > lo)) { lo = (lo || 0) - 1; hi = (hi || 0) + 1; }   // flat or no curve
+  let [lo, hi] = curve.range || (shown.length ? [Math.min(...shown), Math.max(...shown)]
+                                               : [0, 1]);   // no epoch yet
+  if (!(hi > lo)) { lo -= 1; hi += 1; }   // a flat curve
   const unf = v => curve.log ? 10 ** v : v;
   return {curve, c: context(canvas, CW, CH), f, lo, hi, ticks: [label(unf(hi)), label(unf(lo))]};
 });
