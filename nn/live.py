@@ -31,7 +31,7 @@ GRID = 40
 #: Class k is drawn in PALETTE[k]; a boundary is drawn for at most this many classes.
 PALETTE = ("#d7301f", "#2c7fb8", "#31a354", "#fe9929", "#756bb1", "#8c510a", "#e7298a",
            "#66a61e", "#636363", "#17becf")
-#: The largest share of the time the live view may take when ``live_every`` is left out.
+#: The share of the time the live view takes when ``live_every`` is left out.
 OVERHEAD = 0.2
 
 
@@ -231,10 +231,10 @@ class Watch:
     after each one, records a snapshot and redraws the live view when they are due.
 
     ``live=True`` shows the picture in one Jupyter output, redrawn before training, every
-    ``live_every`` epochs and after the last; by default as often as costs at most
-    ``OVERHEAD`` of the time (after a redraw that took r seconds, the next waits
-    r * (1 - OVERHEAD) / OVERHEAD of training). Outside a kernel it prints a one-line note and
-    the progress bar shows the training. ``snapshots=k`` records the decision boundary every k
+    ``live_every`` epochs and after the last; by default as often as keeps drawing to about
+    ``OVERHEAD`` of the time: after a redraw that took r seconds, the next waits for
+    r * (1 - OVERHEAD) / OVERHEAD seconds of training and comes at the end of that epoch.
+    Outside a kernel it prints a one-line note and the progress bar shows the training. ``snapshots=k`` records the decision boundary every k
     epochs; without it, ``live=True`` records it at every redraw. Nothing here touches the
     training: the history is the same with or without them.
     """

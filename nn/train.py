@@ -189,7 +189,8 @@ def fit(model: Any, X: Sequence[Any], y: Sequence[Any], loss: Union[str, Callabl
     (``make_compiled_step``): the same losses and parameters (to rounding), many times faster.
 
     ``live=True`` in Jupyter redraws the curves and, for 2-D inputs, the decision boundary in
-    one output every ``live_every`` epochs (outside Jupyter: a note, then the progress bar).
+    one output every ``live_every`` epochs (by default often enough to take about a fifth of
+    the time); outside Jupyter it prints a note and shows the progress bar.
     ``snapshots=k`` records the decision boundary every k epochs (``live=True`` at each
     redraw) for ``history.animation()``. Neither changes the training (``nn.live``).
     """

@@ -39,7 +39,7 @@ X, y = data.make_moons(30, noise=0.1, seed=0, labels="pm1")
 history = fit(MLP(2, [4, 1], seed=0), X, y, loss="hinge", epochs=5, live=True, live_every=2)
 assert history.snapshots.epochs == [0, 2, 4, 5], history.snapshots
 """,
-    # 3 inputs, regression: curves only, redrawn as often as costs at most a fifth of the time
+    # 3 inputs, regression: curves only, redrawn as often as keeps drawing to about a fifth of the time
     """
 X = [[0.1 * i, 0.2, -0.1 * i] for i in range(8)]
 y = [0.5 * i for i in range(8)]
@@ -256,9 +256,8 @@ def test_a_history_without_snapshots_says_how_to_record_them():
 
 # ---------------------------------------------------------------- the pictures
 
-def test_live_figure_panels(monkeypatch):
-    matplotlib = require_module("matplotlib")
-    matplotlib.use("Agg")
+def test_live_figure_panels():
+    require_module("matplotlib")
     from nn.live import LiveFigure, _decision_grid
     from nn.losses import cross_entropy
 
