@@ -234,9 +234,10 @@ class Watch:
     ``live_every`` epochs and after the last; by default as often as keeps drawing to about
     ``OVERHEAD`` of the time: after a redraw that took r seconds, the next waits for
     r * (1 - OVERHEAD) / OVERHEAD seconds of training and comes at the end of that epoch.
-    Outside a kernel it prints a one-line note and the progress bar shows the training. ``snapshots=k`` records the decision boundary every k
-    epochs; without it, ``live=True`` records it at every redraw. Nothing here touches the
-    training: the history is the same with or without them.
+    Outside a kernel it prints a one-line note and the progress bar shows the training.
+    ``snapshots=k`` records the decision boundary every k epochs; without it, ``live=True``
+    records it at every redraw. Nothing here touches the training: the history is the same
+    with or without them.
     """
 
     def __init__(self, model: Any, X: Sequence[Any], y: Sequence[Any], loss_fn: Callable,

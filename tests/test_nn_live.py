@@ -39,7 +39,7 @@ X, y = data.make_moons(30, noise=0.1, seed=0, labels="pm1")
 history = fit(MLP(2, [4, 1], seed=0), X, y, loss="hinge", epochs=5, live=True, live_every=2)
 assert history.snapshots.epochs == [0, 2, 4, 5], history.snapshots
 """,
-    # 3 inputs, regression: curves only, redrawn as often as keeps drawing to about a fifth of the time
+    # 3 inputs, regression: curves only, redrawn often enough to take about a fifth of the time
     """
 X = [[0.1 * i, 0.2, -0.1 * i] for i in range(8)]
 y = [0.5 * i for i in range(8)]
