@@ -27,6 +27,34 @@ def _predict(model: Any, x: list[float]) -> Any:
     return out.data if isinstance(out, Value) else [v.data for v in out]
 
 
+def _grid_axes(X: Sequence[Sequence[float]], resolution: int) -> tuple[list[float], list[float]]:
+    """``resolution`` evenly spaced x and y coordinates over the data's range plus a margin."""
+    xs = [p[0] for p in X]
+    ys = [p[1] for p in X]
+    margin_x = 0.1 * (max(xs) - min(xs)) + 0.25
+    margin_y = 0.1 * (max(ys) - min(ys)) + 0.25
+    x0, x1 = min(xs) - margin_x, max(xs) + margin_x
+    y0, y1 = min(ys) - margin_y, max(ys) + margin_y
+    n = max(int(resolution), 2)
+    return ([x0 + (x1 - x0) * i / (n - 1) for i in range(n)],
+            [y0 + (y1 - y0) * j / (n - 1) for j in range(n)])
+
+
+def _predicted_class(output: Any, threshold: float) -> int:
+    """Argmax of several scores; for one score, 1 where score > ``threshold``, else 0."""
+    if isinstance(output, list) and len(output) == 1:
+        output = output[0]
+    if isinstance(output, list):
+        return max(range(len(output)), key=output.__getitem__)
+    return 1 if output > threshold else 0
+
+
+def _grid_classes(model: Any, gx: Sequence[float], gy: Sequence[float],
+                  threshold: float) -> list[list[int]]:
+    """The class ``model`` predicts at each grid point: ``grid[j][i]`` at ``(gx[i], gy[j])``."""
+    return [[_predicted_class(_predict(model, [a, b]), threshold) for a in gx] for b in gy]
+
+
 def plot_decision_boundary(model: Any, X: Sequence[Sequence[float]], y: Sequence[Any],
                            resolution: int = 80, ax: Any = None,
                            threshold: Optional[float] = None) -> Any:
@@ -40,33 +68,16 @@ def plot_decision_boundary(model: Any, X: Sequence[Sequence[float]], y: Sequence
     if not X or len(X) != len(y):
         raise ValueError(f"plot_decision_boundary needs matching non-empty X and y, got "
                          f"{len(X)} and {len(y)} examples")
-    xs = [p[0] for p in X]
-    ys = [p[1] for p in X]
-    margin_x = 0.1 * (max(xs) - min(xs)) + 0.25
-    margin_y = 0.1 * (max(ys) - min(ys)) + 0.25
-    x0, x1 = min(xs) - margin_x, max(xs) + margin_x
-    y0, y1 = min(ys) - margin_y, max(ys) + margin_y
-    n = max(int(resolution), 2)
-    gx = [x0 + (x1 - x0) * i / (n - 1) for i in range(n)]
-    gy = [y0 + (y1 - y0) * j / (n - 1) for j in range(n)]
-    cut = 0.0 if threshold is None else threshold
-    grid = []
-    for b in gy:
-        row = []
-        for a in gx:
-            out = _predict(model, [a, b])
-            if isinstance(out, list):
-                row.append(max(range(len(out)), key=out.__getitem__))
-            else:
-                row.append(1 if out > cut else 0)
-        grid.append(row)
+    gx, gy = _grid_axes(X, resolution)
+    grid = _grid_classes(model, gx, gy, 0.0 if threshold is None else threshold)
     if ax is None:
         _, ax = plt.subplots(figsize=(5, 5))
     ax.contourf(gx, gy, grid, levels=max(max(map(max, grid)), 1) + 1, cmap="Spectral",
                 alpha=0.6)
-    ax.scatter(xs, ys, c=list(y), cmap="Spectral", s=25, edgecolors="k", linewidths=0.5)
-    ax.set_xlim(x0, x1)
-    ax.set_ylim(y0, y1)
+    ax.scatter([p[0] for p in X], [p[1] for p in X], c=list(y), cmap="Spectral", s=25,
+               edgecolors="k", linewidths=0.5)
+    ax.set_xlim(gx[0], gx[-1])
+    ax.set_ylim(gy[0], gy[-1])
     ax.set_title("decision boundary")
     return ax
 

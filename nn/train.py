@@ -15,6 +15,7 @@ from typing import Any, Callable, Iterable, Optional, Sequence, Union
 from autograd.modes import no_grad
 from autograd.value import Value
 from nn.data import _rng, batches
+from nn.live import Animation, Snapshots, Watch, training_animation
 from nn.losses import bce_with_logits, cross_entropy, hinge_loss, l2_penalty, mse_loss
 from nn.metrics import accuracy
 from nn.optim import SGD, Optimizer, _number, clip_grad_norm_
@@ -35,6 +36,14 @@ TrainingStep = Callable[[list, list], tuple[float, list]]
 class History(dict):
     """Per-epoch records of a ``fit``: ``history["loss"]``, ``history["lr"]`` and one list per
     metric (``history["accuracy"]``); also readable as attributes (``history.loss``)."""
+
+    #: The decision boundary during the fit (``fit(..., snapshots=k)`` or ``live=True``).
+    snapshots: Optional[Snapshots] = None
+
+    def animation(self) -> Animation:
+        """The snapshots as a self-contained HTML page with a slider, one frame per snapshot:
+        shows inline in Jupyter; ``.save("moons.html")``."""
+        return training_animation(self)
 
     def __getattr__(self, name: str) -> list:
         try:
@@ -270,7 +279,8 @@ def fit(model: Any, X: Sequence[Any], y: Sequence[Any], loss: Union[str, Callabl
         optimizer: Optional[Optimizer] = None, epochs: int = 100,
         batch_size: Optional[int] = None, scheduler: Any = None, clip: Optional[float] = None,
         metrics: Optional[Sequence[Any]] = None, progress: bool = True, l2: float = 0.0,
-        shuffle: bool = True, seed: Any = 0, compile: bool = False) -> History:
+        shuffle: bool = True, seed: Any = 0, compile: bool = False, live: bool = False,
+        live_every: Optional[int] = None, snapshots: Optional[int] = None) -> History:
     """Train ``model`` on ``(X, y)`` and return the per-epoch ``History``.
 
     Each epoch visits the data in mini-batches of ``batch_size`` (``None``: the whole set,
@@ -290,6 +300,12 @@ def fit(model: Any, X: Sequence[Any], y: Sequence[Any], loss: Union[str, Callabl
 
     ``compile=True`` runs each step through code generated once by ``autograd.compile``
     (``make_compiled_step``): the same losses and parameters (to rounding), many times faster.
+
+    ``live=True`` in Jupyter redraws the curves and, for 2-D inputs, the decision boundary in
+    one output every ``live_every`` epochs (by default often enough to take about a fifth of
+    the time); outside Jupyter it prints a note and shows the progress bar.
+    ``snapshots=k`` records the decision boundary every k epochs (``live=True`` at each
+    redraw) for ``history.animation()``. Neither changes the training (``nn.live``).
     """
     X, y = _examples(X, "X"), _examples(y, "y")
     if len(X) != len(y):
@@ -316,8 +332,10 @@ def fit(model: Any, X: Sequence[Any], y: Sequence[Any], loss: Union[str, Callabl
     step = make(model, loss_fn, optimizer, clip, l2)
     history = History(loss=[], **{name: [] for name in measures}, lr=[])
     rng = _rng(seed)
-    bar = _progress_bar(progress, epochs)
+    watch = Watch(model, X, y, loss_fn, epochs, live, live_every, snapshots)
+    bar = _progress_bar(progress and not watch.shows, epochs)
     try:
+        watch(history)
         for _ in range(epochs):
             lr = optimizer.lr
             total, outputs, targets = 0.0, [], []
@@ -340,7 +358,9 @@ def fit(model: Any, X: Sequence[Any], y: Sequence[Any], loss: Union[str, Callabl
                 raise FloatingPointError(
                     f"the loss became {history['loss'][-1]} at epoch {len(history['loss'])}: "
                     "lower the learning rate or clip the gradients (clip=5.0)")
+            watch(history)
     finally:
         if bar is not None:
             bar.close()
+    history.snapshots = watch.snapshots
     return history

@@ -1,0 +1,538 @@
+"""Watch a network learn: ``fit(..., live=True)`` redraws the training curves and the decision
+boundary in one Jupyter output, and ``history.animation()`` replays the boundary's snapshots.
+
+Nothing heavy is imported here: IPython and matplotlib load only when a live view is shown.
+A snapshot stores the class the model predicts at each point of a ``GRID`` x ``GRID`` lattice,
+one byte per point (never a graph), so each snapshot costs ``GRID**2`` bytes.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import math
+import os
+import sys
+import time
+from numbers import Real
+from typing import Any, Callable, Optional, Sequence, Union
+
+from autograd.display import format_number
+from nn.losses import bce_with_logits
+from nn.plot import _grid_axes, _grid_classes, _predict
+
+__all__ = ["Animation", "DecisionGrid", "Snapshots", "Watch", "in_jupyter",
+           "training_animation"]
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+#: Grid points per axis of a decision-boundary snapshot (GRID**2 forward passes each).
+GRID = 40
+#: Class k is drawn in PALETTE[k]; a boundary is drawn for at most this many classes.
+PALETTE = ("#d7301f", "#2c7fb8", "#31a354", "#fe9929", "#756bb1", "#8c510a", "#e7298a",
+           "#66a61e", "#636363", "#17becf")
+#: The share of the time the live view takes when ``live_every`` is left out.
+OVERHEAD = 0.2
+
+
+def in_jupyter() -> bool:
+    """True inside an IPython kernel (Jupyter, JupyterLab, VS Code, Colab); False in a script,
+    a terminal or a terminal IPython, which cannot show an updating picture."""
+    ipython = sys.modules.get("IPython")  # a kernel has imported it long before fit runs
+    if ipython is None:
+        return False
+    shell = ipython.get_ipython()
+    return shell is not None and getattr(shell, "kernel", None) is not None
+
+
+def _note(text: str) -> None:
+    print(text, file=sys.stderr)
+
+
+# ---------------------------------------------------------------- the decision boundary
+
+class DecisionGrid:
+    """A ``GRID`` x ``GRID`` lattice over 2-D training data, and the class a model predicts
+    at each of its points: class 1 where score > ``threshold`` for one output, the argmax
+    of several."""
+
+    def __init__(self, X: Sequence[Sequence[float]], classes: list[int], n_classes: int,
+                 threshold: float) -> None:
+        self.xs, self.ys = _grid_axes(X, GRID)
+        self.points = [(float(x[0]), float(x[1])) for x in X]
+        self.classes = classes          # each example's class index (its colour)
+        self.n_classes = n_classes
+        self.threshold = threshold
+
+    def predict(self, model: Any) -> bytes:
+        """The class ``model`` predicts at each grid point, row by row: entry ``j * GRID + i``
+        is the point ``(xs[i], ys[j])``."""
+        return bytes(k for row in _grid_classes(model, self.xs, self.ys, self.threshold)
+                     for k in row)
+
+
+def _decision_grid(model: Any, X: Sequence[Any], y: Sequence[Any],
+                  loss_fn: Callable) -> tuple[Optional[DecisionGrid], str]:
+    """The grid for a fit on ``(X, y)``, or None and the reason there is no boundary to draw.
+
+    One output: labels 0/1 (threshold 0.5, or 0 for logits with ``bce_with_logits``) or
+    -1/+1 (threshold 0), as ``accuracy`` reads them. Several outputs: class indices.
+    """
+    dims = {len(x) if hasattr(x, "__len__") else 1 for x in X}
+    if dims != {2}:
+        return None, f"the inputs have {'/'.join(map(str, sorted(dims)))} features, not 2"
+    out = _predict(model, list(X[0]))
+    n_outputs = len(out) if isinstance(out, list) else 1
+    if n_outputs == 1:
+        if all(_is_label(t, (0, 1)) for t in y):
+            threshold = 0.0 if loss_fn is bce_with_logits else 0.5
+        elif all(_is_label(t, (-1, 1)) for t in y):
+            threshold = 0.0
+        else:
+            return None, "the targets are not binary labels (0/1 or -1/+1)"
+        return DecisionGrid(X, [1 if t == 1 else 0 for t in y], 2, threshold), ""
+    if n_outputs > len(PALETTE):
+        return None, f"the model has {n_outputs} outputs; a boundary is drawn for at most " \
+                     f"{len(PALETTE)} classes"
+    if not all(_is_label(t, range(n_outputs)) for t in y):
+        return None, f"the targets are not class indices 0..{n_outputs - 1}"
+    return DecisionGrid(X, [int(t) for t in y], n_outputs, 0.0), ""
+
+
+def _is_label(t: Any, labels: Sequence[int]) -> bool:
+    return isinstance(t, Real) and t in labels
+
+
+class Snapshots:
+    """The decision boundary during one fit: ``frames`` is a list of ``(epoch, classes)``,
+    ``classes`` what ``grid.predict(model)`` gave after that many epochs (0: before training)."""
+
+    def __init__(self, grid: DecisionGrid) -> None:
+        self.grid = grid
+        self.frames: list[tuple[int, bytes]] = []
+
+    @property
+    def epochs(self) -> list[int]:
+        return [epoch for epoch, _ in self.frames]
+
+    def __len__(self) -> int:
+        return len(self.frames)
+
+    def __repr__(self) -> str:
+        return f"<Snapshots: {len(self)} decision boundaries at epochs {self.epochs}>"
+
+
+# ---------------------------------------------------------------- the live view
+
+def _panels(history: Any) -> list[list[str]]:
+    """One panel per record except the learning rate; ``val_x`` joins ``x``'s panel."""
+    names = [k for k in history if k != "lr" and not k.startswith("val_")]
+    return [[k] + ([f"val_{k}"] if f"val_{k}" in history else []) for k in names]
+
+
+def _status(history: Any, epoch: int, epochs: int) -> str:
+    if epoch == 0:
+        return f"before training (epoch 0 of {epochs})"
+    records = " · ".join(f"{k} {format_number(v[epoch - 1])}" for k, v in history.items()
+                         if k != "lr" and len(v) >= epoch)
+    return f"after epoch {epoch} of {epochs} · {records}"
+
+
+class LiveFigure:
+    """The live view's picture: one panel per training curve and, when the data allow, the
+    decision boundary; ``draw`` updates it in place and returns it as PNG."""
+
+    def __init__(self, history: Any, epochs: int, grid: Optional[DecisionGrid]) -> None:
+        from matplotlib.colors import ListedColormap
+        from matplotlib.figure import Figure  # not pyplot: the inline backend must not show it
+        from matplotlib.ticker import MaxNLocator
+
+        self.epochs = epochs
+        panels = _panels(history)
+        count = len(panels) + (grid is not None)
+        # fixed margins and few tick labels: text layout is most of a redraw's cost
+        width = 3.3 * count
+        self.figure = Figure(figsize=(width, 3.2), dpi=90)
+        self.figure.subplots_adjust(left=0.6 / width, right=1 - 0.15 / width, bottom=0.15,
+                                    top=0.82, wspace=0.3)
+        axes = self.figure.subplots(1, count, squeeze=False)[0]
+        self.panels = []  # (axes, [(record name, its line)], whether its y range follows them)
+        for ax, names in zip(axes, panels):
+            fraction = names[0].endswith("accuracy")
+            self.panels.append((ax, [(name, ax.plot([], [], label=name)[0]) for name in names],
+                                not fraction))
+            ax.set_title(names[0])
+            ax.set_xlabel("epoch")
+            ax.set_xlim(0, max(epochs, 1))
+            ax.xaxis.set_major_locator(MaxNLocator(nbins=4, integer=True))
+            ax.yaxis.set_major_locator(MaxNLocator(nbins=4))
+            if fraction:  # the whole scale: a rise from 0.5 to 0.6 is not magnified
+                ax.set(ylim=(-0.02, 1.02), yticks=[0, 0.25, 0.5, 0.75, 1])
+            if len(names) > 1:
+                ax.legend(loc="upper right", fontsize="small")
+        self.image = None
+        if grid is not None:
+            ax = axes[-1]
+            xs, ys = grid.xs, grid.ys
+            dx, dy = (xs[1] - xs[0]) / 2, (ys[1] - ys[0]) / 2  # cells centred on the points
+            colours = PALETTE[:grid.n_classes]
+            self.image = ax.imshow(
+                [[0] * GRID] * GRID, origin="lower", aspect="auto", interpolation="nearest",
+                extent=(xs[0] - dx, xs[-1] + dx, ys[0] - dy, ys[-1] + dy), alpha=0.35,
+                cmap=ListedColormap(colours), vmin=-0.5, vmax=grid.n_classes - 0.5)
+            ax.scatter([p[0] for p in grid.points], [p[1] for p in grid.points],
+                       c=[colours[k] for k in grid.classes], s=16, edgecolors="k",
+                       linewidths=0.5)
+            ax.set(title="decision boundary", xticks=[], yticks=[])
+
+    @staticmethod
+    def _log_scale(ax: Any) -> None:
+        from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+        if ax.get_yscale() != "log":
+            ax.set_yscale("log")
+            ax.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+            # plain labels (1, 0.5, 0.2): TeX-like ones (10^-1) take long to lay out
+            ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: format_number(v)))
+            ax.yaxis.set_minor_formatter(NullFormatter())
+
+    def draw(self, history: Any, epoch: int, classes: Optional[bytes]) -> bytes:
+        """The picture after ``epoch`` epochs: curves so far and the boundary ``classes``."""
+        for ax, lines, autoscale in self.panels:
+            for name, line in lines:
+                values = history.get(name, [])[:epoch]
+                line.set_data(range(1, len(values) + 1), values)
+            if autoscale:
+                # a loss spans decades: log scale, as plot_history draws it
+                shown = [v for name, _ in lines for v in history.get(name, [])[:epoch]]
+                if lines[0][0] == "loss" and shown and min(shown) > 0:
+                    self._log_scale(ax)
+                ax.relim()
+                ax.autoscale_view(scalex=False)
+        if self.image is not None and classes is not None:
+            self.image.set_data([list(classes[j * GRID:(j + 1) * GRID]) for j in range(GRID)])
+        self.figure.suptitle(_status(history, epoch, self.epochs), fontsize="medium")
+        buffer = io.BytesIO()
+        self.figure.savefig(buffer, format="png", pil_kwargs={"compress_level": 1})
+        return buffer.getvalue()
+
+
+def _every(value: Any, name: str) -> Optional[int]:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"fit({name}=...) must be a whole number of epochs >= 1 or None, "
+                         f"got {value!r:.40}")
+    return value
+
+
+class Watch:
+    """``fit``'s per-epoch callback: ``watch(history)``, called before the first epoch and
+    after each one, records a snapshot and redraws the live view when they are due.
+
+    ``live=True`` shows the picture in one Jupyter output, redrawn before training, every
+    ``live_every`` epochs and after the last; by default as often as keeps drawing to about
+    ``OVERHEAD`` of the time: after a redraw that took r seconds, the next waits for
+    r * (1 - OVERHEAD) / OVERHEAD seconds of training and comes at the end of that epoch.
+    Outside a kernel it prints a one-line note and the progress bar shows the training.
+    ``snapshots=k`` records the decision boundary every k epochs; without it, ``live=True``
+    records it at every redraw. Nothing here touches the training: the history is the same
+    with or without them.
+    """
+
+    def __init__(self, model: Any, X: Sequence[Any], y: Sequence[Any], loss_fn: Callable,
+                 epochs: int, live: bool = False, live_every: Optional[int] = None,
+                 snapshots: Optional[int] = None) -> None:
+        if not isinstance(live, bool):
+            raise ValueError(f"fit(live=...) must be True or False, got {live!r:.40}; to "
+                             "redraw every k epochs pass live_every=k")
+        self.model = model
+        self.epochs = epochs
+        self.redraw_every = _every(live_every, "live_every")
+        self.snapshot_every = _every(snapshots, "snapshots")
+        self.grid: Optional[DecisionGrid] = None
+        if live or snapshots:
+            self.grid, reason = _decision_grid(model, X, y, loss_fn)
+            if snapshots and self.grid is None:
+                raise ValueError(f"fit(snapshots={snapshots}) records the decision boundary, "
+                                 f"which needs 2-D inputs and class labels, but {reason}; "
+                                 "use live=True to watch the training curves")
+        self.shows = live and self._can_show()
+        wanted = snapshots is not None or self.shows
+        self.snapshots = Snapshots(self.grid) if self.grid is not None and wanted else None
+        self.figure: Optional[LiveFigure] = None
+        self.display: Any = None        # the Jupyter output that shows the picture
+        self.next_redraw = 0.0          # perf_counter() time before which a redraw waits
+
+    def _can_show(self) -> bool:
+        if not in_jupyter():
+            _note("fit(live=True): not in a Jupyter kernel, so no live view; the progress "
+                  "bar shows the training instead")
+            return False
+        try:
+            import IPython.display  # noqa: F401
+            import matplotlib  # noqa: F401
+        except ImportError:
+            _note("fit(live=True): the live view needs matplotlib (pip install "
+                  "'chainrule[plot]'); the progress bar shows the training instead")
+            return False
+        return True
+
+    def __call__(self, history: Any) -> None:
+        epoch = history.epochs
+        ends = epoch in (0, self.epochs)
+        redraw = self.shows and (ends or (epoch % self.redraw_every == 0
+                                          if self.redraw_every else
+                                          time.perf_counter() >= self.next_redraw))
+        record = self.snapshots is not None and (
+            (ends or epoch % self.snapshot_every == 0) if self.snapshot_every else redraw)
+        if not (record or redraw):
+            return
+        if redraw and self.figure is None:  # made once, not counted in a redraw's cost
+            self.figure = LiveFigure(history, self.epochs, self.grid)
+        start = time.perf_counter()
+        classes = self.grid.predict(self.model) if self.grid is not None else None
+        if record:
+            self.snapshots.frames.append((epoch, classes))
+        if redraw:
+            self._show(self.figure.draw(history, epoch, classes))
+            now = time.perf_counter()
+            self.next_redraw = now + (now - start) * (1 - OVERHEAD) / OVERHEAD
+
+    def _show(self, png: bytes) -> None:
+        from IPython.display import Image, display
+
+        image = Image(data=png, format="png")
+        if self.display is None:
+            self.display = display(image, display_id=True)
+        else:
+            self.display.update(image)
+
+
+# ---------------------------------------------------------------- the animation
+
+class Animation:
+    """The decision boundary at each snapshot of a fit, with the training curves, as one
+    self-contained HTML page (a slider and Play, no network): shows inline in Jupyter,
+    ``.save("moons.html")`` writes it. ``frames`` are the snapshots' ``(epoch, classes)``."""
+
+    def __init__(self, page: str, frames: list[tuple[int, bytes]]) -> None:
+        self.html = page
+        self.frames = frames
+
+    def save(self, path: PathLike) -> str:
+        """Write the page to ``path`` (a ``.html`` file) and return the path."""
+        path = os.fspath(path)
+        if not path.lower().endswith((".html", ".htm")):
+            raise ValueError(f"an animation is an HTML page: save to a .html file, not {path!r}")
+        with open(path, "w", encoding="utf-8") as file:
+            file.write(self.html)
+        return path
+
+    def _repr_html_(self) -> str:
+        # an iframe keeps the page's ids and script apart from the notebook's
+        return (f'<iframe srcdoc="{html.escape(self.html, quote=True)}" '
+                'style="width:100%;height:560px;border:1px solid #ddd" '
+                'sandbox="allow-scripts" title="training animation"></iframe>')
+
+    def __repr__(self) -> str:
+        epochs = [epoch for epoch, _ in self.frames]
+        return f"<Animation: {len(epochs)} frames, epochs {epochs[0]} to {epochs[-1]}>"
+
+
+def _finite_or_none(x: float) -> Optional[float]:
+    return x if math.isfinite(x) else None
+
+
+def training_animation(history: Any) -> Animation:
+    """The decision-boundary snapshots of ``history`` (from ``fit(..., snapshots=k)`` or
+    ``fit(..., live=True)``) as an HTML animation with a slider, one frame per snapshot."""
+    from autograd.viz.stepper import _json_for_script
+
+    snapshots = getattr(history, "snapshots", None)
+    if not snapshots:
+        raise ValueError("this history has no decision-boundary snapshots: train with "
+                         "fit(..., snapshots=k) or fit(..., live=True) on 2-D inputs with "
+                         "class labels")
+    grid = snapshots.grid
+    epochs = history.epochs
+    curves = []
+    for names in _panels(history):
+        for name in names:
+            values = [_finite_or_none(v) for v in history[name]]
+            shown = [v for v in values if v is not None]
+            curves.append({"name": name, "values": values,
+                           "log": name.endswith("loss") and bool(shown) and min(shown) > 0,
+                           "range": [0, 1] if name.endswith("accuracy") else None})
+    data = {
+        "grid": {"n": GRID, "x": [grid.xs[0], grid.xs[-1]], "y": [grid.ys[0], grid.ys[-1]]},
+        "palette": PALETTE[:grid.n_classes],
+        "points": [[x, y, k] for (x, y), k in zip(grid.points, grid.classes)],
+        "epochs": epochs,
+        "curves": curves,
+        "frames": [{"epoch": epoch, "classes": "".join(map(str, classes)),
+                    "text": _status(history, epoch, epochs)}
+                   for epoch, classes in snapshots.frames],
+    }
+    count = len(snapshots)
+    title = f"The decision boundary while training: {count} snapshot{'s' * (count != 1)}"
+    page = _TEMPLATE.replace("__TITLE__", html.escape(title)).replace(
+        "__DATA__", _json_for_script(data))
+    return Animation(page, list(snapshots.frames))
+
+
+_TEMPLATE = """<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>__TITLE__</title>
+<style>
+body { font: 14px/1.4 system-ui, -apple-system, "Segoe UI", sans-serif; margin: 12px;
+       color: #222; background: #fff; }
+h1 { font-size: 17px; margin: 0 0 8px; }
+#controls { display: flex; align-items: center; gap: 10px; margin-bottom: 10px; }
+#slider { width: 360px; }
+#status { font-variant-numeric: tabular-nums; }
+#panels { display: flex; flex-wrap: wrap; gap: 14px; align-items: flex-start; }
+#curves { display: flex; flex-direction: column; gap: 10px; }
+canvas { border: 1px solid #ddd; }
+</style>
+</head>
+<body>
+<h1>__TITLE__</h1>
+<div id="controls">
+  <button id="play" type="button">Play</button>
+  <input id="slider" type="range" min="0" max="0" value="0" aria-label="snapshot">
+  <span id="status"></span>
+</div>
+<div id="panels">
+  <canvas id="boundary" aria-label="decision boundary"></canvas>
+  <div id="curves"></div>
+</div>
+<script>
+"use strict";
+{  // a block: names such as top and status stay out of the window's
+const D = __DATA__;
+const SIZE = 380, CW = 380, CH = 160;
+const slider = document.getElementById("slider");
+const status = document.getElementById("status");
+const play = document.getElementById("play");
+
+function context(canvas, w, h) {   // sharp on high-density screens
+  const r = window.devicePixelRatio || 1;
+  canvas.width = w * r; canvas.height = h * r;
+  canvas.style.width = w + "px"; canvas.style.height = h + "px";
+  const c = canvas.getContext("2d");
+  c.scale(r, r);
+  return c;
+}
+
+const n = D.grid.n, [x0, x1] = D.grid.x, [y0, y1] = D.grid.y;
+const hx = (x1 - x0) / (n - 1) / 2, hy = (y1 - y0) / (n - 1) / 2;   // cells centred on points
+const left = x0 - hx, right = x1 + hx, bottom = y0 - hy, top = y1 + hy;
+const px = x => (x - left) / (right - left) * SIZE;
+const py = y => (top - y) / (top - bottom) * SIZE;
+const board = context(document.getElementById("boundary"), SIZE, SIZE);
+
+const light = D.palette.map(hex => {   // 35% of the colour on white
+  const rgb = [1, 3, 5].map(i => parseInt(hex.slice(i, i + 2), 16));
+  return "rgb(" + rgb.map(v => Math.round(255 - 0.35 * (255 - v))).join(",") + ")";
+});
+
+function drawBoundary(frame) {
+  const cell = SIZE / n;
+  for (let j = 0; j < n; j++) {
+    for (let i = 0; i < n; i++) {
+      board.fillStyle = light[+frame.classes[j * n + i]];
+      board.fillRect(i * cell, SIZE - (j + 1) * cell, cell + 0.5, cell + 0.5);   // no seams
+    }
+  }
+  board.lineWidth = 0.6;
+  board.strokeStyle = "#000";
+  for (const [x, y, k] of D.points) {
+    board.beginPath();
+    board.arc(px(x), py(y), 3.5, 0, 2 * Math.PI);
+    board.fillStyle = D.palette[k];
+    board.fill();
+    board.stroke();
+  }
+}
+
+const label = v => String(Number(v.toPrecision(3)));
+const curves = D.curves.map(curve => {
+  const canvas = document.createElement("canvas");
+  document.getElementById("curves").appendChild(canvas);
+  const f = v => curve.log ? Math.log10(v) : v;
+  const shown = curve.values.filter(v => v !== null).map(f);
+  let [lo, hi] = curve.range || (shown.length ? [Math.min(...shown), Math.max(...shown)]
+                                               : [0, 1]);   // no epoch yet
+  if (!(hi > lo)) { lo -= 1; hi += 1; }   // a flat curve
+  const unf = v => curve.log ? 10 ** v : v;
+  return {curve, c: context(canvas, CW, CH), f, lo, hi, ticks: [label(unf(hi)), label(unf(lo))]};
+});
+
+function drawCurve({curve, c, f, lo, hi, ticks}, epoch) {
+  const m = {l: 44, r: 10, t: 22, b: 22}, w = CW - m.l - m.r, h = CH - m.t - m.b;
+  const X = e => m.l + e / Math.max(D.epochs, 1) * w;
+  const Y = v => m.t + (hi - f(v)) / (hi - lo) * h;
+  c.clearRect(0, 0, CW, CH);
+  c.strokeStyle = "#ccc"; c.lineWidth = 1;
+  c.strokeRect(m.l, m.t, w, h);
+  c.fillStyle = "#222";
+  c.font = "13px system-ui, sans-serif";
+  c.textAlign = "left";
+  c.fillText(curve.name + (curve.log ? " (log scale)" : ""), m.l, 15);
+  c.font = "11px system-ui, sans-serif";
+  c.fillStyle = "#555";
+  c.textAlign = "right";
+  c.fillText(ticks[0], m.l - 4, m.t + 9);
+  c.fillText(ticks[1], m.l - 4, m.t + h);
+  c.fillText("epoch " + D.epochs, m.l + w, m.t + h + 15);
+  c.textAlign = "left";
+  c.fillText("0", m.l, m.t + h + 15);
+  // the whole run in grey, the epochs up to this frame in colour, the frame's epoch in red
+  for (const [upTo, colour, width] of [[D.epochs, "#ccc", 1], [epoch, "#1f77b4", 2]]) {
+    c.strokeStyle = colour; c.lineWidth = width;
+    c.beginPath();
+    let drawing = false;
+    curve.values.slice(0, upTo).forEach((v, k) => {
+      if (v === null) { drawing = false; return; }
+      drawing ? c.lineTo(X(k + 1), Y(v)) : c.moveTo(X(k + 1), Y(v));
+      drawing = true;
+    });
+    c.stroke();
+  }
+  c.strokeStyle = "#d62728"; c.lineWidth = 1;
+  c.beginPath(); c.moveTo(X(epoch), m.t); c.lineTo(X(epoch), m.t + h); c.stroke();
+}
+
+function show(k) {
+  const frame = D.frames[k];
+  slider.value = k;
+  status.textContent = frame.text;
+  drawBoundary(frame);
+  for (const curve of curves) drawCurve(curve, frame.epoch);
+}
+
+let timer = null;
+function stop() { clearInterval(timer); timer = null; play.textContent = "Play"; }
+play.addEventListener("click", () => {
+  if (timer !== null) { stop(); return; }
+  if (+slider.value === D.frames.length - 1) show(0);
+  play.textContent = "Pause";
+  timer = setInterval(() => {
+    const k = +slider.value + 1;
+    show(k);
+    if (k === D.frames.length - 1) stop();
+  }, 250);
+});
+slider.addEventListener("input", () => { stop(); show(+slider.value); });
+slider.max = D.frames.length - 1;
+play.disabled = D.frames.length < 2;
+show(D.frames.length - 1);
+}
+</script>
+</body>
+</html>
+"""
