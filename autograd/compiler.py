@@ -62,14 +62,14 @@ VECTOR_MIN_ROWS = 16
 # Every name the generated code uses that is not a node's variable starts with "_", and no
 # node variable does: the code's own names can never be shadowed by a label.
 
-#: The float function behind each name of the scalar code: the ops' own forward rules.
+#: The float function behind each function a rule calls (``ops.exp(x)`` in a rule is
+#: ``_exp(x)`` in the code). An op's own forward rule is bound from its row.
 SCALAR: dict[str, Callable[..., float]] = {
     "exp": ops._exp, "log": ops._log, "sqrt": ops._sqrt, "sin": ops._sin, "cos": ops._cos,
     "tanh": math.tanh, "sigmoid": ops._sigmoid, "softplus": ops._softplus,
     "relu": ops._relu, "leaky_relu": ops._leaky_relu, "abs": builtins.abs, "sign": ops._sign,
-    "div": ops._div, "pow": ops._pow,
 }
-# The code name of each built-in op whose forward rule is not an expression of its inputs.
+# The code name of each built-in op whose name is an operator.
 _CODE_NAMES = {"/": "div", "**": "pow"}
 
 
@@ -97,6 +97,10 @@ def _vector_functions(np: Any) -> dict[str, Callable[..., Any]]:
         "leaky_relu": lambda a, slope: np.where(a > 0.0, a, slope * a), "abs": np.abs,
         "sign": sign, "div": np.divide, "pow": pow_, "where": np.where,
     }
+
+
+#: The names that have a numpy twin in ``_vector_functions``.
+VECTOR_NAMES = frozenset(SCALAR) | {"div", "pow"}
 
 
 def _numpy() -> Any:
@@ -192,9 +196,12 @@ class _Generator:
         return names
 
     def _function(self, rule: Op) -> str:
-        """The code name of an op's forward rule when it is not an expression."""
+        """The code name of an op's forward rule when it is not an expression, bound to the
+        row's own forward rule (checked to give a float, for a user's op)."""
         if rule.name in ops.BUILTIN or rule is ops.POWC:
-            return _CODE_NAMES.get(rule.name, rule.name)
+            name = _CODE_NAMES.get(rule.name, rule.name)
+            self.functions[name] = rule.forward
+            return name
         if rule not in self.custom:
             name = f"op{len(self.custom) + 1}_{_identifier(rule.name)}"
             self.custom[rule] = name
@@ -206,12 +213,13 @@ class _Generator:
         symbolic = node.rule.symbolic(node.op_param)
         if symbolic.forward is not None:
             return to_code(symbolic.forward, self._rule_names(node), vector)
-        if node.rule not in ops.BUILTIN.values() and node.rule is not ops.POWC:
-            self.vectorizable = False  # a user's float function: scalar code only
+        name = self._function(node.rule)
+        if name not in VECTOR_NAMES:
+            self.vectorizable = False  # a float function without a numpy twin: scalar code only
         args = [self.var[inp] for inp in node.inputs]
         if node.rule.has_param:
             args.append(_literal(node.op_param))
-        return f"_{self._function(node.rule)}({', '.join(args)})"
+        return f"_{name}({', '.join(args)})"
 
     def locals_(self, node: Value, vector: bool) -> list[Optional[Sym | str]]:
         """The local derivatives as Syms, or as code reading ``_l[i]`` of a rule call."""

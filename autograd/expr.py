@@ -21,6 +21,7 @@ import operator
 import re
 from typing import Callable, Iterator, Mapping, NamedTuple, Optional
 
+from autograd import ops
 from autograd.value import Value
 
 __all__ = ["ExpressionError", "FUNCTIONS", "parse", "variables", "evaluate", "parse_assignment"]
@@ -28,13 +29,34 @@ __all__ = ["ExpressionError", "FUNCTIONS", "parse", "variables", "evaluate", "pa
 MAX_LENGTH = 100_000   # characters
 MAX_DEPTH = 100        # levels of real nesting; a chain such as x + x + ... + x is one level
 
-#: The functions an expression may call, with how many arguments each takes.
-FUNCTIONS: dict[str, tuple[Callable[..., Value], tuple[int, ...]]] = {
-    "tanh": (Value.tanh, (1,)), "relu": (Value.relu, (1,)), "exp": (Value.exp, (1,)),
-    "log": (Value.log, (1,)), "sqrt": (Value.sqrt, (1,)), "sin": (Value.sin, (1,)),
-    "cos": (Value.cos, (1,)), "sigmoid": (Value.sigmoid, (1,)), "abs": (Value.__abs__, (1,)),
-    "softplus": (Value.softplus, (1,)), "leaky_relu": (Value.leaky_relu, (1, 2)),
-}
+class Function(NamedTuple):
+    """A function an expression may call: its builder, how many arguments it takes (a
+    constant parameter such as leaky_relu's slope may follow the inputs), how many are inputs."""
+    build: Callable[..., Value]
+    counts: tuple[int, ...]
+    inputs: int
+
+
+class _Functions(Mapping):
+    """Every op of ``autograd.ops`` with a function name, built-in or added by ``register_op``,
+    read from the registry at each use: a registered op can be called in expressions."""
+
+    def __getitem__(self, name: str) -> Function:
+        if not isinstance(name, str) or not name.isidentifier() or name not in ops.FUNCTIONS:
+            raise KeyError(name)
+        op = ops.OPS[name]
+        counts = (op.arity, op.arity + 1) if op.has_param else (op.arity,)
+        return Function(ops.FUNCTIONS[name], counts, op.arity)
+
+    def __iter__(self) -> Iterator[str]:
+        return (name for name in list(ops.FUNCTIONS) if name.isidentifier())
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
+#: The functions an expression may call, by name.
+FUNCTIONS: Mapping[str, Function] = _Functions()
 
 # Binding strength: a sum holds products, a product holds signed factors, a sign holds powers.
 _BINARY = {"+": (1, ast.Add), "-": (1, ast.Sub), "*": (2, ast.Mult), "/": (2, ast.Div),
@@ -291,9 +313,11 @@ def _call(group: _Group, operands: list[_Operand]) -> _Operand:
     _check_arguments(group, group.args)
     args = operands[-group.args:]
     del operands[-group.args:]
-    if group.name == "leaky_relu" and len(args) == 2 and _number(args[1].node) is None:
-        raise ExpressionError(f"the slope of leaky_relu(x, slope) at column {group.col + 1} "
-                              "must be a number, as in leaky_relu(x, 0.1)")
+    inputs = FUNCTIONS[group.name].inputs
+    if any(_number(a.node) is None for a in args[inputs:]):  # leaky_relu(x, slope)
+        raise ExpressionError(f"the last argument of {group.name}() at column {group.col + 1} "
+                              f"is a constant and must be a number, as in {group.name}"
+                              f"({', '.join(['x'] * inputs)}, 0.1)")
     func = _located(ast.Name(id=group.name, ctx=ast.Load()), group.col)
     node = _located(ast.Call(func=func, args=[a.node for a in args], keywords=[]), group.col)
     return _deeper(node, max(a.depth for a in args) + 1)
@@ -375,8 +399,8 @@ def _operands(node: ast.expr) -> list[ast.expr]:
         return [node.operand]
     if isinstance(node, ast.BinOp):
         return [node.left, node.right]
-    if isinstance(node, ast.Call):
-        return node.args[:1]            # a second argument is leaky_relu's slope, a number
+    if isinstance(node, ast.Call):     # inputs; a constant parameter after them is a number
+        return node.args[:FUNCTIONS[node.func.id].inputs]
     return []
 
 
@@ -409,8 +433,6 @@ def _apply(node: ast.expr, *args):
         if not isinstance(left, Value) and not isinstance(right, Value):
             left = Value(left)      # numbers go through the engine too, for its error messages
         return _APPLY[type(node.op)](left, right)
-    function = FUNCTIONS[node.func.id][0]
-    x = args[0] if isinstance(args[0], Value) else Value(args[0])
-    if len(node.args) == 2:
-        return function(x, _number(node.args[1]))
-    return function(x)
+    function = FUNCTIONS[node.func.id]
+    inputs = [x if isinstance(x, Value) else Value(x) for x in args]
+    return function.build(*inputs, *(_number(a) for a in node.args[function.inputs:]))

@@ -370,10 +370,10 @@ SIN = Op("sin",      _sin,               lambda a, out: (cos(a),))
 COS = Op("cos",      _cos,               lambda a, out: (-sin(a),))
 SOFTPLUS = Op("softplus", _softplus,     lambda a, out: (sigmoid(a),))
 
-#: The built-in ops by name ("**" is Value ** Value; POWC, x ** constant, shares its name).
-BUILTIN: dict[str, Op] = {op.name: op for op in (
-    ADD, SUB, MUL, DIV, POW, NEG, ABS, RELU, LEAKY_RELU, TANH, SIGMOID, EXP, LOG, SQRT,
-    SIN, COS, SOFTPLUS)}
+#: The built-in ops by name: every row above ("**" is Value ** Value; POWC, x ** constant,
+#: shares its name and is reached through the ** operator only).
+BUILTIN: dict[str, Op] = {row.name: row for row in list(globals().values())
+                          if isinstance(row, Op) and row is not POWC}
 
 #: Every op by name: the built-in ones and those added by ``register_op``.
 OPS: dict[str, Op] = dict(BUILTIN)

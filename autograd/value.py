@@ -524,19 +524,23 @@ def _as_value(x: Any, name: str) -> Value:
     return v
 
 
-def _builder(name: str, method: Any) -> Any:
-    def build(x: Any, *args: Any) -> Value:
-        return method(_as_value(x, name), *args)
+def _builder(op: Op) -> Any:
+    """The function that builds a built-in op from a Value or a number: its Value method
+    (``tanh`` -> ``Value.tanh``), or the op applied directly for a row without one."""
+    method = getattr(Value, "__abs__" if op.name == "abs" else op.name, None)
 
-    build.__name__ = build.__qualname__ = name
-    build.__doc__ = f"The built-in op {name!r} of a Value or a number: {method.__doc__}"
+    def build(*args: Any) -> Value:
+        if method is None:
+            return apply_op(op, args)
+        return method(_as_value(args[0], op.name), *args[1:])
+
+    build.__name__ = build.__qualname__ = op.name
+    build.__doc__ = f"The built-in op {op.name!r} of a Value or a number."
     return build
 
 
-# Every built-in function-style op by name, for the expression language and nn.
-for _name, _method in (("tanh", Value.tanh), ("relu", Value.relu), ("exp", Value.exp),
-                       ("log", Value.log), ("sqrt", Value.sqrt), ("sin", Value.sin),
-                       ("cos", Value.cos), ("sigmoid", Value.sigmoid), ("abs", Value.__abs__),
-                       ("softplus", Value.softplus), ("leaky_relu", Value.leaky_relu)):
-    ops.FUNCTIONS[_name] = _builder(_name, _method)
-del _name, _method
+# Every built-in op with a function name, for the expression language, nn and ops.lookup.
+for _op in ops.BUILTIN.values():
+    if _op.name.isidentifier() and _op.name != "neg":
+        ops.FUNCTIONS[_op.name] = _builder(_op)
+del _op

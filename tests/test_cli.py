@@ -333,7 +333,7 @@ def test_real_nesting_is_limited_to_100_levels(nest):
     ("x + tanh", "tanh at column 5 is a function: call it, as in tanh(x)"),
     ("x * tanh()", "tanh() at column 5 takes 1 argument, got 0"),
     ("leaky_relu(x, 1, 2)", "leaky_relu() at column 1 takes 1 or 2 arguments, got 3"),
-    ("leaky_relu(x, y)", "the slope of leaky_relu(x, slope) at column 1 must be a number"),
+    ("leaky_relu(x, y)", "the last argument of leaky_relu() at column 1 is a constant and must be a number"),
     ("x * (y + 1", "syntax error at column 5: '(' is never closed"),
     ("x * sin(y", "syntax error at column 5: 'sin(' is never closed"),
     ("x + 1)", "syntax error at column 6: ')' has no matching '('"),

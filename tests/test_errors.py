@@ -148,3 +148,55 @@ def test_grad_with_bad_arguments():
 def test_topological_order_of_a_non_value():
     with pytest.raises(TypeError, match=re.escape("topological_order() needs a Value, got int")):
         topological_order(3)
+
+
+# ---------------------------------------------------------------- errors keep their type
+
+class TwoArgumentError(ArithmeticError):
+    """A user's exception whose __init__ takes two arguments (re-raising type(e)(msg) broke it)."""
+
+    def __init__(self, what, where):
+        super().__init__(f"{what} at {where}")
+
+
+class KeywordOnlyError(ValueError):
+    def __init__(self, *, reason):
+        super().__init__(reason)
+
+
+EXCEPTIONS = [lambda: TwoArgumentError("bad", "here"), lambda: KeywordOnlyError(reason="no"),
+              lambda: ZeroDivisionError("mine"), lambda: OverflowError("big"),
+              lambda: ValueError("domain")]
+
+
+@pytest.mark.parametrize("make", EXCEPTIONS)
+@pytest.mark.parametrize("tool", ["backward", "grad", "explain", "_backward"])
+def test_a_rules_own_exception_keeps_its_type_and_gets_the_place_as_a_note(make, tool):
+    raised = make()
+
+    def rule(x, out):
+        raise raised
+
+    from autograd import explain, grad, register_op
+
+    broken = register_op("broken", lambda x: 2.0 * x, rule)
+    x = Value(1.5, label="x")
+    y = broken(x)
+    run = {"backward": y.backward, "grad": lambda: grad(y, [x]), "explain": lambda: explain(y),
+           "_backward": y._backward}[tool]
+    with pytest.raises(type(raised)) as caught:
+        run()
+    assert caught.value is raised
+    assert "the 'broken' node (input data 1.5 (x))" in " ".join(caught.value.__notes__)
+
+
+def test_a_forward_rules_exception_keeps_its_type_and_names_the_op():
+    from autograd import register_op
+
+    def forward(x):
+        raise TwoArgumentError("forward", "x")
+
+    op = register_op("fails", forward, lambda x, out: (1.0,))
+    with pytest.raises(TwoArgumentError) as caught:
+        op(Value(2.0))
+    assert "in the forward pass of the 'fails' op (input data 2.0)" in caught.value.__notes__[0]
