@@ -10,19 +10,22 @@ Exit status, the same for every command:
 
     0  success.
     2  a problem with what was typed or asked for: the expression (syntax, an unknown name,
-       math such as log(0) or a derivative that divides by zero), the variables, the output
-       file (its extension, a missing folder, no permission, a directory), a graph too big to
-       draw, or a Graphviz program missing for the format asked for.
+       math such as log(0)), the variables, the output file (its extension, a missing
+       folder, no permission, a directory), a graph too big to draw, or a Graphviz program
+       missing for the format asked for.
     1  an unexpected failure: a bug in chainrule, or Graphviz itself failing.
 
 An error is always one line on stderr, ``chainrule COMMAND: error: ...``, never a traceback
-(``CHAINRULE_DEBUG=1`` shows the traceback of an unexpected failure).
+(``CHAINRULE_DEBUG=1`` shows the traceback of an unexpected failure). A result that is not
+finite (``grad "sqrt(x)" x=0`` gives d/dx = inf, as PyTorch does) succeeds, with one line
+``chainrule COMMAND: warning: ...`` on stderr naming the op where it first appeared.
 """
 
 from __future__ import annotations
 
 import argparse
 import functools
+import math
 import os
 import sys
 from typing import NoReturn, Optional, Sequence
@@ -38,11 +41,12 @@ _EXIT_STATUS = """\
 exit status:
   0  success
   2  a problem with what was typed or asked for: the expression (syntax, an unknown
-     name, math such as log(0) or a derivative that divides by zero), the variables,
-     the output file (extension, missing folder, permission, a directory), a graph
-     too big to draw, or a Graphviz program missing for the format asked for
+     name, math such as log(0)), the variables, the output file (extension, missing
+     folder, permission, a directory), a graph too big to draw, or a Graphviz
+     program missing for the format asked for
   1  an unexpected failure: a bug in chainrule, or Graphviz itself failing
-An error is one line on stderr, never a traceback."""
+An error is one line on stderr, never a traceback. A result that is not finite
+(sqrt'(0) = inf) succeeds with one warning line naming the op where it appeared."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -157,21 +161,42 @@ def _run(args: argparse.Namespace) -> None:
     root, leaves = _build(args)
     try:
         if args.command == "grad":
+            from autograd.display import format_number
+
             root.backward()
-            print(f"value = {root.data!r}")
+            print(f"value = {format_number(root.data)}")
             for name, leaf in leaves.items():
-                print(f"d/d{name} = {leaf.grad!r}")
+                print(f"d/d{name} = {format_number(leaf.grad)}")
         elif args.command == "explain":
             from autograd.trace import explain
 
             print(str(explain(root)))
         else:
             print(f"wrote {_picture(root, args)}")
-    # The forward pass succeeded, so these come from the backward pass (a derivative that
-    # divides by zero) or from the picture asked for (a graph over the node limit, an unknown
-    # extension): the input's problem either way.
+    # The forward pass succeeded, so these come from the picture asked for (a graph over the
+    # node limit, an unknown extension): the input's problem.
     except (ArithmeticError, ValueError) as error:
-        raise _Failure(str(error)) from None
+        raise _Failure(_with_notes(error)) from None
+    if not all(math.isfinite(v) for v in (root.data, *(x.grad for x in leaves.values()))):
+        _warn_where_not_finite(args)
+
+
+def _warn_where_not_finite(args: argparse.Namespace) -> None:
+    """One warning line naming the op where a nan or inf first appeared (the result stands:
+    sqrt'(0) = inf is the right answer, as in PyTorch)."""
+    from autograd.modes import AnomalyError, detect_anomaly
+
+    try:
+        with detect_anomaly():
+            root, _ = _build(args)
+            root.backward()
+    except AnomalyError as error:
+        print(f"chainrule {args.command}: warning: {_one_line(str(error))}", file=sys.stderr)
+
+
+def _with_notes(error: BaseException) -> str:
+    """The message of an error and the notes that say where it happened."""
+    return "; ".join([str(error), *getattr(error, "__notes__", ())])
 
 
 def _picture(root, args: argparse.Namespace):
