@@ -234,11 +234,18 @@ class Value:
     ``==`` is identity (Values go in sets and dicts); ``< <= > >=`` compare ``data``.
     """
 
-    # data, grad: the number and its gradient. _rule: the op's row (None for a leaf).
-    # _a, _b: its inputs, or for ops with a constant parameter the input and the parameter.
-    # _mark: visit mark of graph walks (under backprop's lock). _label, _scope: left unset
-    # until used, so that a node costs nothing for them.
-    __slots__ = ("data", "grad", "_rule", "_a", "_b", "_mark", "_label", "_scope")
+    # Slots, not a __dict__: one small object per node (the values are help() texts).
+    # _label and _scope are left unset until used, so that a node costs nothing for them.
+    __slots__ = {
+        "data": "The number (a float).",
+        "grad": "d(output)/d(this value), set by backward() (leaves accumulate across passes).",
+        "_rule": "The op's row in the op table (None for a leaf).",
+        "_a": "The first input (a tuple of all inputs for an op of three or more).",
+        "_b": "The second input, or the constant parameter of x ** p and leaky_relu.",
+        "_mark": "Visit mark of graph walks (written under backprop's lock).",
+        "_label": "The label, once set.",
+        "_scope": "The Scope the node was made in, once set.",
+    }
 
     # numpy scalars on the left (np.float64(2) * v) defer to Value's reflected operators
     # instead of building an object array.
@@ -424,15 +431,19 @@ class Value:
 
     # Comparisons look at the numbers (no graph): rules branch with them, ops.where(x > 0, ...).
     def __lt__(self, other: Operand) -> bool:
+        """self.data < other's data (a bool: no graph, no gradient)."""
         return self.data < _data(other)
 
     def __le__(self, other: Operand) -> bool:
+        """self.data <= other's data (a bool: no graph, no gradient)."""
         return self.data <= _data(other)
 
     def __gt__(self, other: Operand) -> bool:
+        """self.data > other's data (a bool: no graph, no gradient)."""
         return self.data > _data(other)
 
     def __ge__(self, other: Operand) -> bool:
+        """self.data >= other's data (a bool: no graph, no gradient)."""
         return self.data >= _data(other)
 
     # ------------------------------------------------------------ functions
@@ -483,10 +494,11 @@ class Value:
         return self.data
 
     def __float__(self) -> float:
+        """float(v) is v.data."""
         return self.data
 
     def __format__(self, spec: str) -> str:
-        # f"{loss:.4f}" formats the number; f"{loss}" shows the repr.
+        """f"{loss:.4f}" formats the number; f"{loss}" shows the repr."""
         return format(self.data, spec) if spec else repr(self)
 
     def detach(self) -> "Value":
@@ -506,6 +518,7 @@ class Value:
         backward(self, grad)
 
     def __repr__(self) -> str:
+        """Value(data=..., grad=...), with the label when set."""
         label = getattr(self, "_label", "")
         extra = f", label={label!r}" if label else ""
         return f"Value(data={self.data}, grad={self.grad}{extra})"
