@@ -100,23 +100,13 @@ def _operand(x: Any) -> "Value | None":
 
 
 # ---------------------------------------------------------------- building nodes
-# _node1 and _node2 are the only places nodes are made. They are spelled out (no shared
-# helper, no tuple of inputs) because they run once per op of every forward pass.
 
-def _node1(rule: Op, data: float, a: "Value") -> "Value":
-    out = _new(Value)
-    out.data = data
-    out.grad = 0.0
-    out._mark = 0
-    out._rule = rule
-    out._a = a
-    if OPEN[0]:  # a no_grad or detect_anomaly block is open somewhere
-        _special(out)
-    return out
+def _node(rule: Op, data: float, a: "Value", b: Any = None) -> "Value":
+    """The only place nodes are made: ``data`` computed by ``rule`` from input ``a`` and, for
+    two-input ops, input ``b`` (for x ** p and leaky_relu, ``b`` is the constant p or slope).
 
-
-def _node2(rule: Op, data: float, a: "Value", b: Any) -> "Value":
-    """A node with two inputs, or one input and a constant parameter ``b`` (POWC, LEAKY_RELU)."""
+    Spelled out, with no tuple of inputs: it runs once per op of every forward pass.
+    """
     out = _new(Value)
     out.data = data
     out.grad = 0.0
@@ -124,7 +114,7 @@ def _node2(rule: Op, data: float, a: "Value", b: Any) -> "Value":
     out._rule = rule
     out._a = a
     out._b = b
-    if OPEN[0]:
+    if OPEN[0]:  # a no_grad or detect_anomaly block is open somewhere
         _special(out)
     return out
 
@@ -163,10 +153,10 @@ def apply_op(op: Op, args: Iterable[Any]) -> "Value":
         raise
     data = _to_float(data, f"the forward rule of op {op.name!r} returned a value that")
     if op.arity == 1:
-        return _node1(op, data, inputs[0])
+        return _node(op, data, inputs[0])
     if op.arity == 2:
-        return _node2(op, data, inputs[0], inputs[1])
-    return _node1(op, data, tuple(inputs))  # three or more inputs: one tuple in _a
+        return _node(op, data, inputs[0], inputs[1])
+    return _node(op, data, tuple(inputs))  # three or more inputs: one tuple in _a
 
 
 def _name_the_op(error: BaseException, name: str, inputs: list["Value"]) -> None:
@@ -348,14 +338,14 @@ class Value:
             other = _operand(other)
             if other is None:
                 return NotImplemented
-        return _node2(ADD, self.data + other.data, self, other)
+        return _node(ADD, self.data + other.data, self, other)
 
     def __radd__(self, other: Operand) -> "Value":
         """other + self."""
         other = _operand(other)
         if other is None:
             return NotImplemented
-        return _node2(ADD, other.data + self.data, other, self)
+        return _node(ADD, other.data + self.data, other, self)
 
     def __sub__(self, other: Operand) -> "Value":
         """self - other; d/dself = 1, d/dother = -1."""
@@ -363,14 +353,14 @@ class Value:
             other = _operand(other)
             if other is None:
                 return NotImplemented
-        return _node2(SUB, self.data - other.data, self, other)
+        return _node(SUB, self.data - other.data, self, other)
 
     def __rsub__(self, other: Operand) -> "Value":
         """other - self."""
         other = _operand(other)
         if other is None:
             return NotImplemented
-        return _node2(SUB, other.data - self.data, other, self)
+        return _node(SUB, other.data - self.data, other, self)
 
     def __mul__(self, other: Operand) -> "Value":
         """self * other; d/dself = other, d/dother = self."""
@@ -378,48 +368,48 @@ class Value:
             other = _operand(other)
             if other is None:
                 return NotImplemented
-        return _node2(MUL, self.data * other.data, self, other)
+        return _node(MUL, self.data * other.data, self, other)
 
     def __rmul__(self, other: Operand) -> "Value":
         """other * self."""
         other = _operand(other)
         if other is None:
             return NotImplemented
-        return _node2(MUL, other.data * self.data, other, self)
+        return _node(MUL, other.data * self.data, other, self)
 
     def __truediv__(self, other: Operand) -> "Value":
         """self / other; d/dself = 1/other, d/dother = -self/other^2. Raises for other = 0."""
         other = _operand(other)
         if other is None:
             return NotImplemented
-        return _node2(DIV, DIV.forward(self.data, other.data), self, other)
+        return _node(DIV, DIV.forward(self.data, other.data), self, other)
 
     def __rtruediv__(self, other: Operand) -> "Value":
         """other / self."""
         other = _operand(other)
         if other is None:
             return NotImplemented
-        return _node2(DIV, DIV.forward(other.data, self.data), other, self)
+        return _node(DIV, DIV.forward(other.data, self.data), other, self)
 
     def __pow__(self, other: Operand) -> "Value":
         """self ** p; d/dself = p self^(p-1), and for a Value p: d/dp = self^p log(self)."""
         if isinstance(other, Value):
-            return _node2(POW, _pow(self.data, other.data), self, other)
+            return _node(POW, _pow(self.data, other.data), self, other)
         if not isinstance(other, Real):
             return NotImplemented
         p = _to_float(other, "the exponent")
-        return _node2(POWC, _pow(self.data, p), self, p)
+        return _node(POWC, _pow(self.data, p), self, p)
 
     def __rpow__(self, other: Operand) -> "Value":
         """other ** self, e.g. 2 ** x; d/dself = 2^x log(2)."""
         base = _operand(other)
         if base is None:
             return NotImplemented
-        return _node2(POW, _pow(base.data, self.data), base, self)
+        return _node(POW, _pow(base.data, self.data), base, self)
 
     def __neg__(self) -> "Value":
         """-self; d/dself = -1."""
-        return _node1(NEG, -self.data, self)
+        return _node(NEG, -self.data, self)
 
     def __pos__(self) -> "Value":
         """+self is self."""
@@ -427,7 +417,7 @@ class Value:
 
     def __abs__(self) -> "Value":
         """|self|; d/dself = sign(self) (0 at 0)."""
-        return _node1(ABS, abs(self.data), self)
+        return _node(ABS, abs(self.data), self)
 
     # Comparisons look at the numbers (no graph): rules branch with them, ops.where(x > 0, ...).
     def __lt__(self, other: Operand) -> bool:
@@ -449,44 +439,44 @@ class Value:
     # ------------------------------------------------------------ functions
     def relu(self) -> "Value":
         """relu(x) = max(0, x); d/dx = 1 if x > 0 else 0. relu(nan) is nan."""
-        return _node1(RELU, _relu(self.data), self)
+        return _node(RELU, _relu(self.data), self)
 
     def leaky_relu(self, slope: float = 0.01) -> "Value":
         """x if x > 0 else slope * x; d/dx = 1 if x > 0 else slope."""
         slope = _to_float(slope, "leaky_relu(slope)")
-        return _node2(LEAKY_RELU, LEAKY_RELU.forward(self.data, slope), self, slope)
+        return _node(LEAKY_RELU, LEAKY_RELU.forward(self.data, slope), self, slope)
 
     def tanh(self) -> "Value":
         """tanh(x); d/dx = 1 - tanh(x)^2."""
-        return _node1(TANH, math.tanh(self.data), self)
+        return _node(TANH, math.tanh(self.data), self)
 
     def sigmoid(self) -> "Value":
         """sigma(x) = 1 / (1 + e^-x), stable for any x; d/dx = sigma(x)(1 - sigma(x))."""
-        return _node1(SIGMOID, SIGMOID.forward(self.data), self)
+        return _node(SIGMOID, SIGMOID.forward(self.data), self)
 
     def exp(self) -> "Value":
         """e^x; d/dx = e^x. Raises OverflowError above x = 709.78."""
-        return _node1(EXP, _exp(self.data), self)
+        return _node(EXP, _exp(self.data), self)
 
     def log(self) -> "Value":
         """Natural logarithm; d/dx = 1/x. Raises ValueError for x <= 0."""
-        return _node1(LOG, LOG.forward(self.data), self)
+        return _node(LOG, LOG.forward(self.data), self)
 
     def sqrt(self) -> "Value":
         """sqrt(x); d/dx = 1 / (2 sqrt(x)) (inf at 0). Raises ValueError for x < 0."""
-        return _node1(SQRT, SQRT.forward(self.data), self)
+        return _node(SQRT, SQRT.forward(self.data), self)
 
     def sin(self) -> "Value":
         """sin(x); d/dx = cos(x)."""
-        return _node1(SIN, SIN.forward(self.data), self)
+        return _node(SIN, SIN.forward(self.data), self)
 
     def cos(self) -> "Value":
         """cos(x); d/dx = -sin(x)."""
-        return _node1(COS, COS.forward(self.data), self)
+        return _node(COS, COS.forward(self.data), self)
 
     def softplus(self) -> "Value":
         """softplus(x) = log(1 + e^x), stable for any x; d/dx = sigma(x)."""
-        return _node1(SOFTPLUS, SOFTPLUS.forward(self.data), self)
+        return _node(SOFTPLUS, SOFTPLUS.forward(self.data), self)
 
     # ------------------------------------------------------------ conversion and backprop
     def item(self) -> float:
