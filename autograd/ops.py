@@ -233,14 +233,6 @@ def _softplus(a: float) -> float:
     return (a if a > 0.0 else 0.0) + math.log1p(math.exp(-a if a > 0.0 else a))
 
 
-def _relu(a: float) -> float:
-    return 0.0 if a <= 0.0 else a  # relu(nan) is nan: NaN is never masked
-
-
-def _leaky_relu(a: float, slope: float) -> float:
-    return a if a > 0.0 else slope * a
-
-
 def _sign(a: float) -> float:
     return 1.0 if a > 0.0 else (-1.0 if a < 0.0 else 0.0)  # sign(nan) = 0, as PyTorch
 
@@ -291,12 +283,12 @@ def softplus(x):
 
 def relu(x):
     """max(0, x) for a float or a Value (relu(nan) is nan)."""
-    return _relu(float(x)) if _is_number(x) else x.relu()
+    return RELU.forward(float(x)) if _is_number(x) else x.relu()
 
 
 def leaky_relu(x, slope: float = 0.01):
     """x if x > 0 else slope * x, for a float or a Value."""
-    return _leaky_relu(float(x), slope) if _is_number(x) else x.leaky_relu(slope)
+    return LEAKY_RELU.forward(float(x), slope) if _is_number(x) else x.leaky_relu(slope)
 
 
 def abs(x):  # noqa: A001 - ops.abs mirrors the builtin for floats and Values
@@ -358,8 +350,11 @@ POWC = Op("**",      _pow,               lambda a, out, p: (None if p == 0.0 els
           has_param=True)
 NEG = Op("neg",      lambda a: -a,       lambda a, out: (-1.0,))
 ABS = Op("abs",      builtins.abs,       lambda a, out: (sign(a),))
-RELU = Op("relu",    _relu,              lambda a, out: (where(a <= 0.0, None, 1.0),))
-LEAKY_RELU = Op("leaky_relu", _leaky_relu, lambda a, out, slope: (where(a > 0.0, 1.0, slope),),
+# relu(nan) is nan (NaN is never masked); no gradient flows for x <= 0 (as PyTorch).
+RELU = Op("relu",    lambda a: where(a <= 0.0, 0.0, a),
+                                         lambda a, out: (where(a <= 0.0, None, 1.0),))
+LEAKY_RELU = Op("leaky_relu", lambda a, slope: where(a > 0.0, a, slope * a),
+                                         lambda a, out, slope: (where(a > 0.0, 1.0, slope),),
                 has_param=True)
 TANH = Op("tanh",    math.tanh,          lambda a, out: (1.0 - out * out,))
 SIGMOID = Op("sigmoid", _sigmoid,        lambda a, out: (out * (1.0 - out),))

@@ -35,7 +35,7 @@ from typing import Any, Iterable, Optional, Union
 from autograd import ops
 from autograd.modes import OPEN, AnomalyError, anomaly_enabled, grad_enabled, ieee_enabled
 from autograd.ops import (ABS, ADD, COS, DIV, EXP, LEAKY_RELU, LOG, MUL, NEG, POW, POWC, RELU,
-                          SIGMOID, SIN, SOFTPLUS, SQRT, SUB, TANH, Op, _exp, _pow, _relu)
+                          SIGMOID, SIN, SOFTPLUS, SQRT, SUB, TANH, Op, _exp, _pow)
 
 __all__ = ["Value", "Scope", "apply_op"]
 
@@ -439,7 +439,8 @@ class Value:
     # ------------------------------------------------------------ functions
     def relu(self) -> "Value":
         """relu(x) = max(0, x); d/dx = 1 if x > 0 else 0. relu(nan) is nan."""
-        return _node(RELU, _relu(self.data), self)
+        x = self.data
+        return _node(RELU, 0.0 if x <= 0.0 else x, self)  # RELU's forward, inline
 
     def leaky_relu(self, slope: float = 0.01) -> "Value":
         """x if x > 0 else slope * x; d/dx = 1 if x > 0 else slope."""

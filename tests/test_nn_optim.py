@@ -586,7 +586,10 @@ def test_property_clip_grad_norm_matches_torch_for_every_magnitude():
         else:
             k = math.frexp(max(finite))[1]
             tensor.grad = torch.tensor([math.ldexp(g, -k) for g in grads], dtype=torch.float64)
-            expected = math.ldexp(clip([tensor], INF, norm_type).item(), k)
+            try:
+                expected = math.ldexp(clip([tensor], INF, norm_type).item(), k)
+            except OverflowError:  # the true norm is above the largest float (q < 1)
+                expected = INF
             coef = max_norm / (expected + 1e-6)
             expected_grads = [g * coef if not coef >= 1.0 else g for g in grads]
         assert _same_floats([total], [expected], rel=1e-12), (total, expected)
