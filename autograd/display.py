@@ -8,24 +8,78 @@ from __future__ import annotations
 
 import math
 import string
+from collections import Counter
 from typing import Iterable
 
 from autograd.symbolic import to_text
-from autograd.value import Value
+from autograd.value import Scope, Value
 
-__all__ = ["node_names", "format_number", "local_rules"]
+__all__ = ["node_names", "format_number", "local_rules", "VALUE_KINDS"]
+
+
+#: Kinds of scope that name one value by their path (a parameter ``L1.N3.w0``, a model input
+#: ``x0``, a named result such as ``loss``). Any other kind is a module: a node carrying its
+#: scope is that module's output, ``L1.N3.out``.
+VALUE_KINDS = frozenset({"parameter", "input", "value"})
 
 
 def node_names(order: Iterable[Value]) -> dict[Value, str]:
-    """A name for every node: its label if set, else a, b, c, ... (then v27, v28, ...).
+    """A name for every node: its label; else one derived from its scope; else a, b, c, ...
 
-    Automatic names skip those the user already chose as labels, so every name in one
-    graph is unique as long as the labels are.
+    Derived names (only computed here, when a trace or a picture asks): a node whose scope is
+    of a ``VALUE_KINDS`` kind is called by the scope's path (``L1.N3.w0``, ``x0``, ``loss``);
+    a node carrying a module's scope is its output, ``L1.N3.out``; and a module may name the
+    other nodes of the call that made an output: if the scope's ``owner`` has a method
+    ``local_names(output) -> {node: "z"}``, those are ``L1.N3.z``. A derived name that
+    several nodes get (one per example of a batch) is numbered in topological order:
+    ``L1.N3.out[1]``, ``L1.N3.out[2]``. Automatic names (``a``, ``b`` ... then ``v27``) skip
+    every name already used, so every name in one graph is unique as long as the labels are.
     """
     nodes = list(order)
     taken = {node.label for node in nodes if node.label}
-    automatic = (name for name in _candidates() if name not in taken)
-    return {node: node.label or next(automatic) for node in nodes}
+    derived = _names_from_scopes(nodes)
+    count = Counter(derived[node] for node in nodes if node in derived and not node.label)
+    numbered: Counter = Counter()
+    names: dict[Value, str] = {}
+    for node in nodes:
+        name = node.label or derived.get(node)
+        if name is not None and not node.label and (count[name] > 1 or name in taken):
+            numbered[name] += 1
+            name = f"{name}[{numbered[name]}]"
+        if name is not None:
+            names[node] = name
+    used = taken | set(names.values())
+    automatic = (name for name in _candidates() if name not in used)
+    return {node: names.get(node) or next(automatic) for node in nodes}
+
+
+def _names_from_scopes(nodes: list[Value]) -> dict[Value, str]:
+    """The names that the scopes of ``nodes`` give (before numbering repeats)."""
+    paths: dict[int, str] = {}
+
+    def path_of(scope: Scope) -> str:
+        path = paths.get(id(scope))
+        if path is None:
+            path = paths[id(scope)] = scope.path
+        return path
+
+    own: dict[Value, str] = {}
+    inner: dict[Value, str] = {}
+    for node in nodes:
+        scope = node.scope
+        if scope is None:
+            continue
+        path = path_of(scope)
+        if scope.kind in VALUE_KINDS:
+            own[node] = path or scope.kind
+            continue
+        own[node] = f"{path}.out" if path else "out"
+        local_names = getattr(scope.owner, "local_names", None)
+        if local_names is not None and not node.is_leaf:
+            for part, local in local_names(node).items():
+                inner.setdefault(part, f"{path}.{local}" if path else local)
+    # A node's own scope wins over the name its module gives it.
+    return {**{node: name for node, name in inner.items() if node.scope is None}, **own}
 
 
 def _candidates() -> Iterable[str]:
