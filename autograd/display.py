@@ -14,7 +14,8 @@ from typing import Iterable
 from autograd.symbolic import to_text
 from autograd.value import Scope, Value
 
-__all__ = ["node_names", "format_number", "local_rules", "VALUE_KINDS"]
+__all__ = ["node_names", "format_number", "factor", "forward_rule", "local_rules", "times",
+           "operand_note", "VALUE_KINDS"]
 
 
 #: Kinds of scope that name one value by their path (a parameter ``L1.N3.w0``, a model input
@@ -109,6 +110,35 @@ def format_number(x: float) -> str:
     return text + "0" if text.endswith(".") else text
 
 
+def factor(x: float) -> str:
+    """A number as a factor of a product: negative numbers in parentheses, ``(-3.0)``."""
+    text = format_number(x)
+    return f"({text})" if text.startswith("-") else text
+
+
+def forward_rule(node: Value, names: dict[Value, str]) -> str:
+    """How ``node`` is computed from its inputs, in the given names: ``a·b``, ``tanh(x)``.
+
+    ``names`` maps each input to its text: its name, or ``factor(input.data)`` for the
+    numbers (``2.0·(-3.0)``). ``""`` for a leaf.
+    """
+    rule = node.rule
+    if rule is None:
+        return ""
+    args = [names[inp] for inp in node.inputs]
+    symbolic = rule.symbolic(node.op_param)
+    if symbolic.forward is not None:
+        return to_text(symbolic.forward, dict(zip(symbolic.inputs, args)))
+    op = node.op
+    if rule.arity == 2 and op in ("/", "**"):
+        return f"{args[0]}{'/' if op == '/' else '^'}{args[1]}"
+    if op.startswith("**"):                     # x ** 3, a constant power
+        return f"{args[0]}^{op[2:]}"
+    if rule.has_param:                          # leaky_relu(x, 0.01)
+        args.append(format_number(node.op_param))
+    return f"{op}({', '.join(args)})"
+
+
 def local_rules(node: Value, names: dict[Value, str]) -> list[str]:
     """The local derivative of ``node`` by each input as a formula in the graph's names.
 
@@ -126,3 +156,14 @@ def local_rules(node: Value, names: dict[Value, str]) -> list[str]:
     rename["out"] = names[node]
     return [f"∂{names[node]}/∂{names[inp]} = {to_text(local, rename)}"
             for inp, local in zip(inputs, symbolic.local_grads)]
+
+
+def times(k: int) -> str:
+    """How often: ``once``, ``twice``, ``3 times``."""
+    return {1: "once", 2: "twice"}.get(k, f"{k} times")
+
+
+def operand_note(node: Value, position: int) -> str:
+    """`` (operand 2)`` when the input at ``position`` is used twice by ``node`` (``x * x``)."""
+    inputs = node.inputs
+    return f" (operand {position + 1})" if inputs.count(inputs[position]) > 1 else ""
