@@ -11,19 +11,7 @@ from hypothesis import strategies as st
 from autograd import Exercise, Value, explain, topological_order
 from autograd.backprop import local_grads
 from autograd.exercise import KINDS
-from examples import lecture
-
-
-def used_twice():
-    """L = (x·y)·(x + y) at x = 3, y = -2: x and y each feed two nodes."""
-    x, y = Value(3.0, label="x"), Value(-2.0, label="y")
-    c = x * y
-    c.label = "c"
-    d = x + y
-    d.label = "d"
-    L = c * d
-    L.label = "L"
-    return L
+from examples import build, graphs, lecture, used_twice
 
 
 def tanh_of_product():
@@ -137,27 +125,6 @@ def test_the_first_wrong_answer_in_backward_order_is_diagnosed():
 
 
 # ------------------------------------------------------------------ random graphs
-
-UNARY = [lambda v: v.tanh(), lambda v: v.relu(), lambda v: v ** 2, lambda v: -v,
-         lambda v: v.sigmoid(), lambda v: v.sin(), lambda v: v.exp()]
-BINARY = [lambda u, v: u + v, lambda u, v: u * v, lambda u, v: u - v]
-
-graphs = st.tuples(
-    st.lists(st.floats(-2, 2, allow_subnormal=False), min_size=1, max_size=4),
-    st.lists(st.tuples(st.booleans(), st.integers(0, 6), st.integers(0, 100),
-                       st.integers(0, 100)), min_size=1, max_size=10))
-
-
-def build(graph):
-    leaf_data, program = graph
-    nodes = [Value(v, label=f"x{i}") for i, v in enumerate(leaf_data)]
-    for binary, op, i, j in program:
-        if binary:
-            nodes.append(BINARY[op % 3](nodes[i % len(nodes)], nodes[j % len(nodes)]))
-        else:
-            nodes.append(UNARY[op](nodes[i % len(nodes)]))
-    return nodes[-1]
-
 
 @given(graphs, st.integers(0, 1000), st.floats(0.01, 10.0), st.booleans())
 def test_random_graphs_true_gradients_pass_and_a_perturbed_one_is_named(graph, pick, size,

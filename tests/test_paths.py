@@ -6,11 +6,9 @@ import math
 
 import pytest
 from hypothesis import given
-from hypothesis import strategies as st
 
 from autograd import Value, paths, topological_order
-from examples import lecture
-from test_exercise import build, graphs, used_twice
+from examples import build, graphs, lecture, used_twice
 
 
 def test_a_node_used_twice_has_two_paths_that_add_up():
