@@ -388,8 +388,9 @@ _TEMPLATE = """<!DOCTYPE html>
   #graph svg { max-width: 100%; height: auto; }
   #graph.actual-size svg { max-width: none; }
   #graph g.node { cursor: pointer; }
-  #graph g.node:focus { outline: none; }
-  #graph g.node:focus polygon, #graph g.node:focus ellipse { stroke: #9467bd; stroke-width: 3px; }
+  #graph g.node:focus { outline: none; }  /* keyboard focus: the outline below */
+  #graph g.node:focus-visible polygon, #graph g.node:focus-visible ellipse {
+      stroke: #9467bd; stroke-width: 3px; }
   .node.current polygon, .node.current ellipse, .node.current path {
       stroke: #d62728; stroke-width: 3px; }
   .node.target polygon, .node.target ellipse, .node.target path {
