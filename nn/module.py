@@ -84,9 +84,14 @@ def _input_scope(i: int) -> Scope:
     return _INPUT_SCOPES[i]
 
 
-def _as_values(x: Sequence[Any]) -> list[Value]:
-    """The inputs as Values: each number becomes one leaf ``x{i}``, so that every neuron reading
-    input i reads the same node (and dL/dx_i collects all their contributions)."""
+def _inputs(module: "Module", x: Any, nin: int) -> list[Value]:
+    """A module call's inputs as Values: each number becomes one leaf ``x{i}``, so that every
+    neuron reading input i reads the same node (and dL/dx_i collects all their contributions).
+    Done once per model call; the layers inside pass Values on (``_forward``)."""
+    if isinstance(x, (Value, Real)):
+        x = [x]
+    if len(x) != nin:
+        raise ValueError(f"{module!r} takes {nin} inputs, got {len(x)}: {_preview(x)}")
     values = []
     for i, xi in enumerate(x):
         if not isinstance(xi, Value):
@@ -238,14 +243,11 @@ class Neuron(Module):
 
     def __call__(self, x: Sequence[Any]) -> Value:
         """act(w . x + b) for inputs ``x`` (floats or Values): one Value tagged with the neuron."""
-        w = self.w
-        if isinstance(x, (Value, Real)):
-            x = [x]
-        if len(x) != len(w):
-            raise ValueError(f"{self!r} takes {len(w)} inputs, got {len(x)}: {_preview(x)}")
-        x = _as_values(x)
+        return self._forward(_inputs(self, x, len(self.w)))
+
+    def _forward(self, x: list[Value]) -> Value:
         act = self.b
-        for wi, xi in zip(w, x):
+        for wi, xi in zip(self.w, x):
             act = act + wi * xi
         out = act if self.activation == LINEAR else ops.lookup(self.activation)(act)
         out.scope = self.scope
@@ -311,9 +313,11 @@ class Layer(Module):
         return self.neurons[0].activation
 
     def __call__(self, x: Sequence[Any]) -> Union[Value, list[Value]]:
-        x = _as_values([x] if isinstance(x, (Value, Real)) else x)
-        outs = [n(x) for n in self.neurons]
+        outs = self._forward(_inputs(self, x, len(self.neurons[0].w)))
         return outs[0] if len(outs) == 1 else outs
+
+    def _forward(self, x: list[Value]) -> list[Value]:
+        return [n._forward(x) for n in self.neurons]
 
     def forward_floats(self, x: Sequence[float]) -> list[float]:
         return [n.forward_floats(x) for n in self.neurons]
@@ -358,10 +362,9 @@ class MLP(Module):
             self._adopt(layer, f"L{i + 1}")
 
     def __call__(self, x: Sequence[Any]) -> Union[Value, list[Value]]:
-        x = _as_values([x] if isinstance(x, (Value, Real)) else x)
+        x = _inputs(self, x, self.nin)
         for layer in self.layers:
-            out = layer(x)
-            x = [out] if isinstance(out, Value) else out
+            x = layer._forward(x)
         return x[0] if len(x) == 1 else x
 
     def forward_floats(self, x: Sequence[float]) -> Union[float, list[float]]:
