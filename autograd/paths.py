@@ -71,9 +71,9 @@ class GradientPaths:
     def summary(self) -> str:
         """``x is used twice: 2 paths, (-2.0) + 6.0 = 4.0 = dL/dx``."""
         r, x, n = self.root_name, self.x_name, len(self.paths)
-        terms = " + ".join(factor(p.product) for p in self.paths) or "0.0"
         if n == 0:
             return f"{x} does not reach {r}: no path, d{r}/d{x} = 0.0"
+        terms = " + ".join(factor(p.product) for p in self.paths)
         head = f"{n} path{'s' if n > 1 else ''}"
         uses = len({(p.steps[0].node, p.steps[0].position) for p in self.paths if p.steps})
         if uses > 1:
@@ -83,8 +83,7 @@ class GradientPaths:
     def __str__(self) -> str:
         return "\n".join([self.summary()] + [f"  {p.formula()}" for p in self.paths])
 
-    def __repr__(self) -> str:
-        return f"<GradientPaths: {len(self.paths)} from {self.x_name} to {self.root_name}>"
+    __repr__ = __str__  # the REPL shows the paths themselves (there are at most max_paths)
 
     def _repr_html_(self) -> str:
         esc = html.escape  # names are user text

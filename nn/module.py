@@ -133,7 +133,7 @@ class Module:
 
     def local_names(self, output: Value) -> dict[Value, str]:
         """Names for the nodes of the call that returned ``output``, relative to this module
-        (``{z_node: "z"}``); traces and pictures prefix the module's path. None by default."""
+        (``{z_node: "z"}``); traces and pictures prefix the module's path. Here: none."""
         return {}
 
     def named_parameters(self, prefix: str = "") -> list[tuple[str, Value]]:

@@ -43,7 +43,7 @@ def labelled_leaves(root: Value) -> dict[str, Value]:
 
 
 def used_twice() -> Value:
-    """L = (x·y)·(x + y) at x = 3, y = -2: x and y each feed two nodes (dL/dx = -8, dL/dy = -3)."""
+    """L = (x·y)·(x + y) at x = 3, y = -2: x and y feed two nodes each (dL/dx = -8, dL/dy = -3)."""
     x, y = Value(3.0, label="x"), Value(-2.0, label="y")
     c = x * y
     c.label = "c"

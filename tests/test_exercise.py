@@ -76,7 +76,8 @@ SLIPS = [
     (used_twice, {"x": -6.0}, {}, "x", "missing_contribution",
      ["x is used twice", "by d = x + y, by c = x·y", "Add the one through c"]),
     (used_twice, {"x": 17.0}, {}, "x", "wrong_local",
-     ["x is used twice", "dL/dd · ∂d/∂x + dL/dc · ∂c/∂x", "∂c/∂x = y, with y = -2.0"]),
+     ["x is used twice", "dL/dd · ∂d/∂x + dL/dc · ∂c/∂x",
+      "∂c/∂x = y, with y = -2.0"]),
     (used_twice, {"x": 8.0}, {}, "x", "sign_slip", ["wrong sign", "2 contributions"]),
     (used_twice, {"x": 1.0 + -2.0}, {}, "x", "upstream_forgotten",  # ∂d/∂x + ∂c/∂x
      ["sum of the local derivatives alone"]),

@@ -19,14 +19,15 @@ def test_a_node_used_twice_has_two_paths_that_add_up():
         "  x → c → L: ∂c/∂x · ∂L/∂c = (-2.0) · 1.0 = -2.0"])
     assert [p.nodes for p in ps] == [("x", "d", "L"), ("x", "c", "L")]
     assert ps.total == ps.grad == -8.0 and len(ps) == 2
-    assert repr(ps) == "<GradientPaths: 2 from x to L>"
+    assert repr(ps) == str(ps)
 
 
 def test_one_path_through_the_lecture_expression():
     L = lecture()
     a = next(v for v in topological_order(L) if v.label == "a")
     (path,) = paths(L, a)
-    assert path.formula() == "a → e → d → L: ∂e/∂a · ∂d/∂e · ∂L/∂d = (-3.0) · 1.0 · (-2.0) = 6.0"
+    assert path.formula() == ("a → e → d → L: ∂e/∂a · ∂d/∂e · ∂L/∂d = (-3.0) · 1.0 · (-2.0) "
+                              "= 6.0")
     assert a.grad == 0.0  # paths touches no .grad
 
 

@@ -348,3 +348,22 @@ def test_a_folded_model_steps_neuron_by_neuron(tmp_path, page):
     for p in model.layers[0].neurons[1].parameters():
         assert params[p.scope.path] == f"grad {format_number(p.grad)}"
     assert page.errors == []
+
+
+def test_a_folded_quiz_asks_only_single_steps(tmp_path, page):
+    from nn import MLP, mse_loss
+
+    loss = mse_loss(MLP(2, [2, 1], seed=0)([1.0, -2.0]), 1.0)
+    s = stepper(loss, collapse="neuron", quiz=True, forward=False)
+    s.save(tmp_path / "mlp.html")
+    page.goto((tmp_path / "mlp.html").as_uri())
+    last = int(page.get_attribute("#slider", "max"))
+    asked = 0
+    while page.evaluate(STATE)["step"] < last:
+        page.click("#next")
+        if page.get_attribute("body", "data-asking") is not None:
+            asked += 1
+            page.click("#reveal")
+    assert asked == 3                  # loss -> a, a -> L2.N1.out, a -> y; neurons: shown
+    assert page.text_content("#score") == "Score: 0 / 3 right at the first try"
+    assert page.errors == []

@@ -172,9 +172,10 @@ class _PageData:
                         "name": step.node_name + operand_note(step.node, step.position),
                         "contribution": format_number(step.contribution),
                         "step": len(steps)})
-                    formula = step.rule.partition(" = ")[2]
+                    formula = step.rule.partition(" = ")[2]  # "b" of "∂c/∂a = b"
                     self.locals_[(step.node, step.position)] = {
-                        "name": step.input_name, "formula": "" if _is_number(formula) else formula,
+                        "name": step.input_name,
+                        "formula": "" if _is_number(formula) else formula,
                         "local": format_number(step.local), "step": len(steps)}
                 steps.append(self._backward_step(e, chunk, updates, quiz))
         for e, element in enumerate(self.elements):  # after which step each grad is final
@@ -438,7 +439,8 @@ __SVG__
 <div id="legend">data and grad: <span style="color:#999">?</span> not yet known,
   <span style="color:#ff7f0e">partial sum</span>,
   <span style="color:#1f77b4">complete</span>; red: the node of this step and its edges;
-  orange: the inputs receiving a contribution. Click a node (or Tab to it, Enter) to inspect it.</div>
+  orange: the inputs receiving a contribution. Click a node (or Tab to it, Enter) to inspect
+  it.</div>
 <script>
 (function () {
   "use strict";
@@ -731,7 +733,10 @@ __SVG__
   // ------------------------------------------------------------ moving
   function next() {
     if (current < F + revealed) { show(current + 1); return; }
-    if (DATA.quiz && revealed < BWD.length && asking < 0) { stop(); ask(revealed); }
+    if (!DATA.quiz || revealed >= BWD.length || asking >= 0) return;
+    if (BWD[revealed].quiz) { stop(); ask(revealed); return; }
+    revealed++;  // nothing to ask (a folded neuron's step): shown as it is
+    show(current + 1);
   }
   function stop() {
     if (timer !== null) { clearInterval(timer); timer = null; }
