@@ -22,7 +22,7 @@ from autograd.value import Scope, Value
 __all__ = [
     "Value", "Scope", "no_grad", "detect_anomaly", "AnomalyError", "grad", "gradcheck",
     "GradcheckError", "register_op", "ops", "topological_order", "explain", "draw_graph",
-    "draw_dot", "stepper",
+    "draw_dot", "stepper", "Exercise", "paths",
 ]
 __version__ = "0.1.0"
 
@@ -34,6 +34,8 @@ _LAZY = {
     "draw_dot": ("autograd.viz", "draw_graph"),
     "GraphImage": ("autograd.viz", "GraphImage"),
     "stepper": ("autograd.viz.stepper", "stepper"),
+    "Exercise": ("autograd.exercise", "Exercise"),
+    "paths": ("autograd.paths", "paths"),
     "compile": ("autograd.compiler", "compile"),
     "compile_outputs": ("autograd.compiler", "compile_outputs"),
 }

@@ -301,8 +301,10 @@ class _Generator:
         return "\n".join(lines) + "\n"
 
     def _label_comment(self, node: Value) -> str:
+        # A label, or for a leaf a name from the model: L1_N3_w0 = _leaves[4].data  # L1.N3.w0
         name = self.names[node]
-        return f"  # {_comment(name)}" if name != self.var[node] and node.label else ""
+        shown = node.label or node.is_leaf
+        return f"  # {_comment(name)}" if shown and name != self.var[node] else ""
 
     def _backward_lines(self, vector: bool, indent: int
                         ) -> tuple[list[str], list[str], set[Value], dict[Value, str]]:

@@ -8,24 +8,79 @@ from __future__ import annotations
 
 import math
 import string
+from collections import Counter
 from typing import Iterable
 
 from autograd.symbolic import to_text
-from autograd.value import Value
+from autograd.value import Scope, Value
 
-__all__ = ["node_names", "format_number", "local_rules"]
+__all__ = ["node_names", "format_number", "factor", "forward_rule", "local_rules", "times",
+           "operand_note", "VALUE_KINDS"]
+
+
+#: Kinds of scope that name one value by their path (a parameter ``L1.N3.w0``, a model input
+#: ``x0``, a named result such as ``loss``). Any other kind is a module: a node carrying its
+#: scope is that module's output, ``L1.N3.out``.
+VALUE_KINDS = frozenset({"parameter", "input", "value"})
 
 
 def node_names(order: Iterable[Value]) -> dict[Value, str]:
-    """A name for every node: its label if set, else a, b, c, ... (then v27, v28, ...).
+    """A name for every node: its label; else one derived from its scope; else a, b, c, ...
 
-    Automatic names skip those the user already chose as labels, so every name in one
-    graph is unique as long as the labels are.
+    Derived names (only computed here, when a trace or a picture asks): a node whose scope is
+    of a ``VALUE_KINDS`` kind is called by the scope's path (``L1.N3.w0``, ``x0``, ``loss``);
+    a node carrying a module's scope is its output, ``L1.N3.out``; and a module may name the
+    other nodes of the call that made an output: if the scope's ``owner`` has a method
+    ``local_names(output) -> {node: "z"}``, those are ``L1.N3.z``. A derived name that
+    several nodes get (one per example of a batch) is numbered in topological order:
+    ``L1.N3.out[1]``, ``L1.N3.out[2]``. Automatic names (``a``, ``b`` ... then ``v27``) skip
+    every name already used, so every name in one graph is unique as long as the labels are.
     """
     nodes = list(order)
     taken = {node.label for node in nodes if node.label}
-    automatic = (name for name in _candidates() if name not in taken)
-    return {node: node.label or next(automatic) for node in nodes}
+    derived = _names_from_scopes(nodes)
+    count = Counter(derived[node] for node in nodes if node in derived and not node.label)
+    numbered: Counter = Counter()
+    names: dict[Value, str] = {}
+    for node in nodes:
+        name = node.label or derived.get(node)
+        if name is not None and not node.label and (count[name] > 1 or name in taken):
+            numbered[name] += 1
+            name = f"{name}[{numbered[name]}]"
+        if name is not None:
+            names[node] = name
+    used = taken | set(names.values())
+    automatic = (name for name in _candidates() if name not in used)
+    return {node: names.get(node) or next(automatic) for node in nodes}
+
+
+def _names_from_scopes(nodes: list[Value]) -> dict[Value, str]:
+    """The names that the scopes of ``nodes`` give (before numbering repeats)."""
+    paths: dict[int, str] = {}
+
+    def path_of(scope: Scope) -> str:
+        path = paths.get(id(scope))
+        if path is None:
+            path = paths[id(scope)] = scope.path
+        return path
+
+    own: dict[Value, str] = {}
+    inner: dict[Value, str] = {}
+    for node in nodes:
+        scope = node.scope
+        if scope is None:
+            continue
+        path = path_of(scope)
+        if scope.kind in VALUE_KINDS:
+            own[node] = path or scope.kind
+            continue
+        own[node] = f"{path}.out" if path else "out"
+        local_names = getattr(scope.owner, "local_names", None)
+        if local_names is not None and not node.is_leaf:
+            for part, local in local_names(node).items():
+                inner.setdefault(part, f"{path}.{local}" if path else local)
+    # A node's own scope wins over the name its module gives it.
+    return {**{node: name for node, name in inner.items() if node.scope is None}, **own}
 
 
 def _candidates() -> Iterable[str]:
@@ -55,6 +110,35 @@ def format_number(x: float) -> str:
     return text + "0" if text.endswith(".") else text
 
 
+def factor(x: float) -> str:
+    """A number as a factor of a product: negative numbers in parentheses, ``(-3.0)``."""
+    text = format_number(x)
+    return f"({text})" if text.startswith("-") else text
+
+
+def forward_rule(node: Value, names: dict[Value, str]) -> str:
+    """How ``node`` is computed from its inputs, in the given names: ``a·b``, ``tanh(x)``.
+
+    ``names`` maps each input to its text: its name, or ``factor(input.data)`` for the
+    numbers (``2.0·(-3.0)``). ``""`` for a leaf.
+    """
+    rule = node.rule
+    if rule is None:
+        return ""
+    args = [names[inp] for inp in node.inputs]
+    symbolic = rule.symbolic(node.op_param)
+    if symbolic.forward is not None:
+        return to_text(symbolic.forward, dict(zip(symbolic.inputs, args)))
+    op = node.op
+    if rule.arity == 2 and op in ("/", "**"):
+        return f"{args[0]}{'/' if op == '/' else '^'}{args[1]}"
+    if op.startswith("**"):                     # x ** 3, a constant power
+        return f"{args[0]}^{op[2:]}"
+    if rule.has_param:                          # leaky_relu(x, 0.01)
+        args.append(format_number(node.op_param))
+    return f"{op}({', '.join(args)})"
+
+
 def local_rules(node: Value, names: dict[Value, str]) -> list[str]:
     """The local derivative of ``node`` by each input as a formula in the graph's names.
 
@@ -72,3 +156,14 @@ def local_rules(node: Value, names: dict[Value, str]) -> list[str]:
     rename["out"] = names[node]
     return [f"∂{names[node]}/∂{names[inp]} = {to_text(local, rename)}"
             for inp, local in zip(inputs, symbolic.local_grads)]
+
+
+def times(k: int) -> str:
+    """How often: ``once``, ``twice``, ``3 times``."""
+    return {1: "once", 2: "twice"}.get(k, f"{k} times")
+
+
+def operand_note(node: Value, position: int) -> str:
+    """`` (operand 2)`` when the input at ``position`` is used twice by ``node`` (``x * x``)."""
+    inputs = node.inputs
+    return f" (operand {position + 1})" if inputs.count(inputs[position]) > 1 else ""

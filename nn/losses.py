@@ -8,6 +8,9 @@ Shapes: ``outputs`` is what the model returned, for one example or a batch:
   of Values; targets a list of class indices (cross-entropy) or a list of lists of numbers.
 
 Batch losses are the mean over the batch (1/m), like PyTorch's ``reduction="mean"``.
+
+Traces and pictures call a loss's result ``loss`` (``l2`` for ``l2_penalty``) and number
+targets ``y`` (``y[1]``, ``y[2]`` ... in a batch): the losses give those nodes a scope.
 """
 
 from __future__ import annotations
@@ -15,12 +18,25 @@ from __future__ import annotations
 from numbers import Real
 from typing import Any, Iterable, Sequence, Union
 
-from autograd.value import Value
+from autograd.value import Scope, Value
 
 __all__ = ["mse_loss", "bce_with_logits", "cross_entropy", "hinge_loss", "l2_penalty",
            "log_softmax", "softmax"]
 
 Scalar = Union[Value, float, int]
+
+#: What traces and pictures call a loss, an L2 penalty and a target number.
+LOSS, L2, TARGET = Scope("value", "loss"), Scope("value", "l2"), Scope("input", "y")
+
+
+def _named(value: Value, scope: Scope) -> Value:
+    value.scope = scope
+    return value
+
+
+def _target(t: Any) -> Value:
+    """A target number as a leaf called ``y`` (a Value given as target stays as it is)."""
+    return t if isinstance(t, Value) else _named(Value(t), TARGET)
 
 
 def _is_scalar(x: Any) -> bool:
@@ -57,7 +73,8 @@ def _mean(terms: list) -> Value:
 
 def mse_loss(outputs: Any, targets: Any) -> Value:
     """Mean squared error: (1/n) sum_i (y_i - t_i)^2 over every output element."""
-    return _mean([(out - t) ** 2 for out, t in _flatten_pairs(outputs, targets, "mse_loss")])
+    return _named(_mean([(out - _target(t)) ** 2
+                         for out, t in _flatten_pairs(outputs, targets, "mse_loss")]), LOSS)
 
 
 def bce_with_logits(logits: Any, targets: Any) -> Value:
@@ -66,9 +83,10 @@ def bce_with_logits(logits: Any, targets: Any) -> Value:
     mean of  softplus(z) - t z  =  -[t log sigma(z) + (1 - t) log(1 - sigma(z))],
     finite for any z (softplus is computed stably), gradient sigma(z) - t.
     """
-    return _mean([out.softplus() - t * out if isinstance(out, Value) else
-                  Value(out).softplus() - t * out
-                  for out, t in _flatten_pairs(logits, targets, "bce_with_logits")])
+    return _named(_mean([(out if isinstance(out, Value) else Value(out)).softplus()
+                         - _target(t) * out
+                         for out, t in _flatten_pairs(logits, targets, "bce_with_logits")]),
+                  LOSS)
 
 
 def hinge_loss(scores: Any, targets: Any) -> Value:
@@ -78,9 +96,9 @@ def hinge_loss(scores: Any, targets: Any) -> Value:
         if y not in (-1, 1):
             raise ValueError(f"hinge_loss needs labels -1 or +1, got {y!r}; convert 0/1 labels "
                              "with y = 2*y - 1 (or make the data with labels='pm1')")
-        margin = 1 - y * score
-        terms.append(margin.relu() if isinstance(margin, Value) else Value(margin).relu())
-    return _mean(terms)
+        margin = 1 - _target(y) * score
+        terms.append(margin.relu())
+    return _named(_mean(terms), LOSS)
 
 
 def log_softmax(logits: Sequence[Scalar]) -> list[Value]:
@@ -109,7 +127,7 @@ def cross_entropy(logits: Any, target: Any) -> Value:
     lists and a list of ints; the result is the mean over the batch.
     """
     if logits and all(_is_scalar(v) for v in logits):
-        return _cross_entropy_one(logits, target)
+        return _named(_cross_entropy_one(logits, target), LOSS)
     logits = list(logits)
     targets = list(target) if not isinstance(target, Real) else None
     if targets is None or len(targets) != len(logits):
@@ -117,7 +135,7 @@ def cross_entropy(logits: Any, target: Any) -> Value:
                          f"{len(logits)} class indices, got {target!r:.60}")
     if not logits:
         raise ValueError("cross_entropy: the batch is empty")
-    return _mean([_cross_entropy_one(z, k) for z, k in zip(logits, targets)])
+    return _named(_mean([_cross_entropy_one(z, k) for z, k in zip(logits, targets)]), LOSS)
 
 
 def _cross_entropy_one(logits: Sequence[Scalar], target: Any) -> Value:
@@ -141,4 +159,4 @@ def l2_penalty(params: Any, alpha: float = 1.0) -> Value:
     total = values[0] * values[0]
     for p in values[1:]:
         total = total + p * p
-    return alpha * total
+    return _named(alpha * total, L2)

@@ -10,7 +10,13 @@ and by the names in traces): every module has an ``autograd.Scope`` (``module.sc
 kind (``neuron``, ``layer``, ``mlp``), named by its place in its parent (``L1``, ``N3``), so a
 neuron's path is ``L1.N3``. Every parameter's ``scope`` is a scope of kind ``parameter``
 named ``w0``, ``b`` ... inside its neuron's, and every output of a neuron call carries the
-neuron's scope. Intermediate nodes carry none: one pointer per module call, nothing per node.
+neuron's scope. Numbers given as inputs become leaves of kind ``input`` named ``x0``, ``x1``
+..., one per input shared by every neuron that reads it. Intermediate nodes carry nothing:
+one pointer per module call. Their names are derived only when a trace or picture asks
+(``autograd.display.node_names``): ``L1.N3.w0``, ``L1.N3.out``, and from
+``Neuron.local_names`` the weighted sum ``L1.N3.z = b + w0·x0 + w1·x1 + ...``, its running
+sums ``L1.N3.s0 = b + w0·x0``, ``s1 = s0 + w1·x1`` ... and products ``L1.N3.w0x0`` (in a
+neuron's names ``x_i`` is its i-th input).
 """
 
 from __future__ import annotations
@@ -68,6 +74,33 @@ def _check_count(n: Any, what: str) -> int:
     return n
 
 
+_INPUT_SCOPES: list[Scope] = []
+
+
+def _input_scope(i: int) -> Scope:
+    """The scope that names a model's i-th input ``x{i}`` (one per index, shared)."""
+    while len(_INPUT_SCOPES) <= i:
+        _INPUT_SCOPES.append(Scope("input", f"x{len(_INPUT_SCOPES)}"))
+    return _INPUT_SCOPES[i]
+
+
+def _inputs(module: "Module", x: Any, nin: int) -> list[Value]:
+    """A module call's inputs as Values: each number becomes one leaf ``x{i}``, so that every
+    neuron reading input i reads the same node (and dL/dx_i collects all their contributions).
+    Done once per model call; the layers inside pass Values on (``_forward``)."""
+    if isinstance(x, (Value, Real)):
+        x = [x]
+    if len(x) != nin:
+        raise ValueError(f"{module!r} takes {nin} inputs, got {len(x)}: {_preview(x)}")
+    values = []
+    for i, xi in enumerate(x):
+        if not isinstance(xi, Value):
+            xi = Value(xi)
+            xi.scope = _input_scope(i)
+        values.append(xi)
+    return values
+
+
 class Module:
     """Base class: finds parameters in attributes (Values, Modules, and lists of them).
 
@@ -97,6 +130,11 @@ class Module:
         """Mark ``value`` as this module's parameter ``name`` (``w0``, ``b``) and return it."""
         value.scope = Scope("parameter", name, self.scope)
         return value
+
+    def local_names(self, output: Value) -> dict[Value, str]:
+        """Names for the nodes of the call that returned ``output``, relative to this module
+        (``{z_node: "z"}``); traces and pictures prefix the module's path. Here: none."""
+        return {}
 
     def named_parameters(self, prefix: str = "") -> list[tuple[str, Value]]:
         """Every parameter with its dotted name, in definition order (micrograd's order)."""
@@ -205,17 +243,36 @@ class Neuron(Module):
 
     def __call__(self, x: Sequence[Any]) -> Value:
         """act(w . x + b) for inputs ``x`` (floats or Values): one Value tagged with the neuron."""
-        w = self.w
-        if isinstance(x, (Value, Real)):
-            x = [x]
-        if len(x) != len(w):
-            raise ValueError(f"{self!r} takes {len(w)} inputs, got {len(x)}: {_preview(x)}")
+        return self._forward(_inputs(self, x, len(self.w)))
+
+    def _forward(self, x: list[Value]) -> Value:
         act = self.b
-        for wi, xi in zip(w, x):
+        for wi, xi in zip(self.w, x):
             act = act + wi * xi
         out = act if self.activation == LINEAR else ops.lookup(self.activation)(act)
         out.scope = self.scope
         return out
+
+    def local_names(self, output: Value) -> dict[Value, str]:
+        """``z``, the running sums ``s0, s1, ...`` and the products ``w0x0, w1x1, ...`` of the
+        call that returned ``output`` (found by walking back from it, never stored)."""
+        names: dict[Value, str] = {}
+        act = output
+        if self.activation != LINEAR:
+            if len(output.inputs) != 1:
+                return names
+            act = output.inputs[0]
+            names[act] = "z"
+        for i in range(len(self.w) - 1, -1, -1):  # act = (b + w0 x0 + ... ) + w_i x_i
+            if act.op != "+":
+                break
+            total, term = act.inputs
+            if term.op == "*" and term.inputs[0] is self.w[i]:
+                names[term] = f"w{i}x{i}"
+            if i > 0:
+                names[total] = f"s{i - 1}"
+            act = total
+        return names
 
     def forward_floats(self, x: Sequence[float]) -> float:
         """The same output on plain floats (no graph): for plotting and evaluation."""
@@ -256,8 +313,11 @@ class Layer(Module):
         return self.neurons[0].activation
 
     def __call__(self, x: Sequence[Any]) -> Union[Value, list[Value]]:
-        outs = [n(x) for n in self.neurons]
+        outs = self._forward(_inputs(self, x, len(self.neurons[0].w)))
         return outs[0] if len(outs) == 1 else outs
+
+    def _forward(self, x: list[Value]) -> list[Value]:
+        return [n._forward(x) for n in self.neurons]
 
     def forward_floats(self, x: Sequence[float]) -> list[float]:
         return [n.forward_floats(x) for n in self.neurons]
@@ -302,9 +362,9 @@ class MLP(Module):
             self._adopt(layer, f"L{i + 1}")
 
     def __call__(self, x: Sequence[Any]) -> Union[Value, list[Value]]:
+        x = _inputs(self, x, self.nin)
         for layer in self.layers:
-            out = layer(x)
-            x = [out] if isinstance(out, Value) else out
+            x = layer._forward(x)
         return x[0] if len(x) == 1 else x
 
     def forward_floats(self, x: Sequence[float]) -> Union[float, list[float]]:

@@ -16,7 +16,8 @@ from autograd.modes import no_grad
 from autograd.value import Value
 from nn.data import _rng, batches
 from nn.live import Animation, Snapshots, Watch, training_animation
-from nn.losses import bce_with_logits, cross_entropy, hinge_loss, l2_penalty, mse_loss
+from nn.losses import (LOSS, bce_with_logits, cross_entropy, hinge_loss, l2_penalty,
+                       mse_loss)
 from nn.metrics import accuracy
 from nn.optim import SGD, Optimizer, _number, clip_grad_norm_
 
@@ -76,6 +77,13 @@ def _floats(output: Any) -> Any:
     return [v.data for v in output]
 
 
+def _name_loss(loss: Value) -> Value:
+    """Call the training loss ``loss`` in traces and pictures unless it has a name already."""
+    if loss.scope is None and not loss.label:
+        loss.scope = LOSS
+    return loss
+
+
 def make_step(model: Any, loss_fn: Callable, optimizer: Optimizer,
               clip: Optional[float] = None, l2: float = 0.0) -> TrainingStep:
     """A function ``step(X_batch, y_batch) -> (loss, outputs)`` doing one training step.
@@ -90,6 +98,7 @@ def make_step(model: Any, loss_fn: Callable, optimizer: Optimizer,
         loss = loss_fn(outputs, y_batch)
         if l2:
             loss = loss + l2_penalty(params, l2)
+        _name_loss(loss)
         optimizer.zero_grad()
         loss.backward()
         if clip is not None:
@@ -130,7 +139,7 @@ def make_compiled_step(model: Any, loss_fn: Callable, optimizer: Optimizer,
         forward = program.forward(rows)
         outputs = [[Value(v) for v in row] for row in forward.outputs]
         shaped = [row[0] if single else row for row in outputs]
-        loss = loss_fn(shaped, y_batch)
+        loss = _name_loss(loss_fn(shaped, y_batch))
         optimizer.zero_grad()
         loss.backward()
         try:

@@ -1,6 +1,9 @@
-"""Worked examples shared by the tests: micrograd's lecture and README expressions."""
+"""Worked examples shared by the tests: micrograd's lecture and README expressions, a node
+used twice, and random small graphs (a hypothesis strategy)."""
 
 from __future__ import annotations
+
+from hypothesis import strategies as st
 
 from autograd import Value, topological_order
 
@@ -37,3 +40,40 @@ def micrograd_readme() -> tuple[Value, Value, Value]:
 def labelled_leaves(root: Value) -> dict[str, Value]:
     """The leaves of root's graph that have a label, by label."""
     return {v.label: v for v in topological_order(root) if v.is_leaf and v.label}
+
+
+def used_twice() -> Value:
+    """L = (x·y)·(x + y) at x = 3, y = -2: x and y feed two nodes each (dL/dx = -8, dL/dy = -3)."""
+    x, y = Value(3.0, label="x"), Value(-2.0, label="y")
+    c = x * y
+    c.label = "c"
+    d = x + y
+    d.label = "d"
+    L = c * d
+    L.label = "L"
+    return L
+
+
+UNARY = [lambda v: v.tanh(), lambda v: v.relu(), lambda v: v ** 2, lambda v: -v,
+         lambda v: v.sigmoid(), lambda v: v.sin(), lambda v: v.cos()]
+BINARY = [lambda u, v: u + v, lambda u, v: u * v, lambda u, v: u - v]
+
+#: Small random graphs as (leaf data, program): build(graph) makes the Values; nodes are
+#: often used several times. Values stay finite: leaves in [-2, 2], at most 8 ops, none
+#: growing faster than a square (2 squared 8 times is 2^256).
+graphs = st.tuples(
+    st.lists(st.floats(-2, 2, allow_subnormal=False), min_size=1, max_size=4),
+    st.lists(st.tuples(st.booleans(), st.integers(0, len(UNARY) - 1), st.integers(0, 100),
+                       st.integers(0, 100)), min_size=1, max_size=8))
+
+
+def build(graph: tuple) -> Value:
+    """The root of a graph drawn from ``graphs``; its leaves are labelled x0, x1, ..."""
+    leaf_data, program = graph
+    nodes = [Value(v, label=f"x{i}") for i, v in enumerate(leaf_data)]
+    for binary, op, i, j in program:
+        if binary:
+            nodes.append(BINARY[op % len(BINARY)](nodes[i % len(nodes)], nodes[j % len(nodes)]))
+        else:
+            nodes.append(UNARY[op](nodes[i % len(nodes)]))
+    return nodes[-1]

@@ -65,7 +65,7 @@ def test_step_writes_a_stepper_page(tmp_path):
     page = target.read_text(encoding="utf-8")
     assert page.startswith("<!DOCTYPE html>") and "<svg" in page and 'id="next"' in page
     data = json.loads(re.search(r"var DATA = (.*);\n", page).group(1))
-    assert [numbers(s["formula"]) for s in data["steps"]] == [
+    assert [numbers(s["formula"]) for s in data["backward"]] == [
         numbers(step.formula) for step in explain(lecture())]
 
 

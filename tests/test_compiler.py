@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 import random
 
 import pytest
@@ -437,6 +438,20 @@ def test_source_is_readable_and_uses_labels():
     forward = src.split("# forward")[1].split("_seeds")[0]
     assert forward.count(" = ") == 3  # one line per op node: *, +, tanh
     assert "neuron(x)" in repr(step)
+
+
+def test_names_from_the_model_become_identifiers_and_comments():
+    from nn import MLP, mse_loss
+    model = MLP(2, [2, 1], seed=0)
+    step = compile(lambda a, b: mse_loss(model([a, b]), 1.0), [1.0, -2.0])
+    src = step.source
+    leaves = re.findall(r"^ +(\w+) = _leaves\[\d+\]\.data(?:  # (.+))?$", src, re.M)
+    assert ("L1_N2_w0", "L1.N2.w0") in leaves and ("L2_N1_b", "L2.N1.b") in leaves
+    assert len(leaves) == model.num_parameters() + 1             # and the target y
+    assert "L1_N1_z = L1_N1_s0 + L1_N1_w1x1" in src and "L1_N1_out = _relu(L1_N1_z)" in src
+    assert re.search(r"^ +loss = _pow\(", src, re.M)
+    value, _ = step(1.0, -2.0)
+    assert value == mse_loss(model([1.0, -2.0]), 1.0).data
 
 
 def test_labels_that_are_not_identifiers_or_clash_are_renamed():

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from autograd import Value
+from autograd import Scope, Value, topological_order
 from autograd.display import format_number, local_rules, node_names
 
 
@@ -60,3 +60,90 @@ def test_local_rules_name_the_graph():
     r = c.relu()
     r.label = "r"
     assert local_rules(r, node_names([c, r])) == ["∂r/∂c = 0 if c ≤ 0 else 1"]
+
+
+# ------------------------------------------------------------------ names from scopes
+
+class Doubler:
+    """A module as any library may write one: a scope, a parameter, outputs tagged, and
+    local_names for the nodes of a call (on demand, nothing stored per node)."""
+
+    def __init__(self, name=""):
+        self.scope = Scope("doubler", name, owner=self)
+        self.k = Value(2.0)
+        self.k.scope = Scope("parameter", "k", self.scope)
+
+    def __call__(self, x):
+        inner = self.k * x
+        out = inner.tanh()
+        out.scope = self.scope
+        return out
+
+    def local_names(self, out):
+        return {out.inputs[0]: "kx"}
+
+
+def test_scopes_name_parameters_outputs_and_what_the_module_names():
+    outer = Scope("net", "")
+    d = Doubler("D1")
+    d.scope.parent = outer
+    x = Value(0.5)
+    x.scope = Scope("input", "x0")
+    y = d(x)
+    loss = y * y
+    loss.scope = Scope("value", "loss")
+    order = topological_order(loss)
+    names = node_names(order)
+    assert sorted(names.values()) == ["D1.k", "D1.kx", "D1.out", "loss", "x0"]
+
+
+def doubled_plus_one():
+    """x0 -> D1.kx = k * x0 -> D1.out = tanh(kx) -> root = out + 1: each node by its role."""
+    d = Doubler("D1")
+    x = Value(0.5)
+    x.scope = Scope("input", "x0")
+    out = d(x)
+    root = out + 1.0
+    return {"k": d.k, "x": x, "kx": out.inputs[0], "out": out, "one": root.inputs[1],
+            "root": root}
+
+
+@pytest.mark.parametrize("labels, expected", [
+    ({}, dict(k="D1.k", x="x0", kx="D1.kx", out="D1.out", one="a", root="b")),
+    # labels always win, also over a name that the module gives
+    ({"out": "y", "kx": "product"},
+     dict(k="D1.k", x="x0", kx="product", out="y", one="a", root="b")),
+    # automatic names skip the names already in use
+    ({"root": "a"}, dict(k="D1.k", x="x0", kx="D1.kx", out="D1.out", one="b", root="a")),
+    # a label equal to a derived name: the derived one is numbered
+    ({"root": "D1.out"},
+     dict(k="D1.k", x="x0", kx="D1.kx", out="D1.out[1]", one="a", root="D1.out")),
+])
+def test_labels_win_over_names_from_scopes(labels, expected):
+    nodes = doubled_plus_one()
+    for role, text in labels.items():
+        nodes[role].label = text
+    names = node_names(topological_order(nodes["root"]))
+    assert {role: names[node] for role, node in nodes.items()} == expected
+
+
+def test_a_name_derived_for_several_nodes_is_numbered_in_topological_order():
+    d = Doubler("D1")
+    xs = [Value(v) for v in (0.1, 0.2, 0.3)]
+    for x in xs:
+        x.scope = Scope("input", "x0")
+    outs = [d(x) for x in xs]            # one call per example of a batch
+    root = outs[0] + outs[1] + outs[2]
+    names = node_names(topological_order(root))
+    assert [names[x] for x in xs] == ["x0[1]", "x0[2]", "x0[3]"]
+    assert [names[o] for o in outs] == ["D1.out[1]", "D1.out[2]", "D1.out[3]"]
+    assert [names[o.inputs[0]] for o in outs] == ["D1.kx[1]", "D1.kx[2]", "D1.kx[3]"]
+    assert names[d.k] == "D1.k"          # one parameter, shared: one name
+    assert len(set(names.values())) == len(names)
+
+
+def test_a_module_without_a_path_names_plainly():
+    d = Doubler()                        # not inside anything: no path
+    y = d(Value(1.0))
+    names = node_names(topological_order(y))
+    assert names[y] == "out" and names[d.k] == "k" and names[y.inputs[0]] == "kx"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import random
+import re
 import statistics
 import subprocess
 import sys
@@ -141,14 +142,34 @@ def test_scopes_in_an_mlp_graph_name_the_owning_neuron():
     model = MLP(2, [3, 1], seed=0)
     out = model([1.0, 2.0])
     tagged = [v for v in topological_order(out) if v.scope is not None]
-    # 3*3 + 4 parameters, 3 hidden outputs, 1 final output
-    assert len(tagged) == 13 + 3 + 1
+    # 3*3 + 4 parameters, 3 hidden outputs, 1 final output, 2 inputs
+    assert len(tagged) == 13 + 3 + 1 + 2
     params = set(model.parameters())
+    inputs = [v for v in tagged if v.scope.kind == "input"]
+    assert [(v.data, v.scope.path) for v in inputs] == [(1.0, "x0"), (2.0, "x1")]
     for v in tagged:
+        if v in inputs:
+            continue
         neuron = v.scope.find("neuron")
         assert neuron is not None and neuron.owner in {n for layer in model.layers
                                                       for n in layer.neurons}
         assert (v.scope.kind == "parameter") == (v in params)
+
+
+def test_numbers_given_as_inputs_become_one_leaf_per_input():
+    from autograd import topological_order
+    model = MLP(2, [3, 1], seed=0)
+    out = model([1.0, 2.0])
+    leaves = [v for v in topological_order(out) if v.is_leaf and v not in model.parameters()]
+    assert len(leaves) == 2                       # read by all three first-layer neurons
+    x0 = leaves[0]
+    first_layer_products = [v for v in topological_order(out) if x0 in v.inputs]
+    assert len(first_layer_products) == 3
+    out.backward()
+    assert x0.grad == sum(n.w[0].data * p.grad for n, p in zip(
+        model.layers[0].neurons, first_layer_products))
+    given = Value(1.0, label="mine")              # a Value given as input is used as it is
+    assert given in topological_order(model([given, 2.0]))
 
 
 def test_any_one_input_op_is_an_activation_by_name():
@@ -291,3 +312,82 @@ def test_import_nn_loads_no_heavy_dependency():
             "if m in sys.modules]; print(heavy)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+# ---------------------------------------------------------------- names in traces and pictures
+
+def test_an_mlp_loss_trace_names_every_node_from_the_model():
+    from autograd import explain
+    from nn import mse_loss
+    model = MLP(2, [2, 1], seed=0)
+    trace = explain(mse_loss(model([1.0, -2.0]), 1.0))
+    names = set(trace.names.values())
+    assert not any(re.fullmatch(r"v\d+", name) for name in names), names
+    assert {f"dloss/d{s.input_name}" for s in trace} >= {
+        f"dloss/d{p.scope.path}" for p in model.parameters()}
+    for p in model.parameters():                 # every parameter by its module path
+        assert trace.names[p] == p.scope.path
+    assert names == {
+        "x0", "x1", "y", "loss", "a",           # a: the difference out - y
+        *(p.scope.path for p in model.parameters()),
+        *(f"L1.N{j}.{part}" for j in (1, 2) for part in ("w0x0", "s0", "w1x1", "z", "out")),
+        "L2.N1.w0x0", "L2.N1.s0", "L2.N1.w1x1", "L2.N1.out"}   # linear: its sum is its out
+    assert trace[0].formula.startswith("dloss/da += dloss/dloss")
+
+
+@pytest.mark.parametrize("activation, nin, expected", [
+    ("tanh", 1, ["w0x0", "z", "out"]),
+    ("relu", 3, ["w0x0", "s0", "w1x1", "s1", "w2x2", "z", "out"]),
+    ("linear", 2, ["w0x0", "s0", "w1x1", "out"]),
+])
+def test_a_neurons_nodes_are_named_by_their_role(activation, nin, expected):
+    from autograd.display import node_names
+    from autograd import topological_order
+    n = Neuron(nin, activation=activation, seed=0)
+    out = n([0.5] * nin)
+    names = node_names(topological_order(out))
+    made = [names[v] for v in topological_order(out) if not v.is_leaf]
+    assert made == expected
+    assert [names[p] for p in n.parameters()] == [f"w{i}" for i in range(nin)] + ["b"]
+
+
+def test_a_batch_numbers_each_examples_nodes():
+    from autograd.display import node_names
+    from autograd import topological_order
+    from nn import hinge_loss
+    model = MLP(2, [2, 1], seed=0)
+    X = [[1.0, 2.0], [-1.0, 0.5], [0.0, 1.0]]
+    loss = hinge_loss([model(x) for x in X], [1, -1, 1])
+    names = node_names(topological_order(loss))
+    assert len(set(names.values())) == len(names)
+    assert {names[v] for v in topological_order(loss) if v.scope is not None
+            and v.scope.kind == "input" and v.scope.name == "x0"} == {"x0[1]", "x0[2]", "x0[3]"}
+    assert sum(name.startswith("L2.N1.out[") for name in names.values()) == 3
+    assert names[loss] == "loss"
+    assert names[model.layers[0].neurons[0].w[0]] == "L1.N1.w0"
+
+
+def test_explicit_labels_win_over_the_models_names():
+    from autograd import explain
+    model = MLP(2, [1], seed=0)
+    model.layers[0].neurons[0].w[1].label = "slope"
+    out = model([1.0, 2.0])
+    out.label = "prediction"
+    names = set(explain(out).names.values())
+    assert {"slope", "prediction", "L1.N1.w0", "L1.N1.b"} <= names
+    assert "L1.N1.w1" not in names and "L1.N1.out" not in names
+
+
+def test_fit_calls_its_loss_loss():
+    from nn import SGD
+    from nn.train import make_step
+    model = MLP(1, [1], seed=0)
+    seen = []
+
+    def loss_fn(outputs, targets):
+        total = sum(((o - t) ** 2 for o, t in zip(outputs, targets)), Value(0.0))
+        seen.append(total)
+        return total
+
+    make_step(model, loss_fn, SGD(model.parameters(), lr=0.1))([[1.0]], [2.0])
+    assert seen[0].scope.path == "loss"

@@ -1,4 +1,5 @@
-"""stepper(): the page it builds, its data, its escaping and how it saves and shows in Jupyter.
+"""stepper(): the page it builds, its data (forward and backward steps, inspector, quiz,
+folding), its escaping and how it saves and shows in Jupyter.
 
 What the page does in a browser is checked in test_stepper_browser.py.
 """
@@ -12,9 +13,10 @@ import re
 import pytest
 
 from autograd import Value, explain, stepper
+from autograd.display import format_number
 from autograd.viz import draw_graph
 from autograd.viz.stepper import Stepper, _json_for_script
-from examples import lecture
+from examples import lecture, used_twice
 
 
 def page_data(page: str) -> dict:
@@ -46,29 +48,99 @@ def test_page_data_is_the_trace(lecture_page):
     L, s = lecture_page
     trace = explain(lecture())  # same graph shape, same numbers
     data = page_data(s.html)
-    assert [st["formula"] for st in data["steps"]] == [st.formula for st in trace]
+    assert [st["formula"] for st in data["backward"]] == [st.formula for st in trace]
     order = s.trace.order
     ids = draw_graph(L).node_ids
-    assert [n["id"] for n in data["nodes"]] == [ids[node] for node in order]
+    assert [e["id"] for e in data["elements"]] == [ids[node] for node in order]
     assert [n["name"] for n in data["nodes"]] == [s.trace.names[node] for node in order]
-    for st, step in zip(data["steps"], s.trace):
-        assert order[st["node"]] is step.node and order[st["input"]] is step.input
-        assert st["edge_id"] == f"e{st['node']}_{step.position}"
-        assert st["value"] == step.grad
+    for st, step in zip(data["backward"], s.trace):
+        assert data["elements"][st["element"]]["id"] == ids[step.node]
+        assert st["edges"] == [f"e{order.index(step.node)}_{step.position}",
+                               f"e{order.index(step.node)}"]
+        assert st["updates"] == [[order.index(step.input), format_number(step.grad)]]
+        assert st["quiz"] is None
     assert data["root"] == "L" and data["root_index"] == len(order) - 1
     # A node's gradient is complete after the last step that adds into it.
-    complete = {data["nodes"][i]["name"]: n["complete"] for i, n in enumerate(data["nodes"])}
+    complete = {e["name"]: e["complete"] for e in data["elements"]}
     assert complete == {"L": 0, "d": 1, "f": 2, "e": 3, "c": 4, "a": 5, "b": 6}
+
+
+def test_the_forward_phase_computes_each_op_node_in_order(lecture_page):
+    _, s = lecture_page
+    data = page_data(s.html)
+    assert [st["formula"] for st in data["forward"]] == [
+        "e = a·b = 2.0·(-3.0) = -6.0", "d = e + c = (-6.0) + 10.0 = 4.0",
+        "L = d·f = 4.0·(-2.0) = -8.0"]
+    computed = {e["name"]: e["computed"] for e in data["elements"]}
+    assert computed == {"a": 0, "b": 0, "e": 1, "c": 0, "d": 2, "f": 0, "L": 3}
+    assert data["forward"][0]["edges"] == ["e2_0", "e2_1", "e2"]
+    assert page_data(stepper(lecture(), forward=False).html)["forward"] == []
 
 
 def test_every_edge_and_node_of_a_step_is_in_the_svg(lecture_page):
     _, s = lecture_page
     data = page_data(s.html)
     svg_ids = set(re.findall(r'<g id="([^"]+)"', s.html))
-    for st in data["steps"]:
-        node = data["nodes"][st["node"]]
-        assert {node["id"], node["op_id"], data["nodes"][st["input"]]["id"], st["edge_id"],
-                st["out_edge_id"]} <= svg_ids
+    for st in data["forward"] + data["backward"]:
+        element = data["elements"][st["element"]]
+        assert {element["id"], element["op_id"], *st["edges"]} <= svg_ids
+        assert {data["elements"][t]["id"] for t in st.get("targets", [])} <= svg_ids
+
+
+def test_the_inspector_data_has_each_local_derivative_and_each_use():
+    data = page_data(stepper(used_twice()).html)
+    nodes = {n["name"]: n for n in data["nodes"]}
+    assert [(u["name"], u["contribution"]) for u in nodes["x"]["uses"]] == [
+        ("d", "-6.0"), ("c", "-2.0")]
+    assert [(i["name"], i["formula"], i["local"]) for i in nodes["c"]["inputs"]] == [
+        ("x", "y", "-2.0"), ("y", "x", "3.0")]
+    assert [(i["name"], i["formula"], i["local"]) for i in nodes["d"]["inputs"]] == [
+        ("x", "", "1.0"), ("y", "", "1.0")]   # a number is not repeated as its formula
+    assert nodes["c"]["made"] == "x·y" and nodes["x"]["leaf"]
+
+
+def test_quiz_data_carries_the_exercise_diagnoses():
+    from autograd.exercise import KINDS, contribution_slips
+
+    s = stepper(lecture(), quiz=True)
+    data = page_data(s.html)
+    assert data["quiz"] is True and data["rtol"] == 2e-3
+    for st, step in zip(data["backward"], s.trace):
+        quiz = st["quiz"]
+        slips = contribution_slips(step, "L", s.trace.names)
+        assert quiz["answer"] == step.contribution
+        assert quiz["slips"] == [{"value": slip.value, "title": KINDS[slip.kind],
+                                  "text": slip.text} for slip in slips[:-1]]
+        assert quiz["fallback"]["text"] == slips[-1].text
+        assert quiz["prompt"].endswith("· ? = ?")
+    svg = s.html[s.html.index("<svg"):s.html.index("</svg>")]
+    assert "∂" not in svg   # the edges do not give the local derivatives away
+
+
+def test_collapse_steps_a_model_neuron_by_neuron():
+    from nn import MLP, mse_loss
+
+    model = MLP(2, [2, 1], seed=0)
+    loss = mse_loss(model([1.0, -2.0]), 1.0)
+    s = stepper(loss, collapse="neuron")
+    data = page_data(s.html)
+    groups = [e for e in data["elements"] if e["group"]]
+    assert sorted(g["name"] for g in groups) == ["neuron L1.N1", "neuron L1.N2", "neuron L2.N1"]
+    steps = [data["elements"][st["element"]]["name"] for st in data["backward"]]
+    assert steps == ["loss", "a", "a", "neuron L2.N1", "neuron L1.N2", "neuron L1.N1"]
+    forward = [data["elements"][st["element"]]["name"] for st in data["forward"]]
+    assert forward == ["neuron L1.N1", "neuron L1.N2", "neuron L2.N1", "a", "loss"]
+    final = {}
+    for st in data["backward"]:
+        final.update({n: text for n, text in st["updates"]})
+    order = s.trace.order
+    assert len(final) == len(order) - 1                  # every node but the root
+    for i, text in final.items():                        # ends with the engine's gradients
+        assert text == format_number(order[i].grad), s.trace.names[order[i]]
+    neuron = data["backward"][3]
+    assert neuron["formula"].startswith("neuron L2.N1: dloss/dL2.N1.out = ")
+    assert neuron["text"].startswith("its parameters get dloss/dL2.N1.b = -2.306, "
+                                     "dloss/dL2.N1.w0 = ")
 
 
 def test_stepper_sets_grads_like_backward():
@@ -94,7 +166,11 @@ def test_labels_are_text_never_markup():
     data = page_data(page)
     assert [n["name"] for n in data["nodes"]] == [evil, "a & b \u2028 <!-- c", "<b>z</b>"]
     assert "&lt;/script&gt;&lt;script&gt;alert(1)&lt;/script&gt;" in page  # in the SVG text
-    assert "<title>Backward pass of &lt;b&gt;z&lt;/b&gt; = 6.0</title>" in page
+    assert ("<title>Forward and backward pass of &lt;b&gt;z&lt;/b&gt; = 6.0</title>"
+            in page)
+    quiz = stepper(z, quiz=True).html                   # the quiz's texts carry names too
+    assert quiz.count("<script") == 1 and "alert(1)</script>" not in quiz
+    assert evil in json.dumps(page_data(quiz)["backward"], ensure_ascii=False)
 
 
 @pytest.mark.parametrize("text, escaped", [
@@ -131,14 +207,14 @@ def test_a_leaf_root_gives_a_page_with_only_step_zero():
     x = Value(4.0, label="x")
     s = stepper(x)
     assert isinstance(s, Stepper) and len(s.trace) == 0
-    assert page_data(s.html)["steps"] == []
+    assert page_data(s.html)["backward"] == page_data(s.html)["forward"] == []
 
 
 def test_a_reused_input_has_one_edge_per_operand():
     x = Value(3.0, label="x")
     y = x * x
     data = page_data(stepper(y).html)
-    assert [st["edge_id"] for st in data["steps"]] == ["e1_0", "e1_1"]
+    assert [st["edges"] for st in data["backward"]] == [["e1_0", "e1"], ["e1_1", "e1"]]
 
 
 @pytest.mark.parametrize("bad", [2.0, None, "L"])

@@ -153,7 +153,7 @@ def test_switches_leave_out_grads_and_local_derivatives():
 def test_colours_tell_roles_apart():
     x = Value(2.0, label="x")
     p = Value(0.5)
-    p._scope = (object(),)          # a parameter of some module
+    p.scope = Scope("parameter", "w", Scope("neuron"))   # a parameter of some module
     y = (x * p + 1).tanh()
     y.backward()
     src = draw_graph(y).source
@@ -285,7 +285,7 @@ def test_real_mlp_loss_fits_under_the_default_limit_when_folded():
     model = MLP(2, [16, 16, 1], seed=0)
     loss = (1 + -1.0 * model([2.0, -1.0])).relu()
     loss.backward()
-    assert len(topological_order(loss)) > 1000
+    assert len(topological_order(loss)) > 900    # values; with their ops ~1,900 to draw
     with pytest.raises(ValueError, match="max_nodes=500"):
         draw_graph(loss)
     src = draw_graph(loss, collapse="neuron").source

@@ -70,14 +70,14 @@ def escape_label(text: str, record: bool = False) -> str:
 
 def node_role(node: Value, root: Value) -> str:
     """``output`` for the root, ``parameter`` for a leaf with a scope (an nn module's),
-    ``input`` for other labelled leaves, ``constant`` for unlabelled leaves, else
-    ``intermediate``."""
+    ``input`` for a leaf with an ``input`` scope (nn's ``x0``) and other labelled leaves,
+    ``constant`` for unlabelled leaves, else ``intermediate``."""
     if node is root:
         return "output"
     if not node.is_leaf:
         return "intermediate"
     if node.scope is not None:
-        return "parameter"
+        return "input" if node.scope.kind == "input" else "parameter"
     return "input" if node.label else "constant"
 
 
