@@ -448,7 +448,7 @@ def test_names_from_the_model_become_identifiers_and_comments():
     leaves = re.findall(r"^ +(\w+) = _leaves\[\d+\]\.data(?:  # (.+))?$", src, re.M)
     assert ("L1_N2_w0", "L1.N2.w0") in leaves and ("L2_N1_b", "L2.N1.b") in leaves
     assert len(leaves) == model.num_parameters() + 1             # and the target y
-    assert "L1_N1_z = L1_N1_s0 + L1_N1_w1x1" in src and "L1_N1_out = _relu(L1_N1_z)" in src
+    assert "L1_N1_z = L1_N1_s0 + L1_N1_w1x1" in src and "L1_N1_out = 0.0 if L1_N1_z <= 0.0 else L1_N1_z" in src
     assert re.search(r"^ +loss = _pow\(", src, re.M)
     value, _ = step(1.0, -2.0)
     assert value == mse_loss(model([1.0, -2.0]), 1.0).data

@@ -105,7 +105,12 @@ def test_the_default_example_runs_offline_and_shows_numbers_graph_table_and_step
     table = page.text_content("#output .rich table")
     assert "do/dn" in table and "dL" not in table
     stepper = page.frame_locator("#output iframe")
-    stepper.locator("#next").click()
+    stepper.locator("#next").click()   # the forward pass first: x1*w1 is computed
+    assert "x1·w1 = 2.0·(-3.0) = -6.0" in stepper.locator("#formula").text_content()
+    for _ in range(12):                 # then the backward pass, from the output
+        stepper.locator("#next").click()
+        if "do/dn" in stepper.locator("#formula").text_content():
+            break
     assert "do/dn" in stepper.locator("#formula").text_content()
     assert stepper.locator("g.node.current").get_attribute("id") == "n9"
 
