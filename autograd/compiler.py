@@ -223,12 +223,13 @@ class _Generator:
         return f"_{name}({', '.join(args)})"
 
     def locals_(self, node: Value, vector: bool) -> list[Optional[Sym | str]]:
-        """The local derivatives as Syms, or as code reading ``_l[i]`` of a rule call."""
+        """The local derivatives as Syms, or as code reading ``_l_<node>[i]``, the result of
+        calling the rule (one name per node: an input's gradient may read it at the end)."""
         symbolic = node.rule.symbolic(node.op_param)
         if symbolic.local_grads is not None:
             return list(symbolic.local_grads)
         self.vectorizable = False
-        return [f"_l[{i}]" for i in range(node.rule.arity)]
+        return [f"_l_{self.var[node]}[{i}]" for i in range(node.rule.arity)]
 
     # ------------------------------------------------------------ the whole function
     def source(self, vector: bool) -> str:
@@ -371,7 +372,7 @@ class _Generator:
                     args.append(_literal(node.op_param))
                 needed.update(node.inputs)
                 needed.add(node)
-                lines.append(f"{pad}_l = _{self._function(node.rule)}_local_grads("
+                lines.append(f"{pad}_l_{var[node]} = _{self._function(node.rule)}_local_grads("
                              f"{', '.join(args)})")
             for k, (inp, local) in enumerate(zip(node.inputs, locals_)):
                 if isinstance(local, str):  # a called rule may say None for this input

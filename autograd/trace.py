@@ -18,18 +18,12 @@ from dataclasses import dataclass
 from typing import Iterator
 
 from autograd.backprop import backward, chain_rule_step, graph_lock, topological_order
-from autograd.display import format_number, local_rules, node_names
+from autograd.display import factor, format_number, local_rules, node_names
 from autograd.value import Value
 
 __all__ = ["explain", "BackwardTrace", "ChainRuleStep"]
 
 DOT = "\u00b7"  # the multiplication dot of the formulas
-
-
-def _factor(x: float) -> str:
-    """A factor of a product: negative numbers in parentheses, ``2.0 · (-3.0)``."""
-    text = format_number(x)
-    return f"({text})" if text.startswith("-") else text
 
 
 @dataclass(frozen=True, eq=False)
@@ -175,7 +169,7 @@ def _replay(root: Value, order: list[Value],
             grads[inp] += contribution
             n, i = names[node], names[inp]
             formula = (f"d{root_name}/d{i} += d{root_name}/d{n} {DOT} d{n}/d{i} = "
-                       f"{_factor(upstream)} {DOT} {_factor(local)} = "
+                       f"{factor(upstream)} {DOT} {factor(local)} = "
                        f"{format_number(contribution)}")
             steps.append(ChainRuleStep(len(steps), node, inp, position, node.op, n, i, upstream,
                                        local, rules[position], contribution, grads[inp],

@@ -18,6 +18,7 @@ from numbers import Real
 from typing import Any, Callable, Optional, Sequence, Union
 
 from autograd.display import format_number
+from autograd.viz.page import HtmlPage, json_for_script
 from nn.losses import bce_with_logits
 from nn.plot import _grid_axes, _grid_classes, _predict
 
@@ -311,29 +312,17 @@ class Watch:
 
 # ---------------------------------------------------------------- the animation
 
-class Animation:
+class Animation(HtmlPage):
     """The decision boundary at each snapshot of a fit, with the training curves, as one
     self-contained HTML page (a slider and Play, no network): shows inline in Jupyter,
     ``.save("moons.html")`` writes it. ``frames`` are the snapshots' ``(epoch, classes)``."""
 
+    kind = "animations"
+    title = "training animation"
+
     def __init__(self, page: str, frames: list[tuple[int, bytes]]) -> None:
-        self.html = page
+        super().__init__(page)
         self.frames = frames
-
-    def save(self, path: PathLike) -> str:
-        """Write the page to ``path`` (a ``.html`` file) and return the path."""
-        path = os.fspath(path)
-        if not path.lower().endswith((".html", ".htm")):
-            raise ValueError(f"an animation is an HTML page: save to a .html file, not {path!r}")
-        with open(path, "w", encoding="utf-8") as file:
-            file.write(self.html)
-        return path
-
-    def _repr_html_(self) -> str:
-        # an iframe keeps the page's ids and script apart from the notebook's
-        return (f'<iframe srcdoc="{html.escape(self.html, quote=True)}" '
-                'style="width:100%;height:560px;border:1px solid #ddd" '
-                'sandbox="allow-scripts" title="training animation"></iframe>')
 
     def __repr__(self) -> str:
         epochs = [epoch for epoch, _ in self.frames]
@@ -347,7 +336,6 @@ def _finite_or_none(x: float) -> Optional[float]:
 def training_animation(history: Any) -> Animation:
     """The decision-boundary snapshots of ``history`` (from ``fit(..., snapshots=k)`` or
     ``fit(..., live=True)``) as an HTML animation with a slider, one frame per snapshot."""
-    from autograd.viz.stepper import _json_for_script
 
     snapshots = getattr(history, "snapshots", None)
     if not snapshots:
@@ -377,7 +365,7 @@ def training_animation(history: Any) -> Animation:
     count = len(snapshots)
     title = f"The decision boundary while training: {count} snapshot{'s' * (count != 1)}"
     page = _TEMPLATE.replace("__TITLE__", html.escape(title)).replace(
-        "__DATA__", _json_for_script(data))
+        "__DATA__", json_for_script(data))
     return Animation(page, list(snapshots.frames))
 
 

@@ -60,3 +60,21 @@ def registered_ops_are_forgotten_after_each_test():
     ops.OPS.update(before_ops)
     ops.FUNCTIONS.clear()
     ops.FUNCTIONS.update(before_functions)
+
+
+#: How tests start Chromium here: headless, as root, and with no background network traffic.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """The system Chromium driven by Playwright (one per test module)."""
+    executable = require_program("chromium")
+    require_module("playwright")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()

@@ -6,6 +6,7 @@ from __future__ import annotations
 from hypothesis import strategies as st
 
 from autograd import Value, topological_order
+from autograd.playground import MICROGRAD_README
 
 
 def lecture() -> Value:
@@ -22,19 +23,17 @@ def lecture() -> Value:
 
 
 def micrograd_readme() -> tuple[Value, Value, Value]:
-    """micrograd's README expression as (g, a, b): g = 24.7041, dg/da = 138.8338, dg/db = 645.5773."""
-    a, b = Value(-4.0, label="a"), Value(2.0, label="b")
-    c = a + b
-    d = a * b + b**3
-    c += c + 1
-    c += 1 + c + (-a)
-    d += d * 2 + (b + a).relu()
-    d += 3 * d + (b - a).relu()
-    e = c - d
-    f = e**2
-    g = f / 2.0
-    g += 10.0 / f
-    return g, a, b
+    """micrograd's README expression as (g, a, b): g = 24.7041, dg/da = 138.8338, dg/db = 645.5773.
+
+    Built by running the playground's copy of the example (the one the page opens with) up
+    to its backward pass, so that the tests and the page check one and the same text.
+    """
+    source = MICROGRAD_README.split("g.backward()")[0]
+    names: dict = {}
+    exec(source, names)  # noqa: S102 - our own example text
+    a, b = names["a"], names["b"]
+    a.label, b.label = "a", "b"
+    return names["g"], a, b
 
 
 def labelled_leaves(root: Value) -> dict[str, Value]:

@@ -12,7 +12,7 @@ import types
 from pathlib import Path
 
 import pytest
-from conftest import require_module, require_program
+from conftest import require_module
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -281,33 +281,26 @@ def test_live_figure_panels():
 
 
 @pytest.mark.browser
-def test_animation_slider_and_play_in_chromium(tmp_path):
-    executable = require_program("chromium")
-    require_module("playwright")
-    from playwright.sync_api import sync_playwright
-
+def test_animation_slider_and_play_in_chromium(tmp_path, browser):
     X, y = _moons()
     history = fit(MLP(2, [4, 1], seed=0), X, y, loss="hinge", epochs=6, progress=False,
                   snapshots=2)
     path = history.animation().save(tmp_path / "moons.html")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable,
-                                             args=["--no-sandbox", "--disable-gpu"])
-        page = browser.new_page()
-        errors, requests = [], []
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        page.on("request", lambda r: requests.append(r.url))
-        page.goto(Path(path).as_uri())
-        assert page.inner_text("#status").startswith("after epoch 6 of 6")
-        page.fill("#slider", "1")
-        page.dispatch_event("#slider", "input")
-        assert page.inner_text("#status").startswith("after epoch 2 of 6")
-        page.click("#play")
-        page.wait_for_function("document.getElementById('status').textContent"
-                               ".startsWith('after epoch 6')")
-        assert page.inner_text("#play") == "Play", "Play stops at the last frame"
-        pixel = page.evaluate("""() => Array.from(document.getElementById('boundary')
-            .getContext('2d').getImageData(2, 2, 1, 1).data)""")
-        assert pixel[3] == 255 and pixel[:3] != [255, 255, 255], "the boundary is painted"
-        browser.close()
+    page = browser.new_page()
+    errors, requests = [], []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("request", lambda r: requests.append(r.url))
+    page.goto(Path(path).as_uri())
+    assert page.inner_text("#status").startswith("after epoch 6 of 6")
+    page.fill("#slider", "1")
+    page.dispatch_event("#slider", "input")
+    assert page.inner_text("#status").startswith("after epoch 2 of 6")
+    page.click("#play")
+    page.wait_for_function("document.getElementById('status').textContent"
+                           ".startsWith('after epoch 6')")
+    assert page.inner_text("#play") == "Play", "Play stops at the last frame"
+    pixel = page.evaluate("""() => Array.from(document.getElementById('boundary')
+        .getContext('2d').getImageData(2, 2, 1, 1).data)""")
+    assert pixel[3] == 255 and pixel[:3] != [255, 255, 255], "the boundary is painted"
+    page.close()
     assert errors == [] and all(url.startswith("file:") for url in requests)

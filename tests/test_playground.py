@@ -14,8 +14,7 @@ import zipfile
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from conftest import require_module, require_npm_package, require_program
-from test_stepper_browser import CHROMIUM_ARGS
+from conftest import require_npm_package
 
 from autograd.cli import main
 from autograd.playground import EXAMPLES, PlaygroundError, build
@@ -48,18 +47,6 @@ def server(site):
     yield f"http://127.0.0.1:{httpd.server_address[1]}/"
     httpd.shutdown()
     httpd.server_close()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    executable = require_program("chromium")
-    require_module("playwright")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 def test_the_site_has_the_runtime_the_packages_and_the_examples(site):

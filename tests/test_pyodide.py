@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 from conftest import require_npm_package, require_program
 
+from autograd.playground import MICROGRAD_README
 from autograd.viz.render import render
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,23 +40,7 @@ o = n.tanh(); o.label = "o"
 """
 
 CASES = {
-    "readme": """
-from autograd import Value
-a = Value(-4.0)
-b = Value(2.0)
-c = a + b
-d = a * b + b**3
-c += c + 1
-c += 1 + c + (-a)
-d += d * 2 + (b + a).relu()
-d += 3 * d + (b - a).relu()
-e = c - d
-f = e**2
-g = f / 2.0
-g += 10.0 / f
-g.backward()
-print(f"{g.data:.4f} {a.grad:.4f} {b.grad:.4f}")
-""",
+    "readme": MICROGRAD_README,
     "import_is_light": """
 import sys
 before = set(sys.modules)

@@ -15,7 +15,8 @@ import pytest
 from autograd import Value, explain, stepper
 from autograd.display import format_number
 from autograd.viz import draw_graph
-from autograd.viz.stepper import Stepper, _json_for_script
+from autograd.viz.page import json_for_script
+from autograd.viz.stepper import Stepper
 from examples import lecture, used_twice
 
 
@@ -177,7 +178,7 @@ def test_labels_are_text_never_markup():
     ("</script>", "\\u003c/script\\u003e"), ("a&b", "a\\u0026b"), ("\u2028", "\\u2028"),
     ("\u2029", "\\u2029"), ("<!--", "\\u003c!--"), ("plain", "plain")])
 def test_json_for_script_escapes(text, escaped):
-    out = _json_for_script({"k": text})
+    out = json_for_script({"k": text})
     assert out == '{"k": "' + escaped + '"}'
     assert json.loads(out) == {"k": text}
 

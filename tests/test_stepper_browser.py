@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import require_module, require_program
+from conftest import require_module
 
 from autograd import Value, explain, stepper
 from autograd.display import format_number
@@ -14,9 +14,6 @@ from autograd.viz import draw_graph
 from examples import lecture, used_twice
 
 pytestmark = pytest.mark.browser
-
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 # What the page shows: the step number, the highlighted node's and edge's SVG ids, the formula,
 # and every record's grad field by node id.
@@ -45,18 +42,6 @@ INSPECTOR = """() => {
   for (const td of box.querySelectorAll("[data-field]")) found[td.dataset.field] = td.textContent;
   return found;
 }"""
-
-
-@pytest.fixture(scope="module")
-def browser():
-    executable = require_program("chromium")
-    require_module("playwright")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture()

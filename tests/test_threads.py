@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 
-import pytest
 
 import autograd
 from autograd import Value, draw_graph, explain, grad, no_grad, stepper, topological_order

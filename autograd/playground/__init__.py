@@ -104,9 +104,9 @@ def build(directory: PathLike, pyodide: Optional[PathLike] = None) -> Path:
     for name in _RUNTIME:
         shutil.copyfile(runtime / name, site / "pyodide" / name)
     _zip_packages(modules, site / "chainrule.zip")
-    from autograd.viz.stepper import _json_for_script
+    from autograd.viz.page import json_for_script
 
-    page = _asset("index.html").replace("__EXAMPLES__", _json_for_script(EXAMPLES))
+    page = _asset("index.html").replace("__EXAMPLES__", json_for_script(EXAMPLES))
     (site / "index.html").write_text(page, encoding="utf-8")
     (site / "worker.mjs").write_text(_asset("worker.mjs"), encoding="utf-8")
     return site / "index.html"

@@ -19,17 +19,17 @@ slips of ``autograd.exercise.contribution_slips``).
 from __future__ import annotations
 
 import html
-import json
 import math
 import os
 import re
-from typing import Any, Optional, Union
+from typing import Optional, Union
 
 from autograd.display import factor, format_number, forward_rule, operand_note
 from autograd.exercise import KINDS, contribution_slips
 from autograd.trace import BackwardTrace, ChainRuleStep, explain
 from autograd.value import Value
 from autograd.viz.collapse import Group, fold
+from autograd.viz.page import HtmlPage, json_for_script
 
 __all__ = ["stepper", "Stepper", "QUIZ_RTOL"]
 
@@ -38,15 +38,6 @@ PathLike = Union[str, "os.PathLike[str]"]
 #: A quiz answer is right within this relative tolerance: the page shows numbers to 4
 #: significant digits, so a product of two of them is good to about 1e-3.
 QUIZ_RTOL = 2e-3
-
-
-def _json_for_script(data: Any) -> str:
-    """JSON that is safe inside <script>: no "</script>", no "<!--", no JS line separators."""
-    text = json.dumps(data, ensure_ascii=False, allow_nan=False)
-    for char, escape in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"),
-                         ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
-        text = text.replace(char, escape)
-    return text
 
 
 def _svg_element(svg: str) -> str:
@@ -275,7 +266,7 @@ def _span(values: list[float]) -> str:
     return f"{format_number(min(values))} … {format_number(max(values))}"
 
 
-class Stepper:
+class Stepper(HtmlPage):
     """An interactive forward/backward-pass stepper page; shows inline in Jupyter, ``.save()``
     writes it.
 
@@ -283,26 +274,13 @@ class Stepper:
     ``BackwardTrace`` it steps through.
     """
 
+    kind = "stepper pages"
+    title = "backward-pass stepper"
+
     def __init__(self, page: str, trace: BackwardTrace, height: int) -> None:
-        self.html = page
+        super().__init__(page)
         self.trace = trace
-        self._height = height
-
-    def save(self, path: PathLike) -> str:
-        """Write the page to ``path`` (e.g. ``"backprop.html"``) and return the path."""
-        path = os.fspath(path)
-        if not path.lower().endswith((".html", ".htm")):
-            raise ValueError(f"stepper pages are HTML: save to a .html file, not {path!r}")
-        with open(path, "w", encoding="utf-8") as file:
-            file.write(self.html)
-        return path
-
-    def _repr_html_(self) -> str:
-        # An iframe keeps each stepper's ids and scripts apart from the notebook's and from
-        # other steppers on the same page; srcdoc needs no file or server (static HTML too).
-        return (f'<iframe srcdoc="{html.escape(self.html, quote=True)}" '
-                f'style="width:100%;height:{self._height}px;border:1px solid #ddd" '
-                f'sandbox="allow-scripts" title="backward-pass stepper"></iframe>')
+        self.height = height
 
     def __repr__(self) -> str:
         return (f"<Stepper: {len(self.trace)} chain-rule steps of "
@@ -348,7 +326,7 @@ def stepper(root: Value, rankdir: str = "LR", max_nodes: int = 500, *,
     page = (_TEMPLATE
             .replace("__TITLE__", html.escape(title))
             .replace("__SVG__", svg)
-            .replace("__DATA__", _json_for_script(data)))
+            .replace("__DATA__", json_for_script(data)))
     return Stepper(page, trace, height)
 
 
