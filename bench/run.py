@@ -3,6 +3,7 @@
     python bench/run.py            # full run (a few minutes)
     python bench/run.py --quick    # under 30 s
     python bench/run.py --json results.json
+    python bench/run.py --only shallow mlp fresh
 
 One process, engines interleaved (run 1 of every engine, then run 2 ...), GC on, medians
 of several runs. Before anything is timed, every engine's values and gradients are checked
@@ -155,6 +156,11 @@ ADD, MUL, RELU, SQUARE, CUBE = range(5)
 BOUND = 2.0  # keep every intermediate within [-2, 2] so nothing overflows
 
 
+def forward(op: int, a: float, b: float) -> float:
+    """The value of one program step on floats (to keep every node within BOUND)."""
+    return (a + b, a * b, a if a > 0.0 else 0.0, a * a, a * a * a)[op]
+
+
 def make_program(n: int, seed: int = 0) -> tuple[list, int]:
     """A random DAG of about n nodes (10% leaves) as (op, i, j) steps, and its depth.
 
@@ -184,7 +190,7 @@ def make_program(n: int, seed: int = 0) -> tuple[list, int]:
             i = rng.randrange(max(0, k - 64), k)
             j = unused[0] if unused and attempt < 25 else rng.randrange(k)
             a, b = values[i], values[j]
-            v = (a + b, a * b, a if a > 0.0 else 0.0, a * a, a * a * a)[op]
+            v = forward(op, a, b)
             if abs(v) <= BOUND:
                 break
         else:
@@ -202,6 +208,59 @@ def make_program(n: int, seed: int = 0) -> tuple[list, int]:
         program.append((ADD, total, k))
         depth.append(1 + max(depth[total], depth[k]))
         total = len(program) - 1
+    return program, max(depth)
+
+
+def make_shallow_program(n: int, seed: int = 0) -> tuple[list, int]:
+    """A random DAG of n nodes (give or take one) whose operands are uniform over all earlier
+    nodes, as (op, i, j) steps, and its depth.
+
+    The nodes are those of make_program (10% leaves in [-1, 1]; + * relu **2 **3, redrawn
+    when the result would leave [-2, 2]), but both operands are drawn from every node made
+    so far, so the graph is shallow (depth 35 at 10k, 43 at 100k) and a walk from the root
+    jumps all over it. Nearly half of the random nodes feed no other node: they are summed by
+    a balanced tree of + (~30% of the n nodes, adding only ~log2 of their count to the
+    depth), so the root depends on every node. Random nodes are drawn until they and that
+    tree make n nodes.
+    """
+    rng = random.Random(seed)
+    program: list = []
+    values: list[float] = []
+    depth: list[int] = []
+    used = bytearray(n + 1)
+    unused = 0  # nodes nobody uses yet; the final tree adds unused - 1 nodes
+    while len(program) + unused - 1 < n:
+        k = len(program)
+        if k < 2 or rng.random() < 0.1:
+            x = rng.uniform(-1.0, 1.0)
+            program.append((-1, x, 0))
+            values.append(x)
+            depth.append(0)
+            unused += 1
+            continue
+        for _ in range(50):
+            op, i, j = rng.randrange(5), rng.randrange(k), rng.randrange(k)
+            v = forward(op, values[i], values[j])
+            if abs(v) <= BOUND:
+                break
+        else:
+            op, v = RELU, forward(RELU, values[i], 0.0)
+        for m in ((i, j) if op <= MUL else (i,)):
+            if not used[m]:
+                used[m] = 1
+                unused -= 1
+        program.append((op, i, j))
+        values.append(v)
+        depth.append(1 + max(depth[i], depth[j] if op <= MUL else 0))
+        unused += 1
+    sinks = [k for k in range(len(program)) if not used[k]]
+    while len(sinks) > 1:
+        pairs = []
+        for i, j in zip(sinks[::2], sinks[1::2]):
+            program.append((ADD, i, j))
+            depth.append(1 + max(depth[i], depth[j]))
+            pairs.append(len(program) - 1)
+        sinks = pairs + sinks[len(pairs) * 2:]
     return program, max(depth)
 
 
@@ -288,39 +347,41 @@ class Compiled(Chainrule):
 
     name = "compiled"
 
-    def prepare(self, model: Any, X: list, y: list, alpha: float = 1e-4) -> float:
-        """Compile mlp_loss's two parts; returns the compile time in seconds."""
+    def prepare(self, model: Any, X: list, y: list, loss: str, alpha: float = 1e-4) -> float:
+        """Compile mlp_loss's per-point term (and L2 term); returns the compile time in seconds."""
         from autograd import compile
 
         t0 = clock()
-        self.sample = compile(lambda x1, x2, t: (1.0 + -t * model([x1, x2])).relu(),
-                              [*X[0], y[0]])
-        self.reg = compile(lambda: alpha * sum(p * p for p in model.parameters()), [])
+        if loss == "mse":
+            self.sample = compile(lambda x1, x2, t: (model([x1, x2]) - t) ** 2, [*X[0], y[0]])
+            self.reg = None
+        else:
+            self.sample = compile(lambda x1, x2, t: (1.0 + -t * model([x1, x2])).relu(),
+                                  [*X[0], y[0]])
+            self.reg = compile(lambda: alpha * sum(p * p for p in model.parameters()), [])
         self.rows = [(*x, t) for x, t in zip(X, y)]
         return clock() - t0
 
     def loss(self) -> float:
         """mlp_loss's value; its gradient is added into the parameters' .grad."""
-        return self.sample.batch(self.rows, 1.0 / len(self.rows)) + self.reg()[0]
+        value = self.sample.batch(self.rows, 1.0 / len(self.rows))
+        return value if self.reg is None else value + self.reg()[0]
 
 
-def mlp_loss(engine: Engine, model: Any, X: list, y: list, alpha: float = 1e-4) -> Any:
-    """micrograd's demo loss: mean hinge loss + alpha * L2 of the parameters."""
+MLP_LOSSES = ("mse", "hinge")
+
+
+def mlp_loss(engine: Engine, model: Any, X: list, y: list, loss: str,
+             alpha: float = 1e-4) -> Any:
+    """The loss of a batch: "mse", mean (model(x) - y)^2, or "hinge", micrograd's demo loss,
+    mean relu(1 - y model(x)) + alpha * sum of the parameters squared."""
+    if loss == "mse":
+        return sum((model(xi) - yi) ** 2 for xi, yi in zip(X, y)) * (1.0 / len(X))
     relu = engine.relu
     losses = [relu(1.0 + -yi * model(xi)) for xi, yi in zip(X, y)]
     data_loss = sum(losses) * (1.0 / len(losses))
     reg = alpha * sum(p * p for p in model.parameters())
     return data_loss + reg
-
-
-def mlp_step(engine: Engine, model: Any, X: list, y: list, lr: float = 0.01) -> float:
-    """One SGD step: forward, zero_grad, backward, update; returns the loss."""
-    loss = mlp_loss(engine, model, X, y)
-    params = list(model.parameters())
-    engine.zero_grad(params)
-    engine.backward(loss)
-    engine.sgd(params, lr)
-    return engine.number(loss)
 
 
 # ---------------------------------------------------------------- workload 3: deep chain
@@ -360,37 +421,40 @@ def check_expr(engines: list[Engine], program: list) -> None:
     gc.collect()
 
 
-def check_mlp(engines: list[Engine], models: dict, X: list, y: list) -> None:
+def check_mlp(engines: list[Engine], models: dict, X: list, y: list, loss: str) -> None:
     reference = None
     for engine in engines:
         model = models[engine.name]
-        loss = mlp_loss(engine, model, X, y)
+        out = mlp_loss(engine, model, X, y, loss)
         params = list(model.parameters())
         engine.zero_grad(params)
-        engine.backward(loss)
-        result = (engine.number(loss), [engine.grad(p) for p in params])
+        engine.backward(out)
+        result = (engine.number(out), [engine.grad(p) for p in params])
         engine.zero_grad(params)
         if reference is None:
             reference = (engine.name, result)
             continue
         name, (loss0, grads0) = reference
-        assert close(result[0], loss0), f"mlp: {engine.name} loss {result[0]} != {name} {loss0}"
+        assert close(result[0], loss0), (f"mlp {loss}: {engine.name} loss {result[0]} != "
+                                         f"{name} {loss0}")
         for k, (g, g0) in enumerate(zip(result[1], grads0)):
-            assert close(g, g0, 1e-7), f"mlp: {engine.name} grad of parameter {k}: {g} != {g0}"
+            assert close(g, g0, 1e-7), (f"mlp {loss}: {engine.name} grad of parameter {k}: "
+                                        f"{g} != {name} {g0}")
     gc.collect()
 
 
 def check_compiled(compiled: Compiled, model: Any, engine: Engine, reference: Any, X: list,
-                   y: list) -> None:
+                   y: list, loss: str) -> None:
     """The compiled step gives chainrule's loss and gradients (before timing)."""
-    loss = mlp_loss(engine, reference, X, y)
+    out = mlp_loss(engine, reference, X, y, loss)
     engine.zero_grad(list(reference.parameters()))
-    engine.backward(loss)
+    engine.backward(out)
     compiled.zero_grad(list(model.parameters()))
     value = compiled.loss()
-    assert close(value, loss.data), f"mlp: compiled loss {value} != chainrule {loss.data}"
+    assert close(value, out.data), f"mlp {loss}: compiled loss {value} != chainrule {out.data}"
     for k, (p, p0) in enumerate(zip(model.parameters(), reference.parameters())):
-        assert close(p.grad, p0.grad, 1e-9), f"mlp: compiled grad {k}: {p.grad} != {p0.grad}"
+        assert close(p.grad, p0.grad, 1e-9), (f"mlp {loss}: compiled grad {k}: {p.grad} != "
+                                              f"chainrule {p0.grad}")
     gc.collect()
 
 
@@ -409,31 +473,38 @@ def time_expr(engine: Engine, program: list) -> dict:
     return result
 
 
-def time_mlp(engine: Engine, model: Any, X: list, y: list) -> dict:
+def time_mlp(engine: Engine, model: Any, X: list, y: list, loss: str) -> dict:
+    """One SGD step: forward (build the loss), zero_grad, backward, update, teardown."""
     t0 = clock()
-    loss = mlp_loss(engine, model, X, y)
+    out = mlp_loss(engine, model, X, y, loss)
     t1 = clock()
     params = list(model.parameters())
     engine.zero_grad(params)
-    engine.backward(loss)
-    engine.sgd(params, 0.0)  # lr 0 keeps the parameters equal across runs and engines
     t2 = clock()
-    del loss, params
-    gc.collect()
+    engine.backward(out)
     t3 = clock()
-    return {"forward": t1 - t0, "backward": t2 - t1, "teardown": t3 - t2, "step": t3 - t0}
+    engine.sgd(params, 0.0)  # lr 0 keeps the parameters equal across runs and engines
+    t4 = clock()
+    del out, params
+    gc.collect()
+    t5 = clock()
+    return {"forward": t1 - t0, "backward": t3 - t2, "update": (t2 - t1) + (t4 - t3),
+            "teardown": t5 - t4, "step": t5 - t0}
 
 
 def time_compiled_mlp(engine: Compiled, model: Any) -> dict:
     t0 = clock()
     params = list(model.parameters())
     engine.zero_grad(params)
-    engine.loss()
-    engine.sgd(params, 0.0)
     t1 = clock()
-    gc.collect()  # nothing to tear down, but the same collection as the other engines
+    engine.loss()
     t2 = clock()
-    return {"forward+backward": t1 - t0, "teardown": t2 - t1, "step": t2 - t0}
+    engine.sgd(params, 0.0)
+    t3 = clock()
+    gc.collect()  # nothing to tear down, but the same collection as the other engines
+    t4 = clock()
+    return {"forward+backward": t2 - t1, "update": (t1 - t0) + (t3 - t2), "teardown": t4 - t3,
+            "step": t4 - t0}
 
 
 def time_chain(engine: Engine, n: int) -> dict:
@@ -505,7 +576,78 @@ def bytes_per_node_rss(engine_name: str, n: int) -> float | None:
         return None
 
 
+# ---------------------------------------------------------------- fresh process, no torch
+FRESH_GRAPHS = 7
+FRESH_WORKLOADS = {"mlp_mse_25": "MLP B=25 MSE loss", "shallow_10000": "shallow DAG 10k"}
+
+
+def fresh_child(engine_name: str, workload: str) -> None:
+    """In a fresh process that imports only this engine (no torch, no gc.freeze), as a user's
+    notebook runs it: backward() of FRESH_GRAPHS fresh graphs of one workload, which are the
+    first backward() calls of the process. Prints the times, value and gradients as JSON."""
+    engine = ENGINES[engine_name]()
+    if workload == "mlp_mse_25":
+        X, y = make_moons(25)
+        weights = make_weights([2, 16, 16, 1])
+        model = (chainrule_mlp(weights) if isinstance(engine, Chainrule) else
+                 ScalarMLP(engine, weights))
+        params = list(model.parameters())
+
+        def build() -> tuple[Any, list]:
+            return mlp_loss(engine, model, X, y, "mse"), params
+    else:
+        program, depth = make_shallow_program(10_000)
+        if isinstance(engine, Micrograd):
+            engine.depth_needed = depth
+
+        def build() -> tuple[Any, list]:
+            return build_expr(engine, program)
+    times = []
+    for _ in range(FRESH_GRAPHS):
+        root, leaves = build()
+        engine.zero_grad(leaves)
+        t0 = clock()
+        engine.backward(root)
+        times.append(clock() - t0)
+        value, grads = engine.number(root), [engine.grad(v) for v in leaves]
+        del root, leaves
+    print(json.dumps({"times": times, "value": value, "grads": grads,
+                      "modules": sorted(m for m in ("torch", "numpy") if m in sys.modules)}))
+
+
+def fresh_processes(rounds: int) -> dict:
+    """fresh_child of chainrule and of micrograd for each workload, alternating, ``rounds``
+    processes each.
+
+    Checks that both engines got the same values and gradients, and returns per workload and
+    engine each process's median, the median of those and their range."""
+    results: dict = {}
+    for workload in FRESH_WORKLOADS:
+        runs: dict[str, list] = {"chainrule": [], "micrograd": []}
+        for _ in range(rounds):
+            for name in runs:
+                out = subprocess.run([sys.executable, os.path.abspath(__file__), "--fresh-child",
+                                      name, workload], capture_output=True, text=True,
+                                     timeout=600, check=True)
+                report = json.loads(out.stdout.strip().splitlines()[-1])
+                assert not report["modules"], f"fresh {name}: imported {report['modules']}"
+                runs[name].append(report)
+        own, ref = runs["chainrule"][0], runs["micrograd"][0]
+        assert close(own["value"], ref["value"]), (
+            f"fresh {workload}: chainrule value {own['value']} != micrograd {ref['value']}")
+        for k, (g, g0) in enumerate(zip(own["grads"], ref["grads"])):
+            assert close(g, g0, 1e-7), (f"fresh {workload}: grad {k}: chainrule {g} != "
+                                        f"micrograd {g0}")
+        results[workload] = {}
+        for name, reports in runs.items():
+            medians = [statistics.median(r["times"]) for r in reports]
+            results[workload][name] = {"backward": statistics.median(medians), "min": min(medians),
+                                       "max": max(medians), "processes": medians}
+    return results
+
+
 # ---------------------------------------------------------------- driver
+WORKLOADS = ["expr", "shallow", "mlp", "chain", "memory", "fresh"]
 ENGINES: dict[str, Callable[[], Engine]] = {
     "chainrule": Chainrule, "micrograd": Micrograd, "torch": TorchScalar, "floats": Floats}
 
@@ -537,28 +679,31 @@ def ratio(value: float | None, reference: float | None) -> str:
     return f"{reference / value:5.2f}x"
 
 
-def print_table(title: str, results: dict, columns: list[str], total: list[str]) -> None:
-    print(f"\n{title}  (ms, median; 'vs mg' / 'vs torch' = how many times faster than them "
-          f"on {'+'.join(total)})")
-    head = f"{'engine':<10}" + "".join(f"{c:>10}" for c in columns) + f"{'vs mg':>9}{'vs torch':>9}"
+def print_table(title: str, results: dict, columns: list[str],
+                ratios: dict[str, list[str]]) -> None:
+    """One row per engine: the columns in ms, then for each ratio (a name -> the columns it
+    sums) how many times faster than micrograd ("name/mg") and than PyTorch ("name/th")."""
+    legend = ", ".join(f"{name} = {'+'.join(keys)}" for name, keys in ratios.items())
+    print(f"\n{title}\n(ms, median; x/mg, x/th: how many times faster than micrograd, PyTorch "
+          f"on x; {legend})")
+    heads = [f"{name}/{ref}" for ref in ("mg", "th") for name in ratios]
+    head = (f"{'engine':<10}" + "".join(f"{c:>10}" for c in columns)
+            + "".join(f"{h:>10}" for h in heads))
     print(head)
     print("-" * len(head))
 
-    def tot(r: dict) -> float | None:
-        if "error" in r:
+    def total(name: str, keys: list[str]) -> float | None:
+        r = results.get(name)
+        if r is None or "error" in r or any(k not in r for k in keys):
             return None
-        if "step" in r and "step" in columns:
-            return r["step"]
-        if any(k not in r for k in total):
-            return None
-        return sum(r[k] for k in total)
+        return sum(r[k] for k in keys)
 
-    mg = tot(results["micrograd"]) if "micrograd" in results else None
-    th = tot(results["torch"]) if "torch" in results else None
     for name, r in results.items():
         cells = "".join(f"{ms(r.get(c)):>10}" for c in columns)
+        cells += "".join(f"{ratio(total(name, keys), total(ref, keys)):>10}"
+                         for ref in ("micrograd", "torch") for keys in ratios.values())
         note = f"  {r['error']}" if "error" in r else ""
-        print(f"{name:<10}{cells}{ratio(tot(r), mg):>9}{ratio(tot(r), th):>9}{note}")
+        print(f"{name:<10}{cells}{note}")
 
 
 def machine() -> dict:
@@ -580,16 +725,20 @@ def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="smaller sizes, under 30 s")
     parser.add_argument("--json", metavar="PATH", help="also write the results as JSON")
-    parser.add_argument("--only", nargs="+", choices=["expr", "mlp", "chain", "memory"],
-                        help="run only these workloads")
+    parser.add_argument("--only", nargs="+", choices=WORKLOADS, help="run only these workloads")
     parser.add_argument("--rss-child", nargs=2, metavar=("ENGINE", "N"), help=argparse.SUPPRESS)
+    parser.add_argument("--fresh-child", nargs=2, metavar=("ENGINE", "WORKLOAD"),
+                        help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.rss_child:
         rss_child(args.rss_child[0], int(args.rss_child[1]))
         return {}
+    if args.fresh_child:
+        fresh_child(*args.fresh_child)
+        return {}
 
     quick = args.quick
-    todo = set(args.only or ["expr", "mlp", "chain", "memory"])
+    todo = set(args.only or WORKLOADS)
     engines = [factory() for factory in ENGINES.values()]
     mg = next(e for e in engines if isinstance(e, Micrograd))
     info = machine()
@@ -613,39 +762,56 @@ def main(argv: list[str] | None = None) -> dict:
             res = interleaved(engines, repeats, lambda e: time_expr(e, program))
             results[f"expr_{n}"] = res
             print_table(f"Expression DAG, {n:,} nodes, depth {depth}", res,
-                        ["build", "backward", "teardown"], ["build", "backward"])
+                        ["build", "backward", "teardown"],
+                        {"bwd": ["backward"], "b+b": ["build", "backward"]})
+
+    if "shallow" in todo:
+        sizes = [1_000, 10_000] if quick else [1_000, 10_000, 100_000]
+        for n in sizes:
+            program, depth = make_shallow_program(n)
+            mg.depth_needed = depth
+            check_expr(engines, program)
+            repeats = {1_000: 15, 10_000: 7, 100_000: 5}[n] // (2 if quick else 1)
+            res = interleaved(engines, repeats, lambda e: time_expr(e, program))
+            results[f"shallow_{n}"] = res
+            print_table(f"Shallow random DAG, {len(program):,} nodes, depth {depth}", res,
+                        ["build", "backward", "teardown"],
+                        {"bwd": ["backward"], "b+b": ["build", "backward"]})
 
     if "mlp" in todo:
-        X, y = make_moons(100)
         weights = make_weights([2, 16, 16, 1])
-        models = {e.name: ScalarMLP(e, weights) for e in engines if not e.forward_only}
-        models["chainrule"] = chainrule_mlp(weights)
-        check_mlp([e for e in engines if not e.forward_only], models, X, y)
-        models["floats"] = ScalarMLP(engines[-1], weights)
+        models = {e.name: chainrule_mlp(weights) if isinstance(e, Chainrule) else
+                  ScalarMLP(e, weights) for e in engines}
+        models["compiled"] = chainrule_mlp(weights)  # its own parameters, checked against these
         compiled = Compiled()
-        models["compiled"] = chainrule_mlp(weights)
-        compile_time = compiled.prepare(models["compiled"], X, y)
-        check_compiled(compiled, models["compiled"], engines[0], models["chainrule"], X, y)
-        repeats = 3 if quick else 7
+        configs = [("mse", 25), ("hinge", 25)] if quick else [
+            (loss, batch) for loss in MLP_LOSSES for batch in (25, 100)]
+        for loss, batch in configs:
+            X, y = make_moons(batch)
+            check_mlp([e for e in engines if not e.forward_only], models, X, y, loss)
+            compile_time = compiled.prepare(models["compiled"], X, y, loss)
+            check_compiled(compiled, models["compiled"], engines[0], models["chainrule"], X, y,
+                           loss)
 
-        def one_step(e: Engine) -> dict:
-            if e.forward_only:
-                t0 = clock()
-                mlp_loss(e, models[e.name], X, y)
-                return {"forward": clock() - t0}
-            if isinstance(e, Compiled):
-                return time_compiled_mlp(e, models[e.name])
-            return time_mlp(e, models[e.name], X, y)
+            def one_step(e: Engine) -> dict:
+                if e.forward_only:
+                    t0 = clock()
+                    mlp_loss(e, models[e.name], X, y, loss)
+                    return {"forward": clock() - t0}
+                if isinstance(e, Compiled):
+                    return time_compiled_mlp(e, models[e.name])
+                return time_mlp(e, models[e.name], X, y, loss)
 
-        res = interleaved([engines[0], compiled, *engines[1:]], repeats, one_step)
-        results["mlp_step"] = res
-        results["mlp_compile_time"] = compile_time
-        print_table("MLP(2,[16,16,1]) SGD step on 100 points (nn.MLP; compiled: "
-                    f"autograd.compile, traced once in {compile_time * 1e3:.0f} ms)",
-                    res, ["forward", "backward", "teardown", "step"],
-                    ["forward", "backward", "teardown"])
-        own, fast = res["chainrule"]["step"], res["compiled"]["step"]
-        print(f"compiled step: {own / fast:.1f}x faster than chainrule's engine step")
+            res = interleaved([engines[0], compiled, *engines[1:]], 3 if quick else 7, one_step)
+            results[f"mlp_{loss}_{batch}"] = res
+            results[f"mlp_{loss}_{batch}_compile_time"] = compile_time
+            what = "mean squared error" if loss == "mse" else "hinge + 1e-4 L2"
+            print_table(f"MLP(2,[16,16,1]) SGD step on {batch} points, {what} (nn.MLP; "
+                        f"compiled: autograd.compile, traced once in {compile_time * 1e3:.0f} ms)",
+                        res, ["forward", "backward", "update", "teardown", "step"],
+                        {"bwd": ["backward"], "step": ["step"]})
+            own, fast = res["chainrule"]["step"], res["compiled"]["step"]
+            print(f"compiled step: {own / fast:.1f}x faster than chainrule's engine step")
 
     if "chain" in todo:
         n = 100_000 if quick else 1_000_000
@@ -659,7 +825,7 @@ def main(argv: list[str] | None = None) -> dict:
                 res[engine.name] = time_chain(engine, n)
         results[f"chain_{n}"] = res
         print_table(f"Chain x -> x*1.0001 + 0.0001, {n:,} steps (one run)", res,
-                    ["build", "backward", "teardown"], ["build", "backward"])
+                    ["build", "backward", "teardown"], {"b+b": ["build", "backward"]})
 
     if "memory" in todo:
         n = 10_000 if quick else 100_000
@@ -680,6 +846,21 @@ def main(argv: list[str] | None = None) -> dict:
             rss_ratio = "-" if not (m["rss"] and ref_rss) else f"{m['rss'] / ref_rss:.2f}"
             print(f"{name:<10}{m['tracemalloc']:10.0f}{rss:>10}{m['tracemalloc'] / ref:11.2f}"
                   f"{rss_ratio:>9}")
+
+    if "fresh" in todo:
+        rounds = 1 if quick else 3
+        fresh = fresh_processes(rounds)
+        results["fresh"] = fresh
+        print(f"\nbackward() in a fresh process without torch, as a notebook runs it: the "
+              f"process's first {FRESH_GRAPHS} calls, on fresh graphs\n(ms; per process the "
+              f"median of the {FRESH_GRAPHS}; median and range over {rounds} process(es) per "
+              "engine, alternating; bwd/mg: how many times faster than micrograd)")
+        print(f"{'workload':<22}{'chainrule':>20}{'micrograd':>20}{'bwd/mg':>10}")
+        for workload, title in FRESH_WORKLOADS.items():
+            own, ref = fresh[workload]["chainrule"], fresh[workload]["micrograd"]
+            cells = "".join(f"{ms(r['backward']).strip():>8} ({ms(r['min']).strip()}-"
+                            f"{ms(r['max']).strip()})".rjust(20) for r in (own, ref))
+            print(f"{title:<22}{cells}{ratio(own['backward'], ref['backward']):>10}")
 
     gc.unfreeze()
     if args.json:
