@@ -8,7 +8,7 @@ The chain rule at one node is ``input.grad += upstream * local`` for each input,
 (tests/test_backprop.py).
 
 Everything here is iterative, so a graph a million nodes deep works (no RecursionError).
-Graph walks write visit marks on the nodes (no visited set to build: see ``_prepare``), so
+Graph walks write visit marks on the nodes (no visited set to build: see ``_walk``), so
 walks and backward passes are serialised by one lock: several threads may share a graph and
 each gets the serial result.
 """
@@ -44,39 +44,72 @@ def topological_order(root: Value) -> list[Value]:
     """Every node ``root`` depends on, inputs before outputs, ``root`` last (depth-first)."""
     _check_root(root, "topological_order()")
     with graph_lock:
-        seen = next(_marks)
-        done = seen + 1
-        order: list[Value] = []
-        emit = order.append
-        stack = [root]
-        push, pop = stack.append, stack.pop
-        while stack:
-            node = stack[-1]
-            mark = node._mark
-            if mark == done:
-                pop()
-            elif mark == seen:  # its inputs are all emitted
-                pop()
-                node._mark = done
-                emit(node)
+        return _walk(root, prepare=False)[0]
+
+
+def _walk(root: Value, prepare: bool) -> tuple[list[Value], list[Value], list[float]]:
+    """The one graph walk: depth-first from ``root``, iterative, each node visited once.
+
+    Returns every node inputs-first (leaves included) when ``prepare`` is False. When it is
+    True it readies a backward pass instead: the op nodes in the same relative order, each
+    grad reset to 0 as it is emitted, and the leaves apart, their grads set aside (reset to 0,
+    the old values returned in the third list, to be added back after the pass).
+
+    Visit marks live on the nodes (two fresh numbers per walk, "seen" and "done"), so no set
+    of visited nodes is built; ``graph_lock`` keeps two walks from mixing their marks. Every
+    branch of the loop ends in ``continue``: Python 3.11 specialises a loop only on plain
+    backward jumps, and without them this walk ran unspecialised for the first seven calls
+    of every process (twice as many instructions; bench/README.md).
+    """
+    seen = next(_marks)
+    done = seen + 1
+    order: list[Value] = []
+    leaves: list[Value] = []
+    previous: list[float] = []
+    emit, found, save = order.append, leaves.append, previous.append
+    stack = [root]
+    push, pop = stack.append, stack.pop
+    while stack:
+        node = stack[-1]
+        mark = node._mark
+        if mark == seen:  # its inputs are all emitted
+            pop()
+            node._mark = done
+            if prepare:
+                node.grad = 0.0
+            emit(node)
+            continue
+        if mark == done:  # reached again through another consumer
+            pop()
+            continue
+        rule = node._rule
+        if rule is None:  # a leaf
+            pop()
+            node._mark = done
+            if prepare:
+                found(node)
+                save(node.grad)
+                node.grad = 0.0
             else:
-                node._mark = seen
-                rule = node._rule
-                if rule is None:
-                    continue
-                # Push in reverse so inputs are visited in operand order.
-                if rule.arity == 2:
-                    if node._b._mark != done:
-                        push(node._b)
-                    if node._a._mark != done:
-                        push(node._a)
-                elif type(node._a) is tuple:
-                    for inp in reversed(node._a):
-                        if inp._mark != done:
-                            push(inp)
-                elif node._a._mark != done:
-                    push(node._a)
-        return order
+                emit(node)
+            continue
+        node._mark = seen
+        # Push in reverse so inputs are visited in operand order; spelled out for one and two
+        # inputs (no tuple per node).
+        a = node._a
+        if rule.arity == 2:
+            b = node._b
+            if b._mark != done:
+                push(b)
+        elif type(a) is tuple:
+            for inp in reversed(a[1:]):
+                if inp._mark != done:
+                    push(inp)
+            a = a[0]
+        if a._mark != done:
+            push(a)
+            continue
+    return order, leaves, previous
 
 
 # ---------------------------------------------------------------- one chain-rule step
@@ -173,7 +206,7 @@ def backward(root: Value, grad: float = 1.0) -> None:
         if root._rule is None:  # a leaf: d root / d root = 1
             root.grad += seed
             return
-        order, leaves, previous = _prepare(root)
+        order, leaves, previous = _walk(root, prepare=True)
         root.grad = seed
         try:
             if anomaly_enabled():
@@ -188,73 +221,10 @@ def backward(root: Value, grad: float = 1.0) -> None:
             leaf.grad = old + leaf.grad
 
 
-def _prepare(root: Value) -> tuple[list[Value], list[Value], list[float]]:
-    """One depth-first walk that readies a backward pass from ``root`` (an op node).
-
-    Returns the op nodes in topological order (the same relative order as
-    ``topological_order``) with their grads reset to 0, the leaves with their grads set
-    aside (reset to 0, old values returned in ``previous``). Leaves are handled where they
-    are found instead of going through the stack: they are a tenth of a typical graph.
-    """
-    seen = next(_marks)
-    done = seen + 1
-    order: list[Value] = []
-    leaves: list[Value] = []
-    previous: list[float] = []
-    emit, found, save = order.append, leaves.append, previous.append
-    stack = [root]
-    push, pop = stack.append, stack.pop
-    while stack:
-        node = stack[-1]
-        mark = node._mark
-        if mark == seen:  # its inputs are all emitted
-            pop()
-            node._mark = done
-            node.grad = 0.0
-            emit(node)
-        elif mark == done:
-            pop()
-        else:
-            node._mark = seen
-            # Push in reverse so inputs are visited in operand order; spelled out for one
-            # and two inputs (no tuple per node).
-            a = node._a
-            if node._rule.arity == 2:
-                b = node._b
-                if b._mark != done:
-                    if b._rule is None:
-                        b._mark = done
-                        found(b)
-                        save(b.grad)
-                        b.grad = 0.0
-                    else:
-                        push(b)
-            elif type(a) is tuple:
-                for inp in reversed(a[1:]):
-                    if inp._mark != done:
-                        if inp._rule is None:
-                            inp._mark = done
-                            found(inp)
-                            save(inp.grad)
-                            inp.grad = 0.0
-                        else:
-                            push(inp)
-                a = a[0]
-            if a._mark != done:
-                if a._rule is None:
-                    a._mark = done
-                    found(a)
-                    save(a.grad)
-                    a.grad = 0.0
-                else:
-                    push(a)
-    return order, leaves, previous
-
-
 def _propagate(order: list[Value]) -> None:
     """The chain rule over ``order`` in reverse: input.grad += upstream * local, optimised.
 
-    ``order`` holds op nodes only (no leaves), inputs before outputs, as ``_prepare`` gives.
+    ``order`` holds op nodes only (no leaves), inputs before outputs, as ``_walk`` gives.
     The common ops are spelled out (the engine's hottest loop); each line computes exactly
     what ``chain_rule_step`` computes from the op's row, which tests/test_backprop.py checks
     op by op. Every other op, and a spelled-out op that hits a singular point
