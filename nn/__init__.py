@@ -36,6 +36,7 @@ __all__ = [
     "log_softmax", "softmax", "accuracy",
     "Optimizer", "SGD", "RMSprop", "Adam", "AdamW", "clip_grad_norm_", "clip_grad_value_",
     "LRScheduler", "StepLR", "ExponentialLR", "CosineAnnealingLR", "LinearWarmup", "LambdaLR",
-    "fit", "evaluate", "make_step", "make_compiled_step", "History", "save", "load", "to_torch", "from_torch",
+    "fit", "evaluate", "make_step", "make_compiled_step", "History", "save", "load", "to_torch",
+    "from_torch",
     "data", "init", "losses", "metrics", "optim", "plot", "schedulers",
 ]

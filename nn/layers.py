@@ -14,10 +14,11 @@ outputs carry its own scope (kind ``activation``, ``dropout``, ``residual``, ...
 
 from __future__ import annotations
 
+import contextlib
 import math
 import random
 from numbers import Real
-from typing import Any, Optional, Sequence, Union
+from typing import Any, Iterator, Optional, Sequence, Union
 
 from autograd import ops
 from autograd.value import Scope, Value
@@ -65,7 +66,8 @@ def _tag(outputs: list, scope: Scope) -> list[Value]:
 
 
 def _pytorch_uniform(rng: Any, fan_in: int, fan_out: int) -> float:
-    """PyTorch's default for Linear and RNN weights and biases: U(-1/sqrt(fan_in), 1/sqrt(fan_in))."""
+    """PyTorch's default for Linear and RNN weights and biases: U(-1/sqrt(n), 1/sqrt(n)),
+    n = fan_in (the hidden size for an RNN)."""
     bound = 1.0 / math.sqrt(fan_in)
     return rng.uniform(-bound, bound)
 
@@ -132,7 +134,7 @@ def _parameter_of(unit: Scope, name: str, data: float) -> Value:
 
 
 class Activation(Module):
-    """A one-input op applied to every entry: ``y_i = f(x_i)`` (``Tanh()`` is ``Activation("tanh")``).
+    """A one-input op on every entry: ``y_i = f(x_i)`` (``Tanh()`` is ``Activation("tanh")``).
 
     ``name`` is any one-input op of ``autograd.ops``: ``relu``, ``tanh``, ``sigmoid``,
     ``leaky_relu`` (slope 0.01), ``softplus`` ... or one added with ``register_op``.
@@ -285,6 +287,7 @@ class Dropout(Module):
     """
 
     scope_kind = "dropout"
+    _feed: Optional["MaskFeed"] = None   # set while compiled code is traced
 
     def __init__(self, p: float = 0.5, seed: Optional[int] = None) -> None:
         if isinstance(p, bool) or not isinstance(p, Real) or not 0.0 <= p <= 1.0:
@@ -299,14 +302,48 @@ class Dropout(Module):
         x = sample(x, None, self)
         if not self.training or self.p == 0.0:
             return x
+        factors = self.draw(len(x)) if self._feed is None else self._feed.take(self, len(x))
+        return _tag([xi * factor for xi, factor in zip(x, factors)], self.scope)
+
+    def draw(self, n: int) -> list[float]:
+        """A fresh mask for ``n`` inputs (kept into ``mask``) as factors: 1/(1 - p) or 0."""
         keep = 1.0 - self.p
-        self.mask = [1 if self._rng.random() < keep else 0 for _ in x]
-        scale = 1.0 / keep if keep > 0.0 else 0.0
-        return _tag([xi * (scale if kept else 0.0) for xi, kept in zip(x, self.mask)],
-                    self.scope)
+        self.mask = [1 if self._rng.random() < keep else 0 for _ in range(n)]
+        return [1.0 / keep if kept else 0.0 for kept in self.mask]
 
     def architecture(self) -> dict:
         return {"type": "Dropout", "p": self.p}
 
     def __repr__(self) -> str:
         return f"Dropout(p={self.p})"
+
+
+class MaskFeed:
+    """Dropout factors given from outside instead of drawn: how compiled code trains with
+    dropout. While a feed is attached (``with feed.attached(model)``), every Dropout call
+    in training mode takes its factors from ``values`` (the traced inputs) and is recorded in
+    ``calls`` as ``(dropout, n)``; the compiled step then draws each row's masks with the
+    Dropouts' own generators in that order, exactly the masks the engine would draw."""
+
+    def __init__(self, values: Optional[Sequence[Any]] = None) -> None:
+        self.values = None if values is None else list(values)
+        self.calls: list[tuple[Dropout, int]] = []
+
+    def take(self, dropout: Dropout, n: int) -> list:
+        self.calls.append((dropout, n))
+        if self.values is None:   # a dry run that only counts
+            return [1.0] * n
+        taken, self.values = self.values[:n], self.values[n:]
+        return taken
+
+    @contextlib.contextmanager
+    def attached(self, model: Any) -> Iterator["MaskFeed"]:
+        dropouts = [m for m in model.modules() if isinstance(m, Dropout)] \
+            if isinstance(model, Module) else []
+        for dropout in dropouts:
+            dropout._feed = self
+        try:
+            yield self
+        finally:
+            for dropout in dropouts:
+                dropout._feed = None
