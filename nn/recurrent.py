@@ -14,12 +14,14 @@ box per time step.
 
 from __future__ import annotations
 
+import math
 from typing import Any, Callable, Optional, Sequence
 
 from autograd.value import Scope, Value
 from nn.layers import _pytorch_uniform, _tag, sample
 from nn.module import Module, Seed, _check_count, _preview, _rng
 from nn.optim import Optimizer, clip_grad_norm_
+from nn.train import History
 
 __all__ = ["RNNCell", "RNN", "tbptt"]
 
@@ -134,7 +136,7 @@ class RNN(Module):
 
 def tbptt(model: Callable, xs: Sequence[Any], targets: Sequence[Any], loss: Callable,
           optimizer: Optimizer, k: int, clip: Optional[float] = None,
-          h0: Optional[Sequence[Any]] = None) -> list[float]:
+          h0: Optional[Sequence[Any]] = None) -> History:
     """One pass of truncated backpropagation through time over a long sequence.
 
     The sequence is cut into chunks of ``k`` steps. For each chunk: ``outputs, h =
@@ -143,23 +145,23 @@ def tbptt(model: Callable, xs: Sequence[Any], targets: Sequence[Any], loss: Call
     value but no gradient flows back past the cut. ``k >= len(xs)`` is full BPTT.
 
     ``model(xs, h) -> (outputs, h_last)`` is an ``RNN`` or any module with that call (an RNN
-    and a readout). Returns the loss of each chunk (floats, before its update).
+    and a readout). Returns a ``History`` with one entry per chunk: ``loss`` (before the
+    update) and ``grad_norm`` (the gradient's norm before clipping).
     """
     _check_count(k, "tbptt(k)")
     if len(xs) != len(targets):
         raise ValueError(f"tbptt: {len(xs)} inputs but {len(targets)} targets; give one target "
                          "per time step")
     params = optimizer.params
+    history = History(loss=[], grad_norm=[])
     h = h0
-    losses = []
     for start in range(0, len(xs), k):
         outputs, h = model(xs[start:start + k], h)
         chunk_loss = loss(outputs, targets[start:start + k])
         optimizer.zero_grad()
         chunk_loss.backward()
-        if clip is not None:
-            clip_grad_norm_(params, clip)
+        history["grad_norm"].append(clip_grad_norm_(params, math.inf if clip is None else clip))
         optimizer.step()
-        losses.append(chunk_loss.data)
+        history["loss"].append(chunk_loss.data)
         h = [v.detach() if isinstance(v, Value) else v for v in h]  # the cut: no gradient past it
-    return losses
+    return history

@@ -188,9 +188,10 @@ def _build_dot(root: Value, rankdir: str, show_grad: bool, show_local: bool,
                            penwidth="2" if root in group.outputs else "1", id=f"g{group.index}")
             lines.append(f"{indent}g{group.index} [{attrs}];")
         if parent is not None:
-            # One column per layer, whatever else its neurons feed (an L2 penalty reads all).
-            lines.append(f"{indent}{{rank=same; " + "; ".join(f"g{g.index}" for g in members)
-                         + ";}")
+            if not _chained(members, group_of):
+                # One column per layer, whatever else its neurons feed (an L2 penalty reads all).
+                lines.append(f"{indent}{{rank=same; " + "; ".join(f"g{g.index}" for g in members)
+                             + ";}")
             lines.append("  }")
 
     # Edges into each drawn op node, one per operand position, labelled with the local
@@ -266,6 +267,14 @@ def _worth_showing(formula: str) -> bool:
     except ValueError:
         return True
     return False
+
+
+def _chained(members: list[Group], group_of: dict[Value, Group]) -> bool:
+    """True if a group of the box computes from another one (the time steps of an RNN): a
+    chain drawn left to right, not a column of parallel neurons."""
+    inside = set(members)
+    return any(group_of.get(inp, group) is not group and group_of.get(inp) in inside
+               for group in members for node in group.members for inp in node.inputs)
 
 
 def _cluster_name(members: list[Group]) -> str:
