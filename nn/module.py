@@ -214,7 +214,7 @@ class Module:
                 raise TypeError(f"state_dict entry {name!r} must be a real number, got "
                                 f"{type(number).__name__} {number!r:.40}; nothing was loaded")
             if name in buffers and isinstance(_buffer_value(*buffers[name]), int):
-                if not float(number).is_integer():  # a count, such as BatchNorm's num_batches_tracked
+                if not float(number).is_integer():  # a count: BatchNorm's num_batches_tracked
                     raise TypeError(f"state_dict entry {name!r} is a count, so it must be a "
                                     f"whole number, got {number!r}; nothing was loaded")
                 updates.append((name, int(number)))
