@@ -273,7 +273,9 @@ class Residual(Module):
         return {"type": "Residual", "module": self.module.architecture()}
 
     def __repr__(self) -> str:
-        return f"Residual({self.module!r})"
+        inner = repr(self.module)
+        return f"Residual({inner})" if "\n" not in inner else \
+            "Residual(\n  " + inner.replace("\n", "\n  ") + "\n)"
 
 
 class Dropout(Module):
