@@ -52,7 +52,7 @@ def sample(x: Any, n: Optional[int], who: Any) -> list:
         raise TypeError(f"{who!r} takes a sample (a list of numbers or Values), got "
                         f"{type(x).__name__} {_preview(x)}")
     if n is not None and len(x) != n:
-        hint = " (a batch? call a model that contains the module on it)" if is_batch(x) else ""
+        hint = " (a batch? call nn.Sequential(module) on it)" if is_batch(x) else ""
         raise ValueError(f"{who!r} takes {n} inputs, got {len(x)}: {_preview(x)}{hint}")
     return list(x)
 
@@ -96,8 +96,6 @@ class Linear(Module):
         if bias:
             self.bias = [_parameter_of(unit, "b", draw(rng, nin, nout) if init is None else 0.0)
                          for unit in self._units]
-        self.init = init if init is None or isinstance(init, str) else \
-            getattr(init, "__name__", "custom")
 
     @property
     def nin(self) -> int:

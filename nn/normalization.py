@@ -117,24 +117,23 @@ class BatchNorm1d(Module):
     def __call__(self, x: Any) -> list:
         """A batch (list of samples) -> one list of n Values per sample; in evaluation mode
         one sample -> one list."""
-        if not is_batch(x):
-            if self.training:
-                raise ValueError(
-                    f"{self!r} in training mode normalises each feature over a mini-batch, so "
-                    f"it takes a batch (a list of samples), got one sample {_preview(x)}; call "
-                    "the model on the whole batch, or switch to evaluation mode (model.eval()) "
-                    "to use the running statistics")
-            return self._normalise(sample(x, self.n, self), self.running_mean,
-                                   [(v + self.eps) ** -0.5 for v in self.running_var])
-        rows = [sample(row, self.n, self) for row in x]
-        if not self.training:
+        batch = is_batch(x)
+        rows = [sample(row, self.n, self) for row in (x if batch else [x])]
+        if not self.training:   # the running statistics: each sample on its own
             inv_std = [(v + self.eps) ** -0.5 for v in self.running_var]
-            return [self._normalise(row, self.running_mean, inv_std) for row in rows]
+            outputs = [self._normalise(row, self.running_mean, inv_std) for row in rows]
+            return outputs if batch else outputs[0]
+        if not batch:
+            raise ValueError(
+                f"{self!r} in training mode normalises each feature over a mini-batch, so "
+                f"it takes a batch (a list of samples), got one sample {_preview(x)}; call "
+                "the model on the whole batch, or switch to evaluation mode (model.eval()) "
+                "to use the running statistics")
         m = len(rows)
         if m < 2:
             raise ValueError(f"{self!r} in training mode needs at least 2 samples per batch "
-                             "(one sample has no variance), got 1; use a larger batch_size, "
-                             "one that divides the number of examples")
+                             "(one sample has no variance), got 1; choose a batch_size that "
+                             "leaves no mini-batch of a single sample")
         columns = list(zip(*rows))
         mu = [_mean(list(column)) for column in columns]
         centred = [[xi - mu_i for xi, mu_i in zip(row, mu)] for row in rows]

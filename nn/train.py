@@ -177,7 +177,7 @@ def make_compiled_step(model: Any, loss_fn: Callable, optimizer: Optimizer,
 
 def _check_traceable(model: Any) -> None:
     for module in model.modules() if callable(getattr(model, "modules", None)) else ():
-        if module.needs_batch() and not module.named_children():
+        if module.needs_batch() and not module.named_children():   # BatchNorm1d itself
             raise ValueError(f"compile=True traces the model on one sample, but its {module!r} "
                              "normalises over the whole mini-batch (and updates its running "
                              "statistics at every step); train it with compile=False")
@@ -227,8 +227,8 @@ def _evaluate(model: Any, X: Sequence[Any], y: Sequence[Any], loss_fn: Callable,
               ) -> dict[str, float]:
     """``{"loss": ..., metric: ...}`` on ``(X, y)`` in evaluation mode, without a graph.
 
-    ``predict(X)``, the outputs as floats through compiled code, replaces the engine's
-    forward pass (compiled models have neither Dropout nor BatchNorm, so their two modes agree).
+    ``predict(X)``, the outputs as floats through the compiled code of ``make_compiled_step``
+    (with Dropout's factors 1: evaluation mode), replaces the engine's forward pass.
     """
     modes = [(m, m.training) for m in model.modules()] if hasattr(model, "modules") else []
     for module, _ in modes:
@@ -320,7 +320,8 @@ def fit(model: Any, X: Sequence[Any], y: Sequence[Any], loss: Union[str, Callabl
 
     ``compile=True`` runs each step through code generated once by ``autograd.compile``
     (``make_compiled_step``): the same losses and parameters (to rounding), many times faster.
-    A model with BatchNorm1d or Dropout cannot be compiled (it is refused).
+    Dropout works compiled (the masks are inputs of the generated code); BatchNorm1d, which
+    needs the whole batch, does not, and is refused with a message.
 
     The model is put in training mode (``model.train()``) and left in it. With
     ``validation=(X_val, y_val)``, or ``validation_split`` (a seeded random fraction of
