@@ -15,7 +15,7 @@ import nn
 from autograd import Value
 from nn import (MLP, RNN, Activation, BatchNorm1d, Dropout, LayerNorm, LeakyReLU, Linear, ReLU,
                 Residual, RNNCell, Sequential, Sigmoid, Tanh)
-from nn.layers import call_on_batch, sample
+from nn.layers import MaskFeed, call_on_batch, sample
 
 INPUTS = [[0.5, -1.0, 2.0], [-0.3, 0.8, 0.1], [1.5, 1.5, -2.5]]
 
@@ -181,6 +181,32 @@ def test_modules_match_torch_float64(name, training, inputs, seed):
         assert theirs == pytest.approx([p.grad for p in ours.parameters()], **close)
         assert torch_buffers(twin) == pytest.approx([b for _, b in ours.named_buffers()],
                                                     **close)
+
+
+@pytest.mark.parametrize("p", [0.2, 0.5, 0.9])
+def test_dropout_in_training_mode_matches_torch_given_torchs_mask(p):
+    """torch draws its own masks; fed the same mask, Dropout gives torch's outputs and input
+    gradients (the mask is read off torch's Dropout applied to ones with the same seed)."""
+    torch = require_module("torch")
+    twin = torch.nn.Dropout(p).train()
+    x = [0.5, -1.25, 2.0, 0.75, -0.3, 1.5, 0.1, -2.0]
+    torch.manual_seed(7)
+    tx = torch.tensor(x, dtype=torch.float64, requires_grad=True)
+    tout = twin(tx)
+    (tout * torch.arange(1.0, 9.0, dtype=torch.float64)).sum().backward()
+    torch.manual_seed(7)
+    factors = twin(torch.ones(8, dtype=torch.float64)).tolist()    # 0 or 1/(1-p)
+
+    ours = Dropout(p)
+    xs = [Value(v) for v in x]
+    with MaskFeed(factors).attached(ours):
+        out = ours(xs)
+    sum((k * v for k, v in zip(range(1, 9), out)), Value(0.0)).backward()
+    assert [v.data for v in out] == pytest.approx(tout.tolist(), rel=1e-15)
+    assert [v.grad for v in xs] == pytest.approx(tx.grad.tolist(), rel=1e-15)
+    # and our own masks are made of the same two factors, 0 and 1/(1-p)
+    assert all(f == 0.0 or f == pytest.approx(1 / (1 - p), rel=1e-15)
+               for f in factors + ours.draw(100))
 
 
 @pytest.mark.parametrize("name", sorted(MODULES))
