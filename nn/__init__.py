@@ -13,23 +13,30 @@ dependency only when called.
 from __future__ import annotations
 
 from nn import data, init, losses, metrics, optim, plot, schedulers
+from nn.layers import (Activation, Dropout, LeakyReLU, Linear, ReLU, Residual, Sequential, Sigmoid,
+                       Tanh)
 from nn.losses import (bce_with_logits, cross_entropy, hinge_loss, l2_penalty, log_softmax,
                        mse_loss, softmax)
 from nn.metrics import accuracy
 from nn.module import MLP, Layer, Module, Neuron
+from nn.normalization import BatchNorm1d, LayerNorm
 from nn.optim import SGD, Adam, AdamW, Optimizer, RMSprop, clip_grad_norm_, clip_grad_value_
+from nn.recurrent import RNN, RNNCell, tbptt
 from nn.schedulers import (CosineAnnealingLR, ExponentialLR, LambdaLR, LinearWarmup,
                            LRScheduler, StepLR)
 from nn.serialization import load, save
 from nn.torch_bridge import from_torch, to_torch
-from nn.train import History, fit, make_compiled_step, make_step
+from nn.train import History, evaluate, fit, make_compiled_step, make_step
 
 __all__ = [
     "Module", "Neuron", "Layer", "MLP",
+    "Linear", "Activation", "ReLU", "Tanh", "Sigmoid", "LeakyReLU", "Sequential", "Residual",
+    "Dropout", "LayerNorm", "BatchNorm1d", "RNNCell", "RNN", "tbptt",
     "mse_loss", "bce_with_logits", "cross_entropy", "hinge_loss", "l2_penalty",
     "log_softmax", "softmax", "accuracy",
     "Optimizer", "SGD", "RMSprop", "Adam", "AdamW", "clip_grad_norm_", "clip_grad_value_",
     "LRScheduler", "StepLR", "ExponentialLR", "CosineAnnealingLR", "LinearWarmup", "LambdaLR",
-    "fit", "make_step", "make_compiled_step", "History", "save", "load", "to_torch", "from_torch",
+    "fit", "evaluate", "make_step", "make_compiled_step", "History", "save", "load", "to_torch",
+    "from_torch",
     "data", "init", "losses", "metrics", "optim", "plot", "schedulers",
 ]

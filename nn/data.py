@@ -1,9 +1,10 @@
-"""Toy data sets for classification, in pure Python (no numpy, no scikit-learn).
+"""Toy data sets, in pure Python (no numpy, no scikit-learn).
 
-Every generator returns ``(X, y)``: ``X`` a list of ``[x1, x2]`` points (lists of floats)
-and ``y`` a list of int labels. ``seed`` (an int) makes the data reproducible with a private
-``random.Random``; the global ``random`` state is never touched (``seed=None`` draws a
-fresh generator from the system).
+Every classification generator returns ``(X, y)``: ``X`` a list of ``[x1, x2]`` points
+(lists of floats) and ``y`` a list of int labels. ``make_sine_sequence`` returns one long
+sequence for a recurrent network: inputs and next-step targets, both lists of floats.
+``seed`` (an int) makes the data reproducible with a private ``random.Random``; the global
+``random`` state is never touched (``seed=None`` draws a fresh generator from the system).
 
 Labels: the binary sets (moons, circles, xor) take ``labels="01"`` (0/1, for
 ``bce_with_logits`` or MSE on a sigmoid) or ``labels="pm1"`` (-1/+1, for ``hinge_loss``,
@@ -18,7 +19,7 @@ import random
 from typing import Any, Iterator, Optional, Sequence, Union
 
 __all__ = ["make_moons", "make_circles", "make_xor", "make_spirals", "make_blobs",
-           "make_yinyang", "batches", "train_test_split"]
+           "make_yinyang", "make_sine_sequence", "batches", "train_test_split"]
 
 Data = tuple[list[list[float]], list[int]]
 Seed = Union[int, random.Random, None]
@@ -199,6 +200,27 @@ def _yinyang_class(x: float, y: float) -> int:
     in_left = d_left <= 0.5
     is_yin = in_right or (not in_left and y > 0.0)
     return 0 if is_yin else 1
+
+
+def make_sine_sequence(length: int = 200, period: float = 20.0, noise: float = 0.0,
+                       seed: Seed = None) -> tuple[list[float], list[float]]:
+    """A sine wave to predict one step ahead: ``s_t = sin(2 pi t / period + phase)`` plus
+    Gaussian noise of std ``noise``, with a random phase. Returns ``(xs, ys)``, ``length``
+    values each, with ``ys[t] = xs[t + 1]``: the target is the next observation.
+
+    One value does not say whether the wave is rising or falling, so a model must remember
+    the values before it: a task for a recurrent network.
+    """
+    _count(length, "length")
+    noise = _noise(noise)
+    if isinstance(period, bool) or not isinstance(period, (int, float)) or not period > 0:
+        raise ValueError(f"period must be a number > 0 (time steps per cycle), got {period!r}")
+    rng = _rng(seed)
+    phase = rng.uniform(0.0, 2.0 * math.pi)
+    values = [math.sin(2.0 * math.pi * t / period + phase) + (rng.gauss(0.0, noise) if noise
+                                                                   else 0.0)
+              for t in range(length + 1)]
+    return values[:-1], values[1:]
 
 
 def batches(X: Sequence[Any], y: Sequence[Any], batch_size: Optional[int] = None,

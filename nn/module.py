@@ -17,6 +17,11 @@ one pointer per module call. Their names are derived only when a trace or pictur
 ``Neuron.local_names`` the weighted sum ``L1.N3.z = b + w0·x0 + w1·x1 + ...``, its running
 sums ``L1.N3.s0 = b + w0·x0``, ``s1 = s0 + w1·x1`` ... and products ``L1.N3.w0x0`` (in a
 neuron's names ``x_i`` is its i-th input).
+
+Modes and state besides parameters, as in PyTorch: ``module.training`` is True after
+``train()`` and False after ``eval()``, set on every submodule (Dropout and BatchNorm act
+differently); buffers (BatchNorm's running statistics, named by ``buffer_names``) are
+numbers a module updates itself, saved with ``state_dict`` but never trained.
 """
 
 from __future__ import annotations
@@ -111,6 +116,11 @@ class Module:
     """
 
     scope_kind = ""
+    #: Training mode (Dropout drops, BatchNorm uses the batch's statistics); see ``train()``.
+    training = True
+    #: Names of attributes holding non-trained state (a number or a list of numbers) that
+    #: ``state_dict`` saves, such as BatchNorm's ``running_mean``.
+    buffer_names: tuple[str, ...] = ()
 
     @property
     def scope(self) -> Scope:
@@ -149,17 +159,75 @@ class Module:
         """Every parameter Value, in the same order as ``named_parameters()``."""
         return [p for _, p in self.named_parameters()]
 
+    def named_children(self) -> list[tuple[str, "Module"]]:
+        """The modules held directly in attributes (or lists of them), with their names."""
+        found: list[tuple[str, Module]] = []
+        for name, item in vars(self).items():
+            if name.startswith("_"):
+                continue
+            if isinstance(item, Module):
+                found.append((name, item))
+            elif isinstance(item, (list, tuple)):
+                found += [(f"{name}.{i}", sub) for i, sub in enumerate(item)
+                          if isinstance(sub, Module)]
+        return found
+
+    def modules(self) -> list["Module"]:
+        """This module and every module inside it, depth first (PyTorch's ``modules()``)."""
+        found: list[Module] = [self]
+        for _, child in self.named_children():
+            found += child.modules()
+        return found
+
+    def train(self, mode: bool = True) -> "Module":
+        """Set training mode (``mode=False``: evaluation mode) here and in every submodule."""
+        if not isinstance(mode, bool):
+            raise TypeError(f"train(mode) takes True or False, got {mode!r}")
+        for module in self.modules():
+            module.training = mode
+        return self
+
+    def eval(self) -> "Module":
+        """Evaluation mode: ``train(False)``. Dropout passes inputs through, BatchNorm uses its
+        running statistics."""
+        return self.train(False)
+
+    def needs_batch(self) -> bool:
+        """True if the module (or a submodule, such as BatchNorm) must see a whole mini-batch:
+        then it is called on a list of samples and returns one output per sample."""
+        return any(child.needs_batch() for _, child in self.named_children())
+
+    def named_buffers(self, prefix: str = "") -> list[tuple[str, float]]:
+        """Every buffer entry with its dotted name (``running_mean.0``), submodules included."""
+        return [(name, getattr(module, attr) if index is None else getattr(module, attr)[index])
+                for name, module, attr, index in self._buffer_slots(prefix)]
+
+    def _buffer_slots(self, prefix: str) -> list[tuple[str, "Module", str, Optional[int]]]:
+        """(name, module, attribute, index or None) of every buffer number."""
+        slots: list[tuple[str, Module, str, Optional[int]]] = []
+        for attr in self.buffer_names:
+            value = getattr(self, attr)
+            if isinstance(value, list):
+                slots += [(f"{prefix}{attr}.{i}", self, attr, i) for i in range(len(value))]
+            else:
+                slots.append((prefix + attr, self, attr, None))
+        for name, child in self.named_children():
+            slots += child._buffer_slots(f"{prefix}{name}.")
+        return slots
+
     def zero_grad(self) -> None:
         """Set ``p.grad = 0`` for every parameter (leaf gradients accumulate across backward)."""
         for p in self.parameters():
             p.grad = 0.0
 
     def state_dict(self) -> dict[str, float]:
-        """``{name: p.data}`` for every parameter."""
-        return {name: p.data for name, p in self.named_parameters()}
+        """``{name: p.data}`` for every parameter, then ``{name: number}`` for every buffer."""
+        state = {name: p.data for name, p in self.named_parameters()}
+        state.update(self.named_buffers())
+        return state
 
     def load_state_dict(self, d: Mapping[str, Any], strict: bool = True) -> IncompatibleKeys:
-        """Copy ``d[name]`` into each parameter's ``data``.
+        """Copy ``d[name]`` into each parameter's ``data`` and each buffer.
 
         Everything is checked before anything changes: with ``strict=True`` a missing or an
         unexpected key raises ``KeyError``; any value that is not a real number raises
@@ -170,21 +238,31 @@ class Module:
             raise TypeError(f"load_state_dict needs a mapping name -> number, got "
                             f"{type(d).__name__}; use the result of state_dict() or nn.load")
         params = dict(self.named_parameters())
-        missing = [name for name in params if name not in d]
-        unexpected = [name for name in d if name not in params]
+        buffers = {slot[0]: slot[1:] for slot in self._buffer_slots("")}
+        missing = [name for name in [*params, *buffers] if name not in d]
+        unexpected = [name for name in d if name not in params and name not in buffers]
         if strict and (missing or unexpected):
             raise KeyError(_key_error(type(self).__name__, missing, unexpected))
         updates = []
-        for name, p in params.items():
+        for name in [*params, *buffers]:
             if name not in d:
                 continue
             number = d[name]
             if isinstance(number, bool) or not isinstance(number, Real):
                 raise TypeError(f"state_dict entry {name!r} must be a real number, got "
                                 f"{type(number).__name__} {number!r:.40}; nothing was loaded")
-            updates.append((p, float(number)))
-        for p, number in updates:
-            p.data = number
+            if name in buffers and isinstance(_buffer_value(*buffers[name]), int):
+                if not float(number).is_integer():  # a count: BatchNorm's num_batches_tracked
+                    raise TypeError(f"state_dict entry {name!r} is a count, so it must be a "
+                                    f"whole number, got {number!r}; nothing was loaded")
+                updates.append((name, int(number)))
+            else:
+                updates.append((name, float(number)))
+        for name, number in updates:
+            if name in params:
+                params[name].data = number
+            else:
+                _set_buffer(*buffers[name], number)
         return IncompatibleKeys(missing, unexpected)
 
     def architecture(self) -> Optional[dict]:
@@ -194,6 +272,18 @@ class Module:
     def num_parameters(self) -> int:
         """How many scalar parameters the module has."""
         return len(self.parameters())
+
+
+def _buffer_value(module: Module, attr: str, index: Optional[int]) -> Any:
+    value = getattr(module, attr)
+    return value if index is None else value[index]
+
+
+def _set_buffer(module: Module, attr: str, index: Optional[int], number: Any) -> None:
+    if index is None:
+        setattr(module, attr, number)
+    else:
+        getattr(module, attr)[index] = number
 
 
 def _collect(item: Any, name: str, found: list) -> None:

@@ -2,7 +2,12 @@
 
 One step (``make_step``) is: forward every example of the batch, loss (+ L2), zero the
 gradients, ``loss.backward()``, clip, ``optimizer.step()``. It is one small function so a
-faster implementation can be swapped in without touching the loop.
+faster implementation can be swapped in without touching the loop. A model that needs the
+whole batch at once (it contains BatchNorm1d) is called once on the mini-batch.
+
+Validation and early stopping: after each epoch the model is evaluated on held-out data in
+evaluation mode (``val_loss``, ``val_accuracy`` ...); ``early_stopping=patience`` stops
+after ``patience`` epochs without a lower ``val_loss`` and puts back the best parameters.
 """
 
 from __future__ import annotations
@@ -14,14 +19,15 @@ from typing import Any, Callable, Iterable, Optional, Sequence, Union
 
 from autograd.modes import no_grad
 from autograd.value import Value
-from nn.data import _rng, batches
+from nn.data import _rng, batches, train_test_split
+from nn.layers import MaskFeed, call_on_batch
 from nn.live import Animation, Snapshots, Watch, training_animation
 from nn.losses import (LOSS, bce_with_logits, cross_entropy, hinge_loss, l2_penalty,
                        mse_loss)
 from nn.metrics import accuracy
 from nn.optim import SGD, Optimizer, _number, clip_grad_norm_
 
-__all__ = ["fit", "make_step", "make_compiled_step", "History", "LOSSES"]
+__all__ = ["fit", "evaluate", "make_step", "make_compiled_step", "History", "LOSSES"]
 
 #: Loss names accepted by ``fit(loss=...)``; each is ``loss(outputs, targets) -> Value``.
 LOSSES: dict[str, Callable[[Any, Any], Value]] = {
@@ -36,7 +42,8 @@ TrainingStep = Callable[[list, list], tuple[float, list]]
 
 class History(dict):
     """Per-epoch records of a ``fit``: ``history["loss"]``, ``history["lr"]`` and one list per
-    metric (``history["accuracy"]``); also readable as attributes (``history.loss``)."""
+    metric (``history["accuracy"]``); with validation data also ``val_loss`` and one
+    ``val_<metric>`` per metric. Also readable as attributes (``history.loss``)."""
 
     #: The decision boundary during the fit (``fit(..., snapshots=k)`` or ``live=True``).
     snapshots: Optional[Snapshots] = None
@@ -94,7 +101,7 @@ def make_step(model: Any, loss_fn: Callable, optimizer: Optimizer,
     params = optimizer.params
 
     def step(X_batch: list, y_batch: list) -> tuple[float, list]:
-        outputs = [model(x) for x in X_batch]
+        outputs = call_on_batch(model, X_batch)
         loss = loss_fn(outputs, y_batch)
         if l2:
             loss = loss + l2_penalty(params, l2)
@@ -119,23 +126,48 @@ def make_compiled_step(model: Any, loss_fn: Callable, optimizer: Optimizer,
     that couples the examples), backpropagates the loss to the outputs, and hands those
     gradients to the compiled backward pass. The L2 term is compiled too. Then clipping and
     ``optimizer.step()`` act on the model's Values as usual.
+
+    The compiled code is a trace of one sample, so a model whose output for a sample depends
+    on the rest of the batch (BatchNorm1d) is refused. Dropout works: its factors are inputs
+    of the compiled code, drawn for each row by the Dropout's own generator (the masks the
+    engine would draw).
     """
     from autograd.compiler import compile as compile_graph
     from autograd.compiler import compile_outputs
 
+    _check_traceable(model)
     params = optimizer.params
     penalty = compile_graph(lambda: l2_penalty(params, l2), []) if l2 else None
-    programs: dict[int, tuple[Any, bool]] = {}  # number of features -> (compiled model, single)
+    # number of features -> (compiled model, single output, the Dropout calls of one sample)
+    programs: dict[int, tuple[Any, bool, list]] = {}
 
-    def program_for(example: Sequence[Any]) -> tuple[Any, bool]:
-        if len(example) not in programs:
-            single = isinstance(model(list(example)), Value)  # one output, not a list of one
-            programs[len(example)] = compile_outputs(lambda *x: model(list(x)), example), single
-        return programs[len(example)]
+    def program_for(example: Sequence[Any]) -> tuple[Any, bool, list]:
+        n = len(example)
+        if n not in programs:
+            with MaskFeed().attached(model) as feed:   # a dry run counts the Dropout factors
+                single = isinstance(model(list(example)), Value)  # one output, not a list of one
+
+            def traced(*inputs: Value) -> Any:
+                with MaskFeed(inputs[n:]).attached(model):
+                    return model(list(inputs[:n]))
+
+            factors = [1.0] * sum(size for _, size in feed.calls)
+            programs[n] = (compile_outputs(traced, [*example, *factors]), single, feed.calls)
+        return programs[n]
+
+    def inputs(X_batch: list, draw: bool) -> tuple[Any, bool, list]:
+        """The compiled program and its input rows: features, then the Dropout factors (fresh
+        masks in training, 1.0 for evaluation)."""
+        rows = [tuple(x) if not isinstance(x, Real) else (x,) for x in X_batch]
+        program, single, calls = program_for(rows[0])
+        if calls:
+            rows = [(*row, *[f for dropout, size in calls
+                             for f in (dropout.draw(size) if draw else [1.0] * size)])
+                    for row in rows]
+        return program, single, rows
 
     def step(X_batch: list, y_batch: list) -> tuple[float, list]:
-        rows = [tuple(x) if not isinstance(x, Real) else (x,) for x in X_batch]
-        program, single = program_for(rows[0])
+        program, single, rows = inputs(X_batch, draw=True)
         forward = program.forward(rows)
         outputs = [[Value(v) for v in row] for row in forward.outputs]
         shaped = [row[0] if single else row for row in outputs]
@@ -153,7 +185,21 @@ def make_compiled_step(model: Any, loss_fn: Callable, optimizer: Optimizer,
         optimizer.step()
         return value, [list(row) if not single else row[0] for row in forward.outputs]
 
+    def predict(X_batch: list) -> list:
+        """The outputs in evaluation mode (Dropout factors 1) as floats, for validation."""
+        program, single, rows = inputs(X_batch, draw=False)
+        return [list(row) if not single else row[0] for row in program.forward(rows).outputs]
+
+    step.predict = predict  # type: ignore[attr-defined]
     return step
+
+
+def _check_traceable(model: Any) -> None:
+    for module in model.modules() if callable(getattr(model, "modules", None)) else ():
+        if module.needs_batch() and not module.named_children():   # BatchNorm1d itself
+            raise ValueError(f"compile=True traces the model on one sample, but its {module!r} "
+                             "normalises over the whole mini-batch (and updates its running "
+                             "statistics at every step); train it with compile=False")
 
 
 def _examples(data: Any, name: str) -> list:
@@ -182,8 +228,17 @@ def _check_optimizer(model: Any, optimizer: Any) -> None:
 
 
 def _output_count(model: Any, x: Any) -> int:
-    with no_grad():   # one forward pass, no graph
-        out = model(x)
+    """How many outputs the model gives for the sample ``x`` (one forward pass, no graph; in
+    evaluation mode, so that a BatchNorm takes one sample)."""
+    training = getattr(model, "training", None)
+    if training:
+        model.eval()
+    try:
+        with no_grad():
+            (out,) = call_on_batch(model, [x])
+    finally:
+        if training:
+            model.train()
     return len(out) if isinstance(out, (list, tuple)) else 1
 
 
@@ -274,6 +329,99 @@ def _metric_functions(metrics: Optional[Iterable[Any]], loss_fn: Callable, y: li
     return found
 
 
+def _validation_data(X: Sequence[Any], y: Sequence[Any], validation: Any,
+                     validation_split: Optional[float], rng: Any) -> tuple:
+    """``X_train, y_train, X_val, y_val``: the held-out pair given, or a seeded random
+    ``validation_split`` fraction of ``(X, y)`` (``X_val`` is None without validation)."""
+    if validation is not None and validation_split is not None:
+        raise ValueError("give validation=(X_val, y_val) or validation_split, not both")
+    if validation_split is not None:
+        if isinstance(validation_split, bool) or not isinstance(validation_split, float) or \
+                not 0.0 < validation_split < 1.0:
+            raise ValueError(f"validation_split is the fraction of the examples held out, a "
+                             f"float in (0, 1) such as 0.2, got {validation_split!r}")
+        X, X_val, y, y_val = train_test_split(X, y, validation_split, seed=rng)
+        return X, y, X_val, y_val
+    if validation is None:
+        return X, y, None, None
+    if not isinstance(validation, (tuple, list)) or len(validation) != 2:
+        raise ValueError(f"validation must be a pair (X_val, y_val), got {validation!r:.60}")
+    X_val, y_val = validation
+    if len(X_val) != len(y_val) or not X_val:
+        raise ValueError(f"validation=(X_val, y_val) needs matching non-empty lists, got "
+                         f"{len(X_val)} and {len(y_val)} examples")
+    return X, y, list(X_val), list(y_val)
+
+
+def _evaluate(model: Any, X: Sequence[Any], y: Sequence[Any], loss_fn: Callable,
+              measures: dict[str, Callable], predict: Optional[Callable] = None
+              ) -> dict[str, float]:
+    """``{"loss": ..., metric: ...}`` on ``(X, y)`` in evaluation mode, without a graph.
+
+    ``predict(X)``, the outputs as floats through the compiled code of ``make_compiled_step``
+    (with Dropout's factors 1: evaluation mode), replaces the engine's forward pass.
+    """
+    modes = [(m, m.training) for m in model.modules()] if hasattr(model, "modules") else []
+    for module, _ in modes:
+        module.training = False   # Dropout off, BatchNorm's running statistics
+    try:
+        with no_grad():
+            if predict is None:
+                outputs = call_on_batch(model, X)
+            else:
+                outputs = [Value(o) if isinstance(o, Real) else [Value(v) for v in o]
+                           for o in predict(X)]
+            record = {"loss": float(loss_fn(outputs, y).data)}
+    finally:
+        for module, training in modes:
+            module.training = training
+    floats = [_floats(o) for o in outputs]
+    for name, measure in measures.items():
+        record[name] = float(measure(floats, y))
+    return record
+
+
+def evaluate(model: Any, X: Sequence[Any], y: Sequence[Any],
+             loss: Union[str, Callable] = "mse") -> float:
+    """The loss of ``model`` on ``(X, y)`` (mean over the examples) in evaluation mode:
+    Dropout passes everything through, BatchNorm uses its running statistics; no graph is
+    built and the model's mode is left as it was."""
+    if len(X) != len(y) or not X:
+        raise ValueError(f"evaluate needs matching non-empty X and y, got {len(X)} and "
+                         f"{len(y)} examples")
+    return _evaluate(model, X, y, _loss_function(loss), {})["loss"]
+
+
+class _EarlyStopping:
+    """Watches ``val_loss``: remembers the state of the best epoch, says when to stop."""
+
+    def __init__(self, patience: Any, restore_best: bool, model: Any) -> None:
+        if isinstance(patience, bool) or not isinstance(patience, int) or patience < 1:
+            raise ValueError(f"early_stopping is the patience, how many epochs without a lower "
+                             f"val_loss to wait before stopping: an int >= 1, got {patience!r}")
+        if restore_best and not hasattr(model, "load_state_dict"):
+            raise TypeError("restore_best=True needs a model with state_dict() and "
+                            "load_state_dict() (an nn.Module); pass restore_best=False")
+        self.patience = patience
+        self.restore_best = restore_best
+        self.best = math.inf
+        self.best_epoch = 0
+        self.best_state: Optional[dict] = None
+
+    def should_stop(self, epoch: int, val_loss: float, model: Any) -> bool:
+        """Record epoch ``epoch`` (1-based); True once ``patience`` epochs passed without a
+        lower ``val_loss`` than the best so far."""
+        if val_loss < self.best:
+            self.best, self.best_epoch = val_loss, epoch
+            if self.restore_best:
+                self.best_state = model.state_dict()
+        return epoch - self.best_epoch >= self.patience
+
+    def restore(self, model: Any) -> None:
+        if self.best_state is not None:
+            model.load_state_dict(self.best_state)
+
+
 def _progress_bar(enabled: bool, epochs: int) -> Any:
     if not enabled:
         return None
@@ -288,8 +436,11 @@ def fit(model: Any, X: Sequence[Any], y: Sequence[Any], loss: Union[str, Callabl
         optimizer: Optional[Optimizer] = None, epochs: int = 100,
         batch_size: Optional[int] = None, scheduler: Any = None, clip: Optional[float] = None,
         metrics: Optional[Sequence[Any]] = None, progress: bool = True, l2: float = 0.0,
-        shuffle: bool = True, seed: Any = 0, compile: bool = False, live: bool = False,
-        live_every: Optional[int] = None, snapshots: Optional[int] = None) -> History:
+        shuffle: bool = True, seed: Any = 0, compile: bool = False,
+        validation: Optional[tuple[Sequence[Any], Sequence[Any]]] = None,
+        validation_split: Optional[float] = None, early_stopping: Optional[int] = None,
+        restore_best: bool = True, live: bool = False, live_every: Optional[int] = None,
+        snapshots: Optional[int] = None) -> History:
     """Train ``model`` on ``(X, y)`` and return the per-epoch ``History``.
 
     Each epoch visits the data in mini-batches of ``batch_size`` (``None``: the whole set,
@@ -309,6 +460,16 @@ def fit(model: Any, X: Sequence[Any], y: Sequence[Any], loss: Union[str, Callabl
 
     ``compile=True`` runs each step through code generated once by ``autograd.compile``
     (``make_compiled_step``): the same losses and parameters (to rounding), many times faster.
+    Dropout works compiled (the masks are inputs of the generated code); BatchNorm1d, which
+    needs the whole batch, does not, and is refused with a message.
+
+    The model is put in training mode (``model.train()``) and left in it. With
+    ``validation=(X_val, y_val)``, or ``validation_split`` (a seeded random fraction of
+    ``(X, y)`` held out), each epoch ends with the loss and metrics on the validation set in
+    evaluation mode: ``history["val_loss"]``, ``history["val_accuracy"]`` ...
+    ``early_stopping=patience`` stops after ``patience`` epochs in a row without a lower
+    ``val_loss`` than the best so far; ``restore_best`` then loads the parameters (and
+    buffers) of the best epoch back into the model.
 
     ``live=True`` in Jupyter redraws the curves and, for 2-D inputs, the decision boundary in
     one output every ``live_every`` epochs (by default often enough to take about a fifth of
@@ -334,18 +495,29 @@ def fit(model: Any, X: Sequence[Any], y: Sequence[Any], loss: Union[str, Callabl
     if scheduler is not None and getattr(scheduler, "optimizer", optimizer) is not optimizer:
         raise ValueError("the scheduler was built for a different optimizer than the one "
                          "given to fit")
+    rng = _rng(seed)
+    X, y, X_val, y_val = _validation_data(X, y, validation, validation_split, rng)
+    if early_stopping is not None and X_val is None:
+        raise ValueError("early_stopping watches the validation loss: give validation=(X_val, "
+                         "y_val) or validation_split=0.2")
+    stopper = _EarlyStopping(early_stopping, restore_best, model) \
+        if early_stopping is not None else None
+    if callable(getattr(model, "train", None)):
+        model.train()
     n_outputs = _output_count(model, X[0])
-    _check_labels(loss, loss_fn, y, n_outputs)
+    for targets in (y, y_val or []):
+        _check_labels(loss, loss_fn, targets, n_outputs)
     measures = _metric_functions(metrics, loss_fn, y, n_outputs)
     make = make_compiled_step if compile else make_step
     step = make(model, loss_fn, optimizer, clip, l2)
     history = History(loss=[], **{name: [] for name in measures}, lr=[])
-    rng = _rng(seed)
+    if X_val is not None:
+        history.update({f"val_{name}": [] for name in ["loss", *measures]})
     watch = Watch(model, X, y, loss_fn, epochs, live, live_every, snapshots)
     bar = _progress_bar(progress and not watch.shows, epochs)
     try:
         watch(history)
-        for _ in range(epochs):
+        for epoch in range(1, epochs + 1):
             lr = optimizer.lr
             total, outputs, targets = 0.0, [], []
             for X_batch, y_batch in batches(X, y, batch_size, shuffle, rng):
@@ -357,6 +529,11 @@ def fit(model: Any, X: Sequence[Any], y: Sequence[Any], loss: Union[str, Callabl
             for name, measure in measures.items():
                 history[name].append(float(measure(outputs, targets)))
             history["lr"].append(lr)
+            if X_val is not None:
+                record = _evaluate(model, X_val, y_val, loss_fn, measures,
+                                   getattr(step, "predict", None))
+                for name, value in record.items():
+                    history[f"val_{name}"].append(value)
             if scheduler is not None:
                 scheduler.step()
             if bar is not None:
@@ -368,8 +545,13 @@ def fit(model: Any, X: Sequence[Any], y: Sequence[Any], loss: Union[str, Callabl
                     f"the loss became {history['loss'][-1]} at epoch {len(history['loss'])}: "
                     "lower the learning rate or clip the gradients (clip=5.0)")
             watch(history)
+            if stopper is not None and stopper.should_stop(epoch, history["val_loss"][-1],
+                                                           model):
+                break
     finally:
         if bar is not None:
             bar.close()
+    if stopper is not None:
+        stopper.restore(model)
     history.snapshots = watch.snapshots
     return history

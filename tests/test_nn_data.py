@@ -138,3 +138,16 @@ def test_train_test_split():
 def test_bad_arguments_raise_clear_errors(call, match):
     with pytest.raises((TypeError, ValueError), match=match):
         call()
+
+
+def test_sine_sequence_targets_are_the_next_inputs():
+    xs, ys = data.make_sine_sequence(50, period=10.0, seed=3)
+    assert len(xs) == len(ys) == 50 and xs[1:] == ys[:-1]
+    assert (xs, ys) == data.make_sine_sequence(50, period=10.0, seed=3)
+    assert xs[10] == pytest.approx(xs[0], abs=1e-12)       # one period later, no noise
+    noisy, _ = data.make_sine_sequence(2000, noise=0.1, seed=0)
+    clean, _ = data.make_sine_sequence(2000, noise=0.0, seed=0)
+    spread = math.sqrt(sum((a - b) ** 2 for a, b in zip(noisy, clean)) / 2000)
+    assert 0.09 < spread < 0.11
+    with pytest.raises(ValueError, match="period must be a number > 0"):
+        data.make_sine_sequence(10, period=0)

@@ -10,7 +10,8 @@ import stat
 import pytest
 
 import nn
-from nn import MLP, Neuron
+from nn import (MLP, RNN, BatchNorm1d, Dropout, LayerNorm, Linear, Neuron, ReLU, Residual, RNNCell,
+                Sequential, Tanh)
 
 
 def test_round_trip_is_exact(tmp_path):
@@ -21,6 +22,49 @@ def test_round_trip_is_exact(tmp_path):
     b = nn.load(MLP(2, [4, 3, 1], activation="tanh", seed=2), path)
     assert b.state_dict() == a.state_dict()
     assert b([0.3, -0.7]).data == a([0.3, -0.7]).data
+
+
+def every_module(seed: int) -> Sequential:
+    """One of each PyTorch-style module, with BatchNorm's running statistics moved."""
+    model = Sequential(Linear(2, 4, seed=seed), BatchNorm1d(4, momentum=None), Tanh(),
+                       Residual(Sequential(Linear(4, 4, bias=False, seed=seed + 1), LayerNorm(4),
+                                           ReLU())),
+                       Dropout(0.25), Linear(4, 1, seed=seed + 2))
+    model([[0.5, -1.0], [2.0, 0.25], [seed, 1.0]])
+    return model
+
+
+@pytest.mark.parametrize("build", [every_module, lambda seed: RNN(2, 3, seed=seed),
+                                   lambda seed: RNNCell(1, 2, nonlinearity="relu", seed=seed)])
+def test_every_module_round_trips_with_its_buffers(tmp_path, build):
+    a, b = build(1), build(2)
+    path = tmp_path / "model.json"
+    nn.save(a, path)
+    assert nn.load(b, path).state_dict() == a.state_dict()
+    assert b.architecture() == a.architecture()
+    if isinstance(b, Sequential):
+        bn = b.layers[1]
+        assert bn.running_var == a.layers[1].running_var and bn.num_batches_tracked == 1
+        assert type(bn.num_batches_tracked) is int
+        b.eval(), a.eval()
+        assert b([0.3, 0.7]).data == a([0.3, 0.7]).data
+
+
+@pytest.mark.parametrize("saved, other", [
+    (lambda: Sequential(Linear(2, 4, seed=0), Dropout(0.25)),
+     lambda: Sequential(Linear(2, 4, seed=0), Dropout(0.5))),
+    (lambda: Linear(2, 4, seed=0), lambda: Linear(2, 4, bias=False, seed=0)),
+    (lambda: BatchNorm1d(3), lambda: BatchNorm1d(3, momentum=None)),
+    (lambda: RNN(2, 3, seed=0), lambda: RNN(2, 3, nonlinearity="relu", seed=0)),
+])
+def test_a_different_module_architecture_is_refused(tmp_path, saved, other):
+    path = tmp_path / "model.json"
+    nn.save(saved(), path)
+    model = other()
+    before = model.state_dict()
+    with pytest.raises(ValueError, match="different architecture"):
+        nn.load(model, path)
+    assert model.state_dict() == before
 
 
 def test_file_has_version_architecture_and_parameters(tmp_path):

@@ -11,8 +11,9 @@ import time
 import pytest
 from conftest import require_module
 
-from nn import (MLP, SGD, Adam, History, LambdaLR, StepLR, accuracy, data, fit, hinge_loss,
-                make_step)
+from autograd import Value
+from nn import (MLP, SGD, Adam, BatchNorm1d, Dropout, History, LambdaLR, Linear, Module, Optimizer,
+                ReLU, Sequential, StepLR, accuracy, data, evaluate, fit, hinge_loss, make_step)
 
 
 def _moons_demo(epochs: int, compile: bool):
@@ -329,3 +330,157 @@ def test_property_fit_trains_on_valid_labels_and_refuses_the_rest_untouched():
             assert model.state_dict() == before
 
     check()
+
+
+# ---------------------------------------------------------------- validation, early stopping
+
+class Constant(Module):
+    """A model whose output is its one parameter w, whatever the input: MSE against 0 is w^2."""
+
+    def __init__(self, w: float) -> None:
+        self.w = Value(w)
+
+    def __call__(self, x):
+        return self.w
+
+
+class Scripted(Optimizer):
+    """Moves w along a given path, one point per step: the validation loss curve is path^2."""
+
+    def __init__(self, params, path) -> None:
+        super().__init__(params, lr=0.0)
+        self.path = iter(path)
+
+    def step(self) -> None:
+        self.params[0].data = next(self.path)
+
+
+PATH = [3.0, 2.0, 1.5, 1.75, 1.25, 1.3, 1.4, 1.6, 1.8, 2.0, 2.2, 2.4]
+# val_loss = w^2:  9, 4, 2.25, 3.06, 1.56 (the best, epoch 5), 1.69, 1.96, 2.56, 3.24 ...
+
+
+@pytest.mark.parametrize("patience, stopped_after, best_w", [
+    (1, 4, 1.5),      # epoch 4 is worse than epoch 3: stop at once
+    (2, 7, 1.25),     # epoch 5 improves again; epochs 6 and 7 do not
+    (3, 8, 1.25),
+    (8, 12, 1.25),    # never triggered, but the best epoch's parameters come back all the same
+])
+def test_early_stopping_stops_patience_epochs_after_the_best(patience, stopped_after, best_w):
+    model = Constant(4.0)
+    history = fit(model, [[0.0]], [0.0], optimizer=Scripted(model.parameters(), PATH),
+                  epochs=len(PATH), metrics=(), progress=False, validation=([[0.0]], [0.0]),
+                  early_stopping=patience)
+    assert history.val_loss == [w * w for w in PATH[:stopped_after]]
+    assert history.epochs == stopped_after
+    assert model.w.data == best_w                   # the best epoch's parameter, exactly
+
+
+def test_without_restore_best_the_last_parameters_stay():
+    model = Constant(4.0)
+    fit(model, [[0.0]], [0.0], optimizer=Scripted(model.parameters(), PATH), epochs=12,
+        metrics=(), progress=False, validation=([[0.0]], [0.0]), early_stopping=2,
+        restore_best=False)
+    assert model.w.data == PATH[6]                   # stopped after epoch 7
+
+
+def test_restore_best_puts_back_every_parameter_and_buffer_exactly():
+    X, y = data.make_moons(30, noise=0.3, seed=0)
+    X_val, y_val = data.make_moons(20, noise=0.3, seed=1)
+    model = Sequential(Linear(2, 8, seed=0), BatchNorm1d(8), ReLU(), Linear(8, 8, seed=1),
+                       ReLU(), Linear(8, 1, seed=2))
+    states = []
+
+    def snapshot(outputs, targets):      # a metric: records the state after each epoch's step
+        if len(targets) == len(X):       # (it is called on the validation set too)
+            states.append(model.state_dict())
+        return 0.0
+
+    history = fit(model, X, y, loss="bce", optimizer=Adam(model.parameters(), lr=0.05),
+                  epochs=60, batch_size=10, metrics=(snapshot,), progress=False,
+                  validation=(X_val, y_val), early_stopping=5)
+    best = history.val_loss.index(min(history.val_loss))
+    assert history.epochs == best + 1 + 5 < 60
+    assert model.state_dict() == states[best]
+    assert model.layers[1].num_batches_tracked == 3 * (best + 1)
+    assert evaluate(model, X_val, y_val, loss="bce") == pytest.approx(min(history.val_loss),
+                                                                      rel=1e-12)
+
+
+def test_validation_records_loss_and_metrics_in_evaluation_mode():
+    X, y = data.make_moons(20, noise=0.2, seed=0)
+    X_val, y_val = data.make_moons(10, noise=0.2, seed=1)
+    model = Sequential(Linear(2, 8, seed=0), ReLU(), Dropout(0.5, seed=0), Linear(8, 1, seed=1))
+    history = fit(model, X, y, loss="bce", optimizer=Adam(model.parameters(), lr=0.01),
+                  epochs=3, progress=False, validation=(X_val, y_val))
+    assert list(history) == ["loss", "accuracy", "lr", "val_loss", "val_accuracy"]
+    assert model.training                               # fit leaves training mode on
+    # the last validation loss is the evaluation-mode loss (no dropout) of the final model
+    assert history.val_loss[-1] == pytest.approx(evaluate(model, X_val, y_val, loss="bce"),
+                                                 rel=1e-12)
+    assert model.training and all(m.training for m in model.modules())
+    model.eval()
+    outputs = [model(x).data for x in X_val]
+    assert history.val_accuracy[-1] == accuracy(outputs, y_val, threshold=0.0)
+
+
+def test_validation_split_holds_out_a_seeded_fraction():
+    X, y = [[float(i)] for i in range(10)], [float(i) for i in range(10)]
+    seen = []
+
+    def record(outputs, targets):
+        seen.append(len(targets))
+        return 0.0
+
+    history = fit(MLP(1, [1], seed=0), X, y, optimizer=None, epochs=2, metrics=(record,),
+                  progress=False, validation_split=0.2)
+    assert seen == [8, 2, 8, 2]                       # train metric, then validation metric
+    assert len(history.val_loss) == 2 and len(history.val_record) == 2
+
+
+def test_fit_puts_the_model_in_training_mode():
+    model = Sequential(Linear(1, 1, seed=0), Dropout(0.5)).eval()
+    fit(model, [[1.0]], [1.0], epochs=1, metrics=(), progress=False)
+    assert all(m.training for m in model.modules())
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    (dict(validation=([[1.0]], [1.0]), validation_split=0.5), ValueError, "not both"),
+    (dict(validation_split=1.0), ValueError, r"a float in \(0, 1\)"),
+    (dict(validation=([[1.0]],)), ValueError, r"a pair \(X_val, y_val\)"),
+    (dict(validation=([[1.0]], [])), ValueError, "matching non-empty"),
+    (dict(early_stopping=3), ValueError, "early_stopping watches the validation loss"),
+    (dict(validation=([[1.0]], [1.0]), early_stopping=0), ValueError, "an int >= 1"),
+])
+def test_bad_validation_arguments_raise_clear_errors(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        fit(MLP(1, [1], seed=0), [[1.0], [2.0]], [1.0, 2.0], progress=False, **kwargs)
+
+
+def test_compiled_training_with_dropout_draws_the_engines_masks():
+    X, y = data.make_moons(20, noise=0.3, seed=0)
+    X_val, y_val = data.make_moons(12, noise=0.3, seed=1)
+    runs = []
+    for compile in (False, True):
+        model = Sequential(Linear(2, 8, seed=0), ReLU(), Dropout(0.3, seed=5),
+                           Linear(8, 8, seed=1), ReLU(), Dropout(0.5, seed=6), Linear(8, 1, seed=2))
+        history = fit(model, X, y, loss="bce", optimizer=Adam(model.parameters(), lr=0.01),
+                      epochs=6, batch_size=7, progress=False, validation=(X_val, y_val),
+                      compile=compile)
+        runs.append((history, model.state_dict(), model.layers[5].mask))
+    (engine, engine_state, engine_mask), (compiled, compiled_state, compiled_mask) = runs
+    assert compiled_mask == engine_mask
+    for key in ("loss", "val_loss", "accuracy", "val_accuracy"):
+        assert compiled[key] == pytest.approx(engine[key], rel=1e-12, abs=1e-12)
+    assert list(compiled_state.values()) == pytest.approx(list(engine_state.values()),
+                                                          rel=1e-12, abs=1e-12)
+
+
+def test_evaluate_is_the_mean_loss_without_changing_the_mode():
+    model = Sequential(Linear(1, 1, seed=0), Dropout(0.9, seed=0))
+    w, b = model.parameters()
+    X, y = [[1.0], [2.0]], [0.0, 1.0]
+    expected = sum((w.data * x[0] + b.data - t) ** 2 for x, t in zip(X, y)) / 2
+    assert evaluate(model, X, y) == pytest.approx(expected, rel=1e-15)   # dropout off
+    assert model.training
+    with pytest.raises(ValueError, match="matching non-empty"):
+        evaluate(model, [], [])

@@ -184,11 +184,12 @@ def _build_dot(root: Value, rankdir: str, show_grad: bool, show_local: bool,
                      style="rounded,filled", fillcolor=use("module"),
                      penwidth="2" if root in group.outputs else "1", id=f"g{group.index}")
         if parent is not None:
-            # One column per layer, whatever else its neurons feed (an L2 penalty reads all).
-            column = graphviz.Digraph(graph_attr={"rank": "same"})
-            for group in members:
-                column.node(f"g{group.index}")
-            box.subgraph(column)
+            if not _chained(members, group_of):
+                # One column per layer, whatever else its neurons feed (an L2 penalty reads all).
+                column = graphviz.Digraph(graph_attr={"rank": "same"})
+                for group in members:
+                    column.node(f"g{group.index}")
+                box.subgraph(column)
             dot.subgraph(box)
 
     # Edges into each drawn op node, one per operand position, labelled with the local
@@ -262,6 +263,14 @@ def _worth_showing(formula: str) -> bool:
     except ValueError:
         return True
     return False
+
+
+def _chained(members: list[Group], group_of: dict[Value, Group]) -> bool:
+    """True if a group of the box computes from another one (the time steps of an RNN): a
+    chain drawn left to right, not a column of parallel neurons."""
+    inside = set(members)
+    return any(group_of.get(inp, group) is not group and group_of.get(inp) in inside
+               for group in members for node in group.members for inp in node.inputs)
 
 
 def _cluster_name(members: list[Group]) -> str:
