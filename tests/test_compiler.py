@@ -204,8 +204,13 @@ def test_random_graphs_with_hostile_labels_match_the_engine(program, example, in
             assert_same(got[1], want[1])
 
 
-@given(programs, st.lists(st.lists(numbers, min_size=3, max_size=3), min_size=16,
-                          max_size=24), st.lists(numbers, min_size=2, max_size=2))
+# Summed over many rows in another order, gradients agree to 1e-12 only where the sums are
+# well conditioned: no near-zero divisors (1/1e-44 - 1/1e-44 + 1 cancels catastrophically).
+tame = st.one_of(st.floats(0.05, 3.0), st.floats(-3.0, -0.05), st.sampled_from([0.0, 1.0, -1.0]))
+
+
+@given(programs, st.lists(st.lists(tame, min_size=3, max_size=3), min_size=16,
+                          max_size=24), st.lists(tame, min_size=2, max_size=2))
 def test_a_batch_vectorized_over_the_rows_matches_the_engine(program, rows, param_data):
     custom = custom_ops()
     params = [Value(x) for x in param_data]
