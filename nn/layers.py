@@ -23,7 +23,8 @@ from typing import Any, Iterator, Optional, Sequence, Union
 from autograd import ops
 from autograd.value import Scope, Value
 from nn import init as _init
-from nn.module import LINEAR, Module, Seed, _check_activation, _check_count, _preview, _rng
+from nn.module import (LINEAR, Module, Seed, _check_activation, _check_count, _preview, _rng,
+                       input_values, weighted_sum_names)
 
 __all__ = ["Linear", "Activation", "ReLU", "Tanh", "Sigmoid", "LeakyReLU", "Sequential",
            "Residual", "Dropout", "is_batch", "call_on_batch"]
@@ -107,7 +108,7 @@ class Linear(Module):
 
     def __call__(self, x: Sample) -> list[Value]:
         """``W x + b`` for one sample: ``nout`` Values, output j tagged with neuron ``N{j+1}``."""
-        x = sample(x, self.nin, self)
+        x = input_values(sample(x, self.nin, self))
         outputs = []
         for j, (row, unit) in enumerate(zip(self.weight, self._units)):
             act = self.bias[j] if self.bias is not None else None
@@ -116,6 +117,13 @@ class Linear(Module):
             act.scope = unit
             outputs.append(act)
         return outputs
+
+    def local_names(self, output: Value) -> dict[Value, str]:
+        """The products ``w0x0 ...`` and running sums ``s0 ...`` behind output j, named inside
+        its unit ``N{j+1}`` (``L1.N2.w0x0``); see ``nn.module.weighted_sum_names``."""
+        if output.scope not in self._units:
+            return {}
+        return weighted_sum_names(output, self.weight[self._units.index(output.scope)])
 
     def architecture(self) -> dict:
         return {"type": "Linear", "nin": self.nin, "nout": self.nout,

@@ -90,13 +90,18 @@ def _input_scope(i: int) -> Scope:
 
 
 def _inputs(module: "Module", x: Any, nin: int) -> list[Value]:
-    """A module call's inputs as Values: each number becomes one leaf ``x{i}``, so that every
-    neuron reading input i reads the same node (and dL/dx_i collects all their contributions).
-    Done once per model call; the layers inside pass Values on (``_forward``)."""
+    """A module call's inputs as Values (see ``input_values``), checked to be ``nin``."""
     if isinstance(x, (Value, Real)):
         x = [x]
     if len(x) != nin:
         raise ValueError(f"{module!r} takes {nin} inputs, got {len(x)}: {_preview(x)}")
+    return input_values(x)
+
+
+def input_values(x: Sequence[Any]) -> list[Value]:
+    """A model's inputs as Values: each number becomes one leaf ``x{i}``, so that every unit
+    reading input i reads the same node (and dL/dx_i collects all their contributions).
+    Done once per model call; the layers inside pass Values on."""
     values = []
     for i, xi in enumerate(x):
         if not isinstance(xi, Value):
@@ -104,6 +109,25 @@ def _inputs(module: "Module", x: Any, nin: int) -> list[Value]:
             xi.scope = _input_scope(i)
         values.append(xi)
     return values
+
+
+def weighted_sum_names(act: Value, weights: Sequence[Value]) -> dict[Value, str]:
+    """Names for the nodes of ``act = b + w0·x0 + w1·x1 + ...`` (or ``w0·x0 + ...``), found
+    by walking back from it: the products ``w0x0, w1x1, ...`` and running sums ``s0, s1, ...``."""
+    names: dict[Value, str] = {}
+    for i in range(len(weights) - 1, -1, -1):  # act = (... + w_{i-1} x_{i-1}) + w_i x_i
+        if act.op == "*" and act.inputs[0] is weights[i]:
+            names[act] = f"w{i}x{i}"  # the first term of a sum without a bias
+            break
+        if act.op != "+":
+            break
+        total, term = act.inputs
+        if term.op == "*" and term.inputs[0] is weights[i]:
+            names[term] = f"w{i}x{i}"
+        if i > 0 and total.op == "+":
+            names[total] = f"s{i - 1}"
+        act = total
+    return names
 
 
 class Module:
@@ -353,15 +377,7 @@ class Neuron(Module):
                 return names
             act = output.inputs[0]
             names[act] = "z"
-        for i in range(len(self.w) - 1, -1, -1):  # act = (b + w0 x0 + ... ) + w_i x_i
-            if act.op != "+":
-                break
-            total, term = act.inputs
-            if term.op == "*" and term.inputs[0] is self.w[i]:
-                names[term] = f"w{i}x{i}"
-            if i > 0:
-                names[total] = f"s{i - 1}"
-            act = total
+        names.update(weighted_sum_names(act, self.w))
         return names
 
     def forward_floats(self, x: Sequence[float]) -> float:

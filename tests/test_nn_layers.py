@@ -259,3 +259,19 @@ def test_gradcheck_passes_through_every_layer(x):
     model = Sequential(Linear(3, 3, seed=0), LayerNorm(3), Tanh(),
                        Residual(Sequential(Linear(3, 3, seed=1), Sigmoid())), Linear(3, 1, seed=2))
     assert gradcheck(lambda a, b, c: model([a, b, c]), x, atol=1e-5, rtol=1e-3)
+
+
+def test_nodes_of_pytorch_style_layers_are_named_from_the_model():
+    """Like an MLP's: parameters, products, running sums and outputs by their place, the
+    inputs x0, x1 shared by every unit (no a, b, ... or v123 for a node made by nn)."""
+    import re
+
+    from autograd import explain
+    from nn import mse_loss
+
+    model = Sequential(Linear(2, 2, seed=0), ReLU(), Linear(2, 1, seed=1))
+    trace = explain(mse_loss([model([0.5, -1.0])], [1.0]))
+    made_by_nn = [name for node, name in trace.names.items()
+                  if node.scope is not None or any(i.scope is not None for i in node.inputs)]
+    assert not [n for n in made_by_nn if re.fullmatch(r"[a-z]|v\d+", n)]
+    assert {"x0", "x1", "L1.N2.w1x1", "L1.N2.s0", "L3.N1.out"} <= set(trace.names.values())
