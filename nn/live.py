@@ -14,13 +14,11 @@ import math
 import os
 import sys
 import time
-from numbers import Real
-from typing import Any, Callable, Optional, Sequence, Union
+from typing import Any, Optional, Sequence, Union
 
 from autograd.display import format_number
 from autograd.viz.page import HtmlPage, json_for_script
-from nn.losses import bce_with_logits
-from nn.plot import _grid_axes, _grid_classes, _predict
+from nn.plot import _grid_axes, _grid_classes
 
 __all__ = ["Animation", "DecisionGrid", "Snapshots", "Watch", "in_jupyter",
            "training_animation"]
@@ -72,36 +70,26 @@ class DecisionGrid:
                      for k in row)
 
 
-def _decision_grid(model: Any, X: Sequence[Any], y: Sequence[Any],
-                  loss_fn: Callable) -> tuple[Optional[DecisionGrid], str]:
+def _decision_grid(X: Sequence[Any], y: Sequence[Any], encoding: Any,
+                   n_outputs: int) -> tuple[Optional[DecisionGrid], str]:
     """The grid for a fit on ``(X, y)``, or None and the reason there is no boundary to draw.
 
-    One output: labels 0/1 (threshold 0.5, or 0 for logits with ``bce_with_logits``) or
-    -1/+1 (threshold 0), as ``accuracy`` reads them. Several outputs: class indices.
+    ``encoding`` is how ``fit`` reads the labels for its accuracy (``nn.train``): ``(name,
+    threshold)`` with name ``pm1`` or ``01`` for one score, ``index`` for class scores, or
+    None when the targets are not class labels.
     """
     dims = {len(x) if hasattr(x, "__len__") else 1 for x in X}
     if dims != {2}:
         return None, f"the inputs have {'/'.join(map(str, sorted(dims)))} features, not 2"
-    out = _predict(model, list(X[0]))
-    n_outputs = len(out) if isinstance(out, list) else 1
-    if n_outputs == 1:
-        if all(_is_label(t, (0, 1)) for t in y):
-            threshold = 0.0 if loss_fn is bce_with_logits else 0.5
-        elif all(_is_label(t, (-1, 1)) for t in y):
-            threshold = 0.0
-        else:
-            return None, "the targets are not binary labels (0/1 or -1/+1)"
+    if encoding is None:
+        return None, "the targets are not class labels (0/1, -1/+1 or class indices)"
+    name, threshold = encoding
+    if name != "index":
         return DecisionGrid(X, [1 if t == 1 else 0 for t in y], 2, threshold), ""
     if n_outputs > len(PALETTE):
         return None, f"the model has {n_outputs} outputs; a boundary is drawn for at most " \
                      f"{len(PALETTE)} classes"
-    if not all(_is_label(t, range(n_outputs)) for t in y):
-        return None, f"the targets are not class indices 0..{n_outputs - 1}"
     return DecisionGrid(X, [int(t) for t in y], n_outputs, 0.0), ""
-
-
-def _is_label(t: Any, labels: Sequence[int]) -> bool:
-    return isinstance(t, Real) and t in labels
 
 
 class Snapshots:
@@ -241,9 +229,9 @@ class Watch:
     with or without them.
     """
 
-    def __init__(self, model: Any, X: Sequence[Any], y: Sequence[Any], loss_fn: Callable,
-                 epochs: int, live: bool = False, live_every: Optional[int] = None,
-                 snapshots: Optional[int] = None) -> None:
+    def __init__(self, model: Any, X: Sequence[Any], y: Sequence[Any], encoding: Any,
+                 n_outputs: int, epochs: int, live: bool = False,
+                 live_every: Optional[int] = None, snapshots: Optional[int] = None) -> None:
         if not isinstance(live, bool):
             raise ValueError(f"fit(live=...) must be True or False, got {live!r:.40}; to "
                              "redraw every k epochs pass live_every=k")
@@ -253,7 +241,7 @@ class Watch:
         self.snapshot_every = _every(snapshots, "snapshots")
         self.grid: Optional[DecisionGrid] = None
         if live or snapshots:
-            self.grid, reason = _decision_grid(model, X, y, loss_fn)
+            self.grid, reason = _decision_grid(X, y, encoding, n_outputs)
             if snapshots and self.grid is None:
                 raise ValueError(f"fit(snapshots={snapshots}) records the decision boundary, "
                                  f"which needs 2-D inputs and class labels, but {reason}; "

@@ -306,9 +306,8 @@ def _accuracy_encoding(loss_fn: Callable, y: list, n_outputs: int
     return None
 
 
-def _metric_functions(metrics: Optional[Iterable[Any]], loss_fn: Callable, y: list,
-                      n_outputs: int) -> dict[str, Callable]:
-    encoding = _accuracy_encoding(loss_fn, y, n_outputs)
+def _metric_functions(metrics: Optional[Iterable[Any]],
+                      encoding: Optional[tuple[str, Optional[float]]]) -> dict[str, Callable]:
     if metrics is None:
         metrics = ("accuracy",) if encoding is not None else ()
     found: dict[str, Callable] = {}
@@ -507,13 +506,14 @@ def fit(model: Any, X: Sequence[Any], y: Sequence[Any], loss: Union[str, Callabl
     n_outputs = _output_count(model, X[0])
     for targets in (y, y_val or []):
         _check_labels(loss, loss_fn, targets, n_outputs)
-    measures = _metric_functions(metrics, loss_fn, y, n_outputs)
+    encoding = _accuracy_encoding(loss_fn, y, n_outputs)
+    measures = _metric_functions(metrics, encoding)
     make = make_compiled_step if compile else make_step
     step = make(model, loss_fn, optimizer, clip, l2)
     history = History(loss=[], **{name: [] for name in measures}, lr=[])
     if X_val is not None:
         history.update({f"val_{name}": [] for name in ["loss", *measures]})
-    watch = Watch(model, X, y, loss_fn, epochs, live, live_every, snapshots)
+    watch = Watch(model, X, y, encoding, n_outputs, epochs, live, live_every, snapshots)
     bar = _progress_bar(progress and not watch.shows, epochs)
     try:
         watch(history)

@@ -259,13 +259,12 @@ def test_a_history_without_snapshots_says_how_to_record_them():
 def test_live_figure_panels():
     require_module("matplotlib")
     from nn.live import LiveFigure, _decision_grid
-    from nn.losses import cross_entropy
 
     X, y = _blobs()
     model = MLP(2, [4, 3], seed=0)
     history = fit(model, X, y, loss="cross_entropy", epochs=3, progress=False)
     history["val_loss"] = [v * 1.1 for v in history["loss"]]
-    grid, _ = _decision_grid(model, X, y, cross_entropy)
+    grid, _ = _decision_grid(X, y, ("index", None), 3)
     figure = LiveFigure(history, 3, grid)
     png = figure.draw(history, 2, grid.predict(model))
     assert png.startswith(b"\x89PNG")
