@@ -234,7 +234,7 @@ def test_animation_page_is_self_contained_and_saves_as_html(tmp_path):
     (dict(snapshots=True), ValueError, r"snapshots=.*>= 1"),
     (dict(snapshots=2.5), ValueError, r"snapshots=.*>= 1"),
     (dict(snapshots=2, X=[[0.0, 1.0, 2.0]] * 4), ValueError, r"3 features, not 2"),
-    (dict(snapshots=2, loss="mse", y=[0.3, 1.5, -2.0, 0.0]), ValueError, r"binary labels"),
+    (dict(snapshots=2, loss="mse", y=[0.3, 1.5, -2.0, 0.0]), ValueError, r"not class labels"),
 ])
 def test_bad_live_arguments_are_refused_before_training(kwargs, error, match):
     args = dict(X=[[0.0, 1.0], [1.0, 0.0], [1.0, 1.0], [0.0, 0.0]], y=[1, -1, 1, -1],
