@@ -18,25 +18,16 @@ import math
 import random
 from typing import Any, Iterator, Optional, Sequence, Union
 
+from nn.arguments import Seed, count, data_rng
+
 __all__ = ["make_moons", "make_circles", "make_xor", "make_spirals", "make_blobs",
            "make_yinyang", "make_sine_sequence", "batches", "train_test_split"]
 
 Data = tuple[list[list[float]], list[int]]
-Seed = Union[int, random.Random, None]
 
 
-def _rng(seed: Seed) -> random.Random:
-    if isinstance(seed, random.Random):
-        return seed
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
-        raise TypeError(f"seed must be an int, a random.Random or None, got {seed!r}")
-    return random.Random(seed)
 
 
-def _count(n: Any, name: str, low: int = 1) -> int:
-    if isinstance(n, bool) or not isinstance(n, int) or n < low:
-        raise ValueError(f"{name} must be an int >= {low}, got {n!r}")
-    return n
 
 
 def _noise(x: Any, name: str = "noise") -> float:
@@ -78,9 +69,9 @@ def make_moons(n_samples: int = 100, noise: float = 0.0, seed: Seed = None,
     """Two interleaving half circles (scikit-learn's layout): class 0 is the upper moon
     (cos t, sin t), class 1 the lower (1 - cos t, 1/2 - sin t), t in [0, pi]; plus
     Gaussian noise of std ``noise``; shuffled."""
-    _count(n_samples, "n_samples", 2)
+    count(n_samples, "n_samples", 2)
     noise = _noise(noise)
-    rng = _rng(seed)
+    rng = data_rng(seed)
     n_upper = n_samples // 2
     n_lower = n_samples - n_upper
     points = [[math.cos(t), math.sin(t)] for t in _linspace(0.0, math.pi, n_upper)]
@@ -95,11 +86,11 @@ def make_circles(n_samples: int = 100, noise: float = 0.0, factor: float = 0.5,
                  seed: Seed = None, labels: str = "01") -> Data:
     """A circle of radius 1 (class 0) around one of radius ``factor`` (class 1), points
     evenly spaced in angle, plus Gaussian noise; shuffled."""
-    _count(n_samples, "n_samples", 2)
+    count(n_samples, "n_samples", 2)
     noise = _noise(noise)
     if not 0.0 < factor < 1.0:
         raise ValueError(f"factor must be between 0 and 1 (the inner radius), got {factor!r}")
-    rng = _rng(seed)
+    rng = data_rng(seed)
     n_outer = n_samples // 2
     n_inner = n_samples - n_outer
     points = []
@@ -120,9 +111,9 @@ def make_xor(n_samples: int = 4, noise: float = 0.0, seed: Seed = None,
     The default (4 points, no noise, in that order) is exactly the table of the
     backpropagation tutorials; more points cycle through the corners with Gaussian noise.
     """
-    _count(n_samples, "n_samples")
+    count(n_samples, "n_samples")
     noise = _noise(noise)
-    rng = _rng(seed)
+    rng = data_rng(seed)
     corners = [([0.0, 0.0], 0), ([0.0, 1.0], 1), ([1.0, 0.0], 1), ([1.0, 1.0], 0)]
     points = [list(corners[i % 4][0]) for i in range(n_samples)]
     y = [corners[i % 4][1] for i in range(n_samples)]
@@ -134,10 +125,10 @@ def make_spirals(n_samples: int = 300, n_classes: int = 3, noise: float = 0.2,
                  seed: Seed = None) -> Data:
     """``n_classes`` interleaved spiral arms (CS231n's spiral data): arm k has radius
     r in [0, 1] and angle 4k + 4r (+ Gaussian noise of std ``noise`` on the angle); shuffled."""
-    _count(n_classes, "n_classes", 2)
-    _count(n_samples, "n_samples", n_classes)
+    count(n_classes, "n_classes", 2)
+    count(n_samples, "n_samples", n_classes)
     noise = _noise(noise)
-    rng = _rng(seed)
+    rng = data_rng(seed)
     points, y = [], []
     for k in range(n_classes):
         n = n_samples // n_classes + (1 if k < n_samples % n_classes else 0)
@@ -153,11 +144,11 @@ def make_blobs(n_samples: int = 100, centers: Union[int, Sequence[Sequence[float
                seed: Seed = None) -> Data:
     """Gaussian blobs: ``centers`` is a count (centres drawn uniformly in ``box``) or a list
     of 2-D centres; each point is its centre plus N(0, cluster_std^2) noise; class = blob index."""
-    _count(n_samples, "n_samples")
+    count(n_samples, "n_samples")
     cluster_std = _noise(cluster_std, "cluster_std")
-    rng = _rng(seed)
+    rng = data_rng(seed)
     if isinstance(centers, int):
-        _count(centers, "centers")
+        count(centers, "centers")
         centres = [[rng.uniform(*box), rng.uniform(*box)] for _ in range(centers)]
     else:
         centres = [[float(c[0]), float(c[1])] for c in centers]
@@ -175,8 +166,8 @@ def make_blobs(n_samples: int = 100, centers: Union[int, Sequence[Sequence[float
 def make_yinyang(n_samples: int = 300, seed: Seed = None) -> Data:
     """The Yin-Yang data set (Kriener et al. 2021) in the unit disc: class 0 yin, class 1
     yang, class 2 the two small dots (radius 0.2). Classes are balanced; shuffled."""
-    _count(n_samples, "n_samples", 3)
-    rng = _rng(seed)
+    count(n_samples, "n_samples", 3)
+    rng = data_rng(seed)
     points, y = [], []
     for i in range(n_samples):
         want = i % 3
@@ -211,11 +202,11 @@ def make_sine_sequence(length: int = 200, period: float = 20.0, noise: float = 0
     One value does not say whether the wave is rising or falling, so a model must remember
     the values before it: a task for a recurrent network.
     """
-    _count(length, "length")
+    count(length, "length")
     noise = _noise(noise)
     if isinstance(period, bool) or not isinstance(period, (int, float)) or not period > 0:
         raise ValueError(f"period must be a number > 0 (time steps per cycle), got {period!r}")
-    rng = _rng(seed)
+    rng = data_rng(seed)
     phase = rng.uniform(0.0, 2.0 * math.pi)
     values = [math.sin(2.0 * math.pi * t / period + phase) + (rng.gauss(0.0, noise) if noise
                                                                    else 0.0)
@@ -230,10 +221,10 @@ def batches(X: Sequence[Any], y: Sequence[Any], batch_size: Optional[int] = None
     if len(X) != len(y):
         raise ValueError(f"X has {len(X)} examples but y has {len(y)}; they must match")
     n = len(X)
-    size = n if batch_size is None else _count(batch_size, "batch_size")
+    size = n if batch_size is None else count(batch_size, "batch_size")
     order = list(range(n))
     if shuffle:
-        _rng(seed).shuffle(order)
+        data_rng(seed).shuffle(order)
     for start in range(0, n, max(size, 1)):
         chunk = order[start:start + size]
         yield [X[i] for i in chunk], [y[i] for i in chunk]
@@ -257,7 +248,7 @@ def train_test_split(X: Sequence[Any], y: Sequence[Any], test_size: float = 0.25
         raise ValueError(f"test_size={test_size!r} leaves no training data out of {n} examples")
     order = list(range(n))
     if shuffle:
-        _rng(seed).shuffle(order)
+        data_rng(seed).shuffle(order)
     train, test = order[n_test:], order[:n_test]
     return ([X[i] for i in train], [X[i] for i in test],
             [y[i] for i in train], [y[i] for i in test])

@@ -23,8 +23,9 @@ from typing import Any, Iterator, Optional, Sequence, Union
 from autograd import ops
 from autograd.value import Scope, Value
 from nn import init as _init
-from nn.module import (LINEAR, Module, Seed, _check_activation, _check_count, _preview, _rng,
-                       input_values, weighted_sum_names)
+from nn.arguments import Seed, count, weights_rng
+from nn.module import (LINEAR, Module, _check_activation, _preview, input_values,
+                       weighted_sum_names)
 
 __all__ = ["Linear", "Activation", "ReLU", "Tanh", "Sigmoid", "LeakyReLU", "Sequential",
            "Residual", "Dropout", "is_batch", "call_on_batch"]
@@ -86,9 +87,9 @@ class Linear(Module):
 
     def __init__(self, nin: int, nout: int, bias: bool = True, init: Any = None,
                  seed: Seed = None) -> None:
-        _check_count(nin, "Linear(nin)")
-        _check_count(nout, "Linear(nout)")
-        rng = _rng(seed)
+        count(nin, "Linear(nin)")
+        count(nout, "Linear(nout)")
+        rng = weights_rng(seed)
         draw = _pytorch_uniform if init is None else _init.get(init)
         self._units = [Scope("neuron", f"N{j + 1}", self.scope, owner=self) for j in range(nout)]
         self.weight = [[_parameter_of(unit, f"w{i}", draw(rng, nin, nout)) for i in range(nin)]

@@ -26,20 +26,19 @@ numbers a module updates itself, saved with ``state_dict`` but never trained.
 
 from __future__ import annotations
 
-import random
 from numbers import Real
 from typing import Any, Mapping, NamedTuple, Optional, Sequence, Union
 
 from autograd import ops
 from autograd.value import Scope, Value
 from nn import init as _init
+from nn.arguments import Seed, count, weights_rng
 
 __all__ = ["Module", "Neuron", "Layer", "MLP", "IncompatibleKeys"]
 
 #: The activations a neuron can have besides any one-input op of ``autograd.ops`` by name.
 LINEAR = "linear"
 
-Seed = Union[int, random.Random, None]
 
 
 class IncompatibleKeys(NamedTuple):
@@ -48,16 +47,6 @@ class IncompatibleKeys(NamedTuple):
     unexpected_keys: list
 
 
-def _rng(seed: Seed) -> Any:
-    # seed=None draws from the global `random` (so micrograd's `random.seed(1337)` still
-    # works); an int gets a private generator that leaves the global state alone.
-    if seed is None or seed is random:
-        return random
-    if isinstance(seed, random.Random):
-        return seed
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise TypeError(f"seed must be an int, a random.Random or None, got {seed!r}")
-    return random.Random(seed)
 
 
 def _check_activation(activation: str) -> str:
@@ -73,10 +62,6 @@ def _check_activation(activation: str) -> str:
     return activation
 
 
-def _check_count(n: Any, what: str) -> int:
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(f"{what} must be a positive int, got {n!r}")
-    return n
 
 
 _INPUT_SCOPES: list[Scope] = []
@@ -346,12 +331,12 @@ class Neuron(Module):
 
     def __init__(self, nin: int, activation: str = "relu", init: Any = "uniform",
                  seed: Seed = None, fan_out: int = 1, nonlin: Optional[bool] = None) -> None:
-        _check_count(nin, "Neuron(nin)")
+        count(nin, "Neuron(nin)")
         if nonlin is not None:
             activation = "relu" if nonlin else "linear"
         self.activation = _check_activation(activation)
         draw = _init.get(init)
-        rng = _rng(seed)
+        rng = weights_rng(seed)
         self.w = [self._parameter(Value(draw(rng, nin, fan_out)), f"w{i}") for i in range(nin)]
         self.b = self._parameter(Value(0.0), "b")
 
@@ -404,12 +389,12 @@ class Layer(Module):
 
     def __init__(self, nin: int, nout: int, activation: str = "relu", init: Any = "uniform",
                  seed: Seed = None, nonlin: Optional[bool] = None) -> None:
-        _check_count(nin, "Layer(nin)")
-        _check_count(nout, "Layer(nout)")
+        count(nin, "Layer(nin)")
+        count(nout, "Layer(nout)")
         if nonlin is not None:
             activation = "relu" if nonlin else "linear"
         _check_activation(activation)
-        rng = _rng(seed)
+        rng = weights_rng(seed)
         self.neurons = [Neuron(nin, activation, init, rng, fan_out=nout) for _ in range(nout)]
         for j, neuron in enumerate(self.neurons):
             self._adopt(neuron, f"N{j + 1}")
@@ -448,18 +433,18 @@ class MLP(Module):
 
     def __init__(self, nin: int, nouts: Sequence[int], activation: str = "relu",
                  init: Any = "uniform", seed: Seed = None) -> None:
-        _check_count(nin, "MLP(nin)")
+        count(nin, "MLP(nin)")
         if isinstance(nouts, int) or not nouts:
             raise ValueError(f"MLP(nouts) must be a non-empty list of layer sizes such as "
                              f"[16, 16, 1], got {nouts!r}")
         for n in nouts:
-            _check_count(n, "every layer size in MLP(nouts)")
+            count(n, "every layer size in MLP(nouts)")
         _check_activation(activation)
         self.nin = nin
         self.nouts = list(nouts)
         self.activation = activation
         self.init = init if isinstance(init, str) else getattr(init, "__name__", "custom")
-        rng = _rng(seed)
+        rng = weights_rng(seed)
         sizes = [nin] + self.nouts
         last = len(self.nouts) - 1
         self.layers = [Layer(sizes[i], sizes[i + 1], activation if i != last else LINEAR,

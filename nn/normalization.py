@@ -15,7 +15,8 @@ from typing import Any, Optional
 
 from autograd.value import Value
 from nn.layers import _tag, is_batch, sample
-from nn.module import Module, _check_count, _preview
+from nn.arguments import count
+from nn.module import Module, _preview
 
 __all__ = ["LayerNorm", "BatchNorm1d"]
 
@@ -51,7 +52,7 @@ class LayerNorm(Module):
     scope_kind = "layernorm"
 
     def __init__(self, n: int, eps: float = 1e-5, elementwise_affine: bool = True) -> None:
-        self.n = _check_count(n, "LayerNorm(n)")
+        self.n = count(n, "LayerNorm(n)")
         self.eps = _check_eps(eps)
         self.weight: Optional[list[Value]] = None
         self.bias: Optional[list[Value]] = None
@@ -96,7 +97,7 @@ class BatchNorm1d(Module):
 
     def __init__(self, n: int, eps: float = 1e-5, momentum: Optional[float] = 0.1,
                  affine: bool = True) -> None:
-        self.n = _check_count(n, "BatchNorm1d(n)")
+        self.n = count(n, "BatchNorm1d(n)")
         self.eps = _check_eps(eps)
         if momentum is not None and (isinstance(momentum, bool) or not isinstance(momentum, Real)
                                      or not 0.0 <= momentum <= 1.0):

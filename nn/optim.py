@@ -11,10 +11,10 @@ Also here: gradient clipping, ``clip_grad_norm_`` and ``clip_grad_value_`` (torc
 from __future__ import annotations
 
 import math
-from numbers import Real
 from typing import Any, Iterable, Union
 
 from autograd.value import Value
+from nn.arguments import flag, number, real, show
 
 __all__ = ["Optimizer", "SGD", "RMSprop", "Adam", "AdamW", "clip_grad_norm_", "clip_grad_value_"]
 
@@ -38,33 +38,12 @@ def _param_list(params: Params, where: str) -> list[Value]:
     return values
 
 
-def _show(x: Any) -> str:
-    text = repr(x)
-    return text if len(text) <= 40 else text[:37] + "..."
 
 
-def _float(x: Any, name: str) -> float:
-    if isinstance(x, bool) or not isinstance(x, Real):
-        raise TypeError(f"{name} must be a number, got {type(x).__name__} {_show(x)}")
-    try:
-        return float(x)
-    except OverflowError:
-        raise ValueError(f"invalid {name}: {_show(x)} is too large for a float") from None
 
 
-def _number(x: Any, name: str, low: float = 0.0, high: float = math.inf,
-            high_open: bool = False) -> float:
-    x = _float(x, name)
-    if not (low <= x < high if high_open else low <= x <= high):
-        bound = f"< {high}" if high_open else f"<= {high}"
-        raise ValueError(f"invalid {name}: {x!r} (it must be >= {low} and {bound})")
-    return x
 
 
-def _flag(x: Any, name: str) -> bool:
-    if not isinstance(x, bool):
-        raise TypeError(f"{name} must be True or False, got {type(x).__name__} {_show(x)}")
-    return x
 
 
 def _sqrt(x: float) -> float:
@@ -94,7 +73,7 @@ class Optimizer:
             raise ValueError(f"{type(self).__name__} got an empty parameter list")
         if len({id(p) for p in self.params}) != len(self.params):
             raise ValueError(f"{type(self).__name__}: some parameters appear more than once")
-        self.lr = _number(lr, "lr")
+        self.lr = number(lr, "lr")
         vars(self).update(self.check_hyperparameters(**hyperparameters))
         self.step_count = 0
         for name in self.buffers:
@@ -147,20 +126,20 @@ class Optimizer:
         hyper = d.get("hyperparameters")
         if not isinstance(hyper, dict) or set(hyper) != set(self.hyperparameters):
             raise ValueError(f"{kind}.load_state_dict: hyperparameters must be "
-                             f"{sorted(self.hyperparameters)}, got {_show(hyper)}")
+                             f"{sorted(self.hyperparameters)}, got {show(hyper)}")
         try:
-            lr = _number(d.get("lr"), "lr")
+            lr = number(d.get("lr"), "lr")
             hyper = self.check_hyperparameters(**hyper)
         except (TypeError, ValueError) as error:
             raise type(error)(f"{kind}.load_state_dict: {error}") from None
         step_count = d.get("step_count")
         if isinstance(step_count, bool) or not isinstance(step_count, int) or step_count < 0:
             raise ValueError(f"{kind}.load_state_dict: step_count must be an int >= 0, "
-                             f"got {_show(step_count)}")
+                             f"got {show(step_count)}")
         buffers = d.get("buffers")
         if not isinstance(buffers, dict) or set(buffers) != set(self.buffers):
             raise ValueError(f"{kind}.load_state_dict: buffers must be {sorted(self.buffers)}, "
-                             f"got {_show(buffers)}")
+                             f"got {show(buffers)}")
         buffers = {name: None if buf is None else self._checked_buffer(name, buf)
                    for name, buf in buffers.items()}
         present = [name for name, buf in buffers.items() if buf is not None]
@@ -180,8 +159,8 @@ class Optimizer:
         where = f"{type(self).__name__}.load_state_dict: buffer {name!r}"
         if not isinstance(buf, list) or len(buf) != n:
             raise ValueError(f"{where} must be a list of {n} numbers (one per parameter) or "
-                             f"None, got {_show(buf)}")
-        values = [_float(x, f"{where}[{i}]") for i, x in enumerate(buf)]
+                             f"None, got {show(buf)}")
+        values = [real(x, f"{where}[{i}]") for i, x in enumerate(buf)]
         if name in self.nonnegative_buffers:
             for i, x in enumerate(values):
                 if x < 0.0:
@@ -216,12 +195,12 @@ class SGD(Optimizer):
     @staticmethod
     def check_hyperparameters(momentum: Any, dampening: Any, nesterov: Any,
                               weight_decay: Any) -> dict[str, Any]:
-        momentum, dampening = _number(momentum, "momentum"), _number(dampening, "dampening")
-        if _flag(nesterov, "nesterov") and (momentum <= 0.0 or dampening != 0.0):
+        momentum, dampening = number(momentum, "momentum"), number(dampening, "dampening")
+        if flag(nesterov, "nesterov") and (momentum <= 0.0 or dampening != 0.0):
             raise ValueError(f"nesterov=True needs momentum > 0 and dampening = 0 (as in "
                              f"torch), got momentum={momentum!r}, dampening={dampening!r}")
         return dict(momentum=momentum, dampening=dampening, nesterov=nesterov,
-                    weight_decay=_number(weight_decay, "weight_decay"))
+                    weight_decay=number(weight_decay, "weight_decay"))
 
     def buffers_used(self, hyperparameters: dict[str, Any]) -> tuple[str, ...]:
         return self.buffers if hyperparameters["momentum"] != 0.0 else ()
@@ -270,9 +249,9 @@ class RMSprop(Optimizer):
     def check_hyperparameters(alpha: Any, eps: Any, weight_decay: Any, momentum: Any,
                               centered: Any) -> dict[str, Any]:
         # alpha <= 1 keeps v a weighted average of squares, so never negative (torch allows > 1)
-        return dict(alpha=_number(alpha, "alpha", 0.0, 1.0), eps=_number(eps, "eps"),
-                    weight_decay=_number(weight_decay, "weight_decay"),
-                    momentum=_number(momentum, "momentum"), centered=_flag(centered, "centered"))
+        return dict(alpha=number(alpha, "alpha", 0.0, 1.0), eps=number(eps, "eps"),
+                    weight_decay=number(weight_decay, "weight_decay"),
+                    momentum=number(momentum, "momentum"), centered=flag(centered, "centered"))
 
     def buffers_used(self, hyperparameters: dict[str, Any]) -> tuple[str, ...]:
         return (("square_avg",) + ("grad_avg",) * hyperparameters["centered"]
@@ -332,13 +311,13 @@ class Adam(Optimizer):
                               amsgrad: Any) -> dict[str, Any]:
         if not isinstance(betas, (tuple, list)):  # a list: JSON's form of the pair
             raise TypeError(f"betas must be a pair (beta1, beta2) of numbers, got "
-                            f"{type(betas).__name__} {_show(betas)}")
+                            f"{type(betas).__name__} {show(betas)}")
         if len(betas) != 2:
-            raise ValueError(f"betas must be a pair (beta1, beta2), got {_show(tuple(betas))}")
-        return dict(betas=(_number(betas[0], "beta1", 0.0, 1.0, high_open=True),
-                           _number(betas[1], "beta2", 0.0, 1.0, high_open=True)),
-                    eps=_number(eps, "eps"), weight_decay=_number(weight_decay, "weight_decay"),
-                    amsgrad=_flag(amsgrad, "amsgrad"))
+            raise ValueError(f"betas must be a pair (beta1, beta2), got {show(tuple(betas))}")
+        return dict(betas=(number(betas[0], "beta1", 0.0, 1.0, high_open=True),
+                           number(betas[1], "beta2", 0.0, 1.0, high_open=True)),
+                    eps=number(eps, "eps"), weight_decay=number(weight_decay, "weight_decay"),
+                    amsgrad=flag(amsgrad, "amsgrad"))
 
     def buffers_used(self, hyperparameters: dict[str, Any]) -> tuple[str, ...]:
         return ("exp_avg", "exp_avg_sq") + ("max_exp_avg_sq",) * hyperparameters["amsgrad"]
@@ -398,8 +377,8 @@ def clip_grad_norm_(params: Params, max_norm: float, norm_type: float = 2.0,
     ``error_if_nonfinite=True``: then a RuntimeError, and the gradients are left as they are.
     """
     values = _param_list(params, "clip_grad_norm_")
-    max_norm = _number(max_norm, "max_norm")
-    q = _number(norm_type, "norm_type", low=1e-12)
+    max_norm = number(max_norm, "max_norm")
+    q = number(norm_type, "norm_type", low=1e-12)
     total = _norm([p.grad for p in values], q)
     if error_if_nonfinite and not math.isfinite(total):
         raise RuntimeError(f"clip_grad_norm_: the total norm of order {q} of the gradients is "
@@ -429,7 +408,7 @@ def _norm(grads: list[float], q: float) -> float:
 def clip_grad_value_(params: Params, clip_value: float) -> None:
     """Clamp every gradient into [-clip_value, clip_value] (``torch.nn.utils.clip_grad_value_``)."""
     values = _param_list(params, "clip_grad_value_")
-    c = _number(clip_value, "clip_value")
+    c = number(clip_value, "clip_value")
     for p in values:
         g = p.grad
         if g > c:

@@ -19,7 +19,8 @@ from typing import Any, Callable, Optional, Sequence
 
 from autograd.value import Scope, Value
 from nn.layers import _pytorch_uniform, _tag, sample
-from nn.module import Module, Seed, _check_count, _preview, _rng
+from nn.arguments import Seed, count, weights_rng
+from nn.module import Module, _preview
 from nn.optim import Optimizer, clip_grad_norm_
 from nn.train import History
 
@@ -40,13 +41,13 @@ class RNNCell(Module):
 
     def __init__(self, nin: int, nhidden: int, bias: bool = True, nonlinearity: str = "tanh",
                  seed: Seed = None) -> None:
-        _check_count(nin, "RNNCell(nin)")
-        _check_count(nhidden, "RNNCell(nhidden)")
+        count(nin, "RNNCell(nin)")
+        count(nhidden, "RNNCell(nhidden)")
         if nonlinearity not in NONLINEARITIES:
             raise ValueError(f"nonlinearity must be 'tanh' or 'relu' (PyTorch's choices), got "
                              f"{nonlinearity!r}")
         self.nonlinearity = nonlinearity
-        rng = _rng(seed)
+        rng = weights_rng(seed)
 
         def draw(name: str) -> Value:
             return self._parameter(Value(_pytorch_uniform(rng, nhidden, nhidden)), name)
@@ -148,7 +149,7 @@ def tbptt(model: Callable, xs: Sequence[Any], targets: Sequence[Any], loss: Call
     and a readout). Returns a ``History`` with one entry per chunk: ``loss`` (before the
     update) and ``grad_norm`` (the gradient's norm before clipping).
     """
-    _check_count(k, "tbptt(k)")
+    count(k, "tbptt(k)")
     if len(xs) != len(targets):
         raise ValueError(f"tbptt: {len(xs)} inputs but {len(targets)} targets; give one target "
                          "per time step")

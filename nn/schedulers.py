@@ -19,9 +19,10 @@ agree to rounding, which the tests check).
 from __future__ import annotations
 
 import math
-from typing import Any, Callable
+from typing import Callable
 
-from nn.optim import Optimizer, _number
+from nn.arguments import count, number
+from nn.optim import Optimizer
 
 __all__ = ["LRScheduler", "StepLR", "ExponentialLR", "CosineAnnealingLR", "LinearWarmup",
            "LambdaLR"]
@@ -65,7 +66,7 @@ class LRScheduler:
         kind = type(self).__name__
         if not isinstance(d, dict) or d.get("type") != kind:
             raise ValueError(f"this state_dict is not for a {kind}")
-        base_lr = _number(d.get("base_lr"), "base_lr")
+        base_lr = number(d.get("base_lr"), "base_lr")
         epoch = d.get("last_epoch")
         if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 0:
             raise ValueError(f"{kind}.load_state_dict: last_epoch must be an int >= 0")
@@ -83,10 +84,6 @@ class LRScheduler:
         return f"{type(self).__name__}({hyper}, epoch={self.last_epoch}, lr={self.optimizer.lr})"
 
 
-def _count(x: Any, name: str) -> int:
-    if isinstance(x, bool) or not isinstance(x, int) or x < 1:
-        raise ValueError(f"{name} must be a positive int, got {x!r}")
-    return x
 
 
 class StepLR(LRScheduler):
@@ -95,8 +92,8 @@ class StepLR(LRScheduler):
     hyperparameters = ("step_size", "gamma")
 
     def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1) -> None:
-        self.step_size = _count(step_size, "step_size")
-        self.gamma = _number(gamma, "gamma")
+        self.step_size = count(step_size, "step_size")
+        self.gamma = number(gamma, "gamma")
         super().__init__(optimizer)
 
     def lr_at(self, t: int) -> float:
@@ -109,7 +106,7 @@ class ExponentialLR(LRScheduler):
     hyperparameters = ("gamma",)
 
     def __init__(self, optimizer: Optimizer, gamma: float) -> None:
-        self.gamma = _number(gamma, "gamma")
+        self.gamma = number(gamma, "gamma")
         super().__init__(optimizer)
 
     def lr_at(self, t: int) -> float:
@@ -125,8 +122,8 @@ class CosineAnnealingLR(LRScheduler):
     hyperparameters = ("T_max", "eta_min")
 
     def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0) -> None:
-        self.T_max = _count(T_max, "T_max")
-        self.eta_min = _number(eta_min, "eta_min")
+        self.T_max = count(T_max, "T_max")
+        self.eta_min = number(eta_min, "eta_min")
         super().__init__(optimizer)
 
     def lr_at(self, t: int) -> float:
@@ -145,8 +142,8 @@ class LinearWarmup(LRScheduler):
 
     def __init__(self, optimizer: Optimizer, warmup_epochs: int,
                  start_factor: float = 0.1) -> None:
-        self.warmup_epochs = _count(warmup_epochs, "warmup_epochs")
-        self.start_factor = _number(start_factor, "start_factor", 0.0, 1.0)
+        self.warmup_epochs = count(warmup_epochs, "warmup_epochs")
+        self.start_factor = number(start_factor, "start_factor", 0.0, 1.0)
         super().__init__(optimizer)
 
     def lr_at(self, t: int) -> float:

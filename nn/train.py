@@ -19,13 +19,14 @@ from typing import Any, Callable, Iterable, Optional, Sequence, Union
 
 from autograd.modes import no_grad
 from autograd.value import Value
-from nn.data import _rng, batches, train_test_split
+from nn.arguments import data_rng, number
+from nn.data import batches, train_test_split
 from nn.layers import MaskFeed, call_on_batch
 from nn.live import Animation, Snapshots, Watch, training_animation
 from nn.losses import (LOSS, bce_with_logits, cross_entropy, hinge_loss, l2_penalty,
                        mse_loss)
 from nn.metrics import accuracy
-from nn.optim import SGD, Optimizer, _number, clip_grad_norm_
+from nn.optim import SGD, Optimizer, clip_grad_norm_
 
 __all__ = ["fit", "evaluate", "make_step", "make_compiled_step", "History", "LOSSES"]
 
@@ -483,9 +484,9 @@ def fit(model: Any, X: Sequence[Any], y: Sequence[Any], loss: Union[str, Callabl
         raise ValueError("fit needs at least one example")
     if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
         raise ValueError(f"epochs must be an int >= 0, got {epochs!r}")
-    l2 = _number(l2, "l2")
+    l2 = number(l2, "l2")
     if clip is not None:
-        clip = _number(clip, "clip")
+        clip = number(clip, "clip")
     loss_fn = _loss_function(loss)
     if optimizer is None:
         optimizer = SGD(model.parameters(), lr=0.1)
@@ -494,7 +495,7 @@ def fit(model: Any, X: Sequence[Any], y: Sequence[Any], loss: Union[str, Callabl
     if scheduler is not None and getattr(scheduler, "optimizer", optimizer) is not optimizer:
         raise ValueError("the scheduler was built for a different optimizer than the one "
                          "given to fit")
-    rng = _rng(seed)
+    rng = data_rng(seed)
     X, y, X_val, y_val = _validation_data(X, y, validation, validation_split, rng)
     if early_stopping is not None and X_val is None:
         raise ValueError("early_stopping watches the validation loss: give validation=(X_val, "
