@@ -17,7 +17,7 @@ import time
 from typing import Any, Optional, Sequence, Union
 
 from autograd.display import format_number
-from autograd.viz.page import HtmlPage, json_for_script
+from autograd.viz.page import HEAD, HtmlPage, json_for_script
 from nn.plot import _grid_axes, _grid_classes
 
 __all__ = ["Animation", "DecisionGrid", "Snapshots", "Watch", "in_jupyter",
@@ -357,14 +357,7 @@ def training_animation(history: Any) -> Animation:
     return Animation(page, list(snapshots.frames))
 
 
-_TEMPLATE = """<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>__TITLE__</title>
-<style>
-body { font: 14px/1.4 system-ui, -apple-system, "Segoe UI", sans-serif; margin: 12px;
+_TEMPLATE = HEAD + """body { font: 14px/1.4 system-ui, -apple-system, "Segoe UI", sans-serif; margin: 12px;
        color: #222; background: #fff; }
 h1 { font-size: 17px; margin: 0 0 8px; }
 #controls { display: flex; align-items: center; gap: 10px; margin-bottom: 10px; }

@@ -8,9 +8,19 @@ import json
 import os
 from typing import Any, Union
 
-__all__ = ["HtmlPage", "json_for_script"]
+__all__ = ["HtmlPage", "HEAD", "json_for_script"]
 
 PathLike = Union[str, "os.PathLike[str]"]
+
+#: How every page starts: the document's head up to its <style> (``__TITLE__`` filled in).
+HEAD = """<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>__TITLE__</title>
+<style>
+"""
 
 
 def json_for_script(data: Any) -> str:

@@ -29,7 +29,7 @@ from autograd.exercise import KINDS, contribution_slips
 from autograd.trace import BackwardTrace, ChainRuleStep, explain
 from autograd.value import Value
 from autograd.viz.collapse import Group, fold
-from autograd.viz.page import HtmlPage, json_for_script
+from autograd.viz.page import HEAD, HtmlPage, json_for_script
 
 __all__ = ["stepper", "Stepper", "QUIZ_RTOL"]
 
@@ -330,14 +330,7 @@ def stepper(root: Value, rankdir: str = "LR", max_nodes: int = 500, *,
     return Stepper(page, trace, height)
 
 
-_TEMPLATE = """<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>__TITLE__</title>
-<style>
-  body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 12px;
+_TEMPLATE = HEAD + """  body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 12px;
          color: #222; background: #fff; }
   h1 { font-size: 1.1em; margin: 0 0 8px 0; }
   #controls { display: flex; gap: 6px; align-items: center; flex-wrap: wrap; }
