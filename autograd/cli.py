@@ -133,7 +133,7 @@ class _Failure(Exception):
         self.status = status
 
 
-def _build(args: argparse.Namespace):
+def _expression_graph(args: argparse.Namespace):
     from autograd.expr import ExpressionError, evaluate, parse_assignment
 
     try:
@@ -158,7 +158,7 @@ def _run(args: argparse.Namespace) -> None:
             raise _Failure(str(error), EXIT_FAILURE) from None
         print(how_to_open(page))
         return
-    root, leaves = _build(args)
+    root, leaves = _expression_graph(args)
     try:
         if args.command == "grad":
             from autograd.display import format_number
@@ -188,7 +188,7 @@ def _warn_where_not_finite(args: argparse.Namespace) -> None:
 
     try:
         with detect_anomaly():
-            root, _ = _build(args)
+            root, _ = _expression_graph(args)
             root.backward()
     except AnomalyError as error:
         print(f"chainrule {args.command}: warning: {_one_line(str(error))}", file=sys.stderr)

@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import builtins
 import inspect
+import itertools
 import keyword
 import math
 import re
@@ -50,7 +51,7 @@ from autograd.backprop import graph_lock, topological_order
 from autograd.display import node_names
 from autograd.modes import anomaly_enabled, grad_enabled
 from autograd.ops import Op
-from autograd.symbolic import Sym, to_code
+from autograd.symbolic import VECTOR_OPERATORS, Sym, to_code
 from autograd.value import Value, _to_float
 
 __all__ = ["compile", "compile_outputs", "CompiledFunction", "Program", "ForwardPass"]
@@ -102,6 +103,24 @@ def _vector_functions(np: Any) -> dict[str, Callable[..., Any]]:
 
 #: The names that have a numpy twin in ``_vector_functions``.
 VECTOR_NAMES = frozenset(SCALAR) | {"div", "pow"}
+
+
+def _sum_functions(np: Any) -> dict[str, Callable[..., Any]]:
+    """Long sums in one call, adding their terms in order, as the engine does.
+
+    numpy's reduction along the first axis of a (terms x rows) array adds row after row
+    (with one row it would sum pairwise instead: vectorized code runs on 16 rows or more),
+    so the result is bit for bit the chain of additions it replaces.
+    """
+    def sum_in_order(terms: tuple) -> Any:
+        return np.add.reduce(np.array(np.broadcast_arrays(*terms)), axis=0)
+
+    def weighted_sum(head: Any, weights: tuple, values: tuple) -> Any:
+        products = np.multiply(np.array(weights)[:, None], np.array(values))
+        rows = np.concatenate((np.broadcast_to(head, products.shape[1:])[None, :], products))
+        return np.add.reduce(rows, axis=0)
+
+    return {"_sum_in_order": sum_in_order, "_weighted_sum": weighted_sum}
 
 
 def _numpy() -> Any:
@@ -171,6 +190,12 @@ class _Generator:
             self.var[node] = self._fresh(_identifier(self.names[node]), taken)
         self.dvar = {n: self._fresh("d_" + self.var[n], taken) for n in self.var}
         self.gvar = {n: self._fresh("grad_" + self.var[n], taken) for n in self.leaves}
+        # Which nodes differ from row to row (the inputs and what is computed from them); the
+        # others, computed from leaves alone, are one number for the whole batch.
+        self.varies = set(inputs)
+        for node in order:
+            if any(inp in self.varies for inp in node.inputs):
+                self.varies.add(node)
         # How many chain-rule contributions each node receives.
         self.count: dict[Value, int] = {}
         for node in order:
@@ -253,9 +278,13 @@ class _Generator:
         if vector:
             if inputs:
                 emit(f"{', '.join(inputs)}, = _rows", 1)
-            emit("# forward: one line per node, each on a column of every row", 1)
+            emit("# forward: one line per node, each on a column of every row; a long sum in", 1)
+            emit("# one call (its terms added one after the other, as the engine adds them)", 1)
+            sums, folded = self._long_sums(needed)
             for node in self.order:
-                if not node.is_leaf:
+                if node in sums:
+                    emit(f"{var[node]} = {sums[node]}" + self._label_comment(node), 1)
+                elif not node.is_leaf and node not in folded:
                     emit(f"{var[node]} = {self.forward(node, True)}" + self._label_comment(node),
                          1)
             emit(f"_outputs = ({outputs},)", 1)
@@ -297,9 +326,61 @@ class _Generator:
         lines.extend("    " + line for line in input_backward)
         emit(f"_input_grads.append(({grads}{',' if grads else ''}))", body + 1)
         for i, leaf in enumerate(self.leaves):
-            emit(f"_leaves[{i}].grad += {gvar[leaf]}", 1)
+            total = f"_float({gvar[leaf]})" if vector else gvar[leaf]  # not a numpy scalar
+            emit(f"_leaves[{i}].grad += {total}", 1)
         emit("yield _input_grads", 1)
         return "\n".join(lines) + "\n"
+
+    def _long_sums(self, needed: set[Value]) -> tuple[dict[Value, str], set[Value]]:
+        """Vectorized code for each long sum ``((t0 + t1) + t2) + ... + tk`` of the graph (a
+        neuron's ``b + w0 x0 + ...``): one call instead of k additions, and for terms
+        ``w_i * x_i`` with weights the same for every row, one multiplication for all of them.
+
+        A partial sum or product folds into the sum's call only if nothing else reads it (one
+        consumer, not an output, not read by the backward pass): their values are never made.
+        Returns the code of each sum and the set of folded nodes.
+        """
+        keep = set(self.outputs) | set(self.extras) | needed
+
+        def foldable(node: Value) -> bool:
+            return self.count.get(node, 0) == 1 and node not in keep and not node.is_leaf
+
+        consumer: dict[Value, Value] = {}
+        for node in self.order:
+            for inp in node.inputs:
+                consumer[inp] = node
+        sums: dict[Value, str] = {}
+        folded: set[Value] = set()
+        for node in reversed(self.order):  # the last addition of a chain is met first
+            if node.rule is not ops.ADD or node in folded or node in sums:
+                continue
+            terms, links, link = [], [], node
+            while True:
+                first, term = link.inputs
+                terms.append(term)
+                if first.rule is ops.ADD and foldable(first) and consumer[first] is link:
+                    links.append(first)
+                    link = first
+                    continue
+                terms.append(first)
+                break
+            if len(terms) < 4:  # not worth a call of its own
+                continue
+            folded.update(links)
+            terms.reverse()     # t0, t1, ..., tk: the order of the additions
+            head, rest = terms[0], terms[1:]
+            products = [t for t in rest if t.rule is ops.MUL and foldable(t)
+                        and sum(inp in self.varies for inp in t.inputs) == 1]
+            if len(products) == len(rest):  # every term a weight times a varying value
+                weights = [next(i for i in t.inputs if i not in self.varies) for t in rest]
+                values = [next(i for i in t.inputs if i in self.varies) for t in rest]
+                folded.update(rest)
+                sums[node] = (f"_weighted_sum({self.var[head]}, "
+                              f"({', '.join(self.var[w] for w in weights)},), "
+                              f"({', '.join(self.var[v] for v in values)},))")
+            else:
+                sums[node] = f"_sum_in_order(({', '.join(self.var[t] for t in terms)},))"
+        return sums, folded
 
     def _label_comment(self, node: Value) -> str:
         # A label, or for a leaf a name from the model: L1_N3_w0 = _leaves[4].data  # L1.N3.w0
@@ -334,16 +415,56 @@ class _Generator:
         def accumulate(name: str, sign: str, expression: str) -> str:
             # Arrays are shared between names (d_a = d_c passes one on): never add in place.
             if vector:
-                return f"{pad}{name} = {name} {sign} {_operand(expression)}"
+                return f"{pad}{name} = _{'add' if sign == '+' else 'subtract'}({name}, " \
+                       f"{expression})"
             return f"{pad}{name} {sign}= {expression}"
 
         def to(target: Value) -> list[str]:
             return input_lines if target in input_set else node_lines
 
-        def add(target: Value, expression: str, sign: str = "+") -> None:
+        # Vectorized code gathers the contributions into a value used many times (a hidden
+        # neuron's output feeds every neuron of the next layer) and adds them in one call,
+        # in the order they come, once the last has come: the node is processed next.
+        pending: dict[Value, list[tuple[str, str, str, Optional[Value]]]] = {}
+
+        def gathered(target: Value) -> bool:
+            return (vector and self.count.get(target, 0) >= 4 and not target.is_leaf
+                    and target not in outputs)
+
+        def flush(target: Value) -> None:
+            contributions = pending.pop(target)
+            factors = [factor for _, _, _, factor in contributions]
+            if all(sign == "+" for sign, *_ in contributions) and all(
+                    f is not None and f not in self.varies and expression ==
+                    f"_multiply({upstream}, {var[f]})"
+                    for (_, expression, upstream, f) in contributions):
+                assigned.add(target)
+                node_lines.append(
+                    f"{pad}{dvar[target]} = _weighted_sum(0.0, "
+                    f"({', '.join(var[f] for f in factors)},), "
+                    f"({', '.join(u for _, _, u, _ in contributions)},))")
+            elif all(sign == "+" for sign, *_ in contributions):
+                assigned.add(target)
+                node_lines.append(f"{pad}{dvar[target]} = _sum_in_order(("
+                                  f"{', '.join(e for _, e, _, _ in contributions)},))")
+            else:
+                for sign, expression, upstream, factor in contributions:
+                    dvar_of[0] = upstream
+                    add(target, expression, sign, factor, now=True)
+
+        def add(target: Value, expression: str, sign: str = "+",
+                factor: Optional[Value] = None, now: bool = False) -> None:
+            if gathered(target) and not now:
+                pending.setdefault(target, []).append((sign, expression, dvar_of[0], factor))
+                return
             lines = to(target)
             if straight_in(target) and vector:  # a weight's gradient: summed over the rows
-                lines.append(accumulate(gvar[target], sign, _row_sum(expression)))
+                # g * x with x varying by row is a dot product, one call; else a sum
+                dot = factor in self.varies and expression == \
+                    f"_multiply({dvar_of[0]}, {var[factor]})"
+                total = f"{dvar_of[0]}.dot({var[factor]})" if dot else f"_sum({expression})"
+                # its only contribution (straight in): the sum, not 0.0 + the sum
+                lines.append(f"{pad}{gvar[target]} = {'-' if sign == '-' else ''}{total}")
             elif straight_in(target):
                 lines.append(accumulate(gvar[target], sign, expression))  # straight in
             elif target in assigned:
@@ -353,14 +474,20 @@ class _Generator:
                 assigned.add(target)
             else:
                 assigned.add(target)
-                lines.append(f"{pad}{dvar[target]} = {'-' if sign == '-' else ''}{expression}")
+                if sign == "-":
+                    expression = f"_negative({expression})" if vector else f"-{expression}"
+                lines.append(f"{pad}{dvar[target]} = {expression}")
 
+        dvar_of = [""]  # the upstream gradient's name at the contribution being added
         lines = node_lines
         for node in reversed(self.order):
             if node.is_leaf:
                 continue
+            if node in pending:
+                flush(node)
             if node not in assigned:  # no gradient reached it (every path said "none")
-                lines.append(f"{pad}{dvar[node]} = 0.0")
+                zero = f"_zeros_like({dvar[self.outputs[0]]})" if vector else "0.0"
+                lines.append(f"{pad}{dvar[node]} = {zero}")
                 assigned.add(node)
             upstream = dvar[node]
             locals_ = self.locals_(node, vector)
@@ -387,7 +514,8 @@ class _Generator:
                     continue  # no gradient flows through this input: nothing is added
                 needed.update(_nodes_read(local, node, names))
                 sign, expression = _contribution(upstream, local, names, vector)
-                add(inp, expression, sign)
+                dvar_of[0] = upstream
+                add(inp, expression, sign, _named_node(local, node))
         for x in self.inputs:
             if x not in assigned:
                 input_lines.append(f"{pad}{dvar[x]} = 0.0")
@@ -416,13 +544,15 @@ def _nodes_read(local: Sym, node: Value, names: dict[str, str]) -> set[Value]:
     return found
 
 
-def _row_sum(expression: str) -> str:
-    """The sum over the rows of a vectorized contribution: ``g * x`` as one ``_dot(g, x)``."""
-    factors = expression.split(" * ")
-    if len(factors) == 2 and all(_is_name(f) or f.replace(".", "", 1).isdigit()
-                                 for f in factors):
-        return f"_dot({factors[0]}, {factors[1]})"
-    return f"_sum({expression})"
+def _named_node(local: Sym, node: Value) -> Optional[Value]:
+    """The node a local derivative is, when it is one of the node's values (``b`` of a * b)."""
+    if local.kind != "name":
+        return None
+    name = local.args[0]
+    if name == "out":
+        return node
+    symbolic = node.rule.symbolic(node.op_param)
+    return dict(zip(symbolic.inputs, node.inputs)).get(name)
 
 
 def _operand(expression: str) -> str:
@@ -459,6 +589,8 @@ def _product(upstream: str, local: Sym, names: dict[str, str], vector: bool) -> 
     if local.kind == "const" and local.args[0] == 1.0:
         return upstream
     code = to_code(local, names, vector)
+    if vector:
+        return f"_multiply({upstream}, {code})"
     simple = local.kind in ("name", "const") and not code.startswith(("-", "("))
     return f"{upstream} * {code}" if simple else f"{upstream} * ({code})"
 
@@ -477,31 +609,49 @@ def _checked_forward(rule: Op) -> Callable[..., float]:
 class ForwardPass:
     """The forward pass of a batch through compiled code, waiting for its backward pass.
 
-    ``outputs[r]`` is the tuple of output values of row ``r``; ``extras[r]`` the extra
-    values (``compile``'s ``(output, extra)``). ``backward(seeds)`` takes one tuple of
-    upstream gradients per row (d loss / d output) and adds the gradient of every leaf to its
+    ``outputs[r]`` is the tuple of output values of row ``r``, ``totals()`` their sums over
+    the rows; ``extras[r]`` the extra values (``compile``'s ``(output, extra)``).
+    ``backward(seeds)`` takes the upstream gradients d loss / d output, one tuple per row (or
+    one number for every row and output), and adds the gradient of every leaf to its
     ``.grad``; with ``input_grads=True`` it returns each row's input gradients.
     """
 
-    def __init__(self, program: "Program", rows: list, outputs: list, extras: list,
+    def __init__(self, program: "Program", rows: list, outputs: Any, extras: list,
                  resume: Any, replay: Optional[list]) -> None:
         self.program = program
         self.rows = rows
-        self.outputs = outputs
+        self._outputs = outputs  # a list of tuples, or (vectorized) one array per output
         self.extras = extras
         self._resume = resume    # the paused generated code, or None after a replay
         self._replay = replay    # the engine's graphs, when the code had to step back
         self._done = False
 
-    def backward(self, seeds: Sequence[Any], input_grads: bool = False) -> Optional[list]:
+    @property
+    def outputs(self) -> list[tuple[float, ...]]:
+        if isinstance(self._outputs, tuple):  # columns: made into rows when asked for
+            n = len(self.rows)
+            self._outputs = list(zip(*(_np_rows(c, n) for c in self._outputs)))
+        return self._outputs
+
+    def totals(self) -> tuple[float, ...]:
+        """Each output summed over the rows."""
+        if isinstance(self._outputs, tuple):
+            n = len(self.rows)
+            return tuple(float(sum(_np_rows(c, n))) for c in self._outputs)
+        return tuple(sum(column) for column in zip(*self._outputs))
+
+    def backward(self, seeds: Any, input_grads: bool = False) -> Optional[list]:
         if self._done:
             raise RuntimeError("this forward pass was already backpropagated; run forward "
                                "again for another backward pass")
-        seeds = [tuple(s) if isinstance(s, (tuple, list)) else (s,) for s in seeds]
-        if len(seeds) != len(self.rows) or any(len(s) != self.program.num_outputs
-                                               for s in seeds):
-            raise ValueError(f"backward(seeds): give one tuple of {self.program.num_outputs} "
-                             f"upstream gradient(s) per row ({len(self.rows)} rows)")
+        k, n = self.program.num_outputs, len(self.rows)
+        if isinstance(seeds, (int, float)):
+            seeds = float(seeds)
+        else:
+            seeds = [tuple(s) if isinstance(s, (tuple, list)) else (s,) for s in seeds]
+            if len(seeds) != n or any(len(s) != k for s in seeds):
+                raise ValueError(f"backward(seeds): give one tuple of {k} upstream "
+                                 f"gradient(s) per row ({n} rows), or one number")
         self._done = True
         if self._replay is None:
             saved = [leaf.grad for leaf in self.program.leaves]
@@ -511,7 +661,16 @@ class ForwardPass:
                 for leaf, old in zip(self.program.leaves, saved):
                     leaf.grad = old
                 self._replay = self.program._engine_forward(self.rows)
+        if isinstance(seeds, float):
+            seeds = [(seeds,) * k] * n
         return self.program._engine_backward(self._replay, seeds, input_grads)
+
+
+def _np_rows(column: Any, n: int) -> list[float]:
+    """A vectorized value as n floats (one that is the same for every row is a number)."""
+    import numpy
+
+    return numpy.broadcast_to(column, (n,)).tolist()
 
 
 class Program:
@@ -564,12 +723,10 @@ class Program:
                 return None
             namespace = dict(self._namespace)
             namespace.update({"_" + name: f for name, f in _vector_functions(np).items()})
-            namespace["_sum"] = lambda g: float(np.sum(g))
-
-            def dot(a: Any, b: Any) -> float:  # the sum over the rows of a * b
-                return float(np.dot(a, b) if np.ndim(a) and np.ndim(b) else np.sum(a * b))
-
-            namespace["_dot"] = dot
+            namespace["_sum"] = np.add.reduce   # over the rows; the leaves get floats at the end
+            namespace.update(_sum_functions(np))
+            namespace["_zeros_like"] = np.zeros_like
+            namespace.update({"_" + name: getattr(np, name) for name in VECTOR_OPERATORS.values()})
             exec(builtins.compile(self.vector_source, self._label + " (vectorized)", "exec"),
                  namespace)
             self._vector = (np, namespace["_forward_backward"])
@@ -607,8 +764,12 @@ class Program:
         except (ArithmeticError, ValueError):
             replay = self._engine_forward(rows)
             return ForwardPass(self, rows, *self._read(replay), None, replay)
-        return ForwardPass(self, rows, outputs, self._extras(extras),
-                           lambda seeds, grads: code.send((seeds, grads)), None)
+        def resume(seeds: Any, grads: bool) -> Optional[list]:
+            if isinstance(seeds, float):  # the same for every row: the code zips it with rows
+                seeds = itertools.repeat((seeds,) * self.num_outputs)
+            return code.send((seeds, grads))
+
+        return ForwardPass(self, rows, outputs, self._extras(extras), resume, None)
 
     def _run_vector(self, vector: Any, rows: list) -> Optional[ForwardPass]:
         np, run = vector
@@ -623,20 +784,21 @@ class Program:
         except (ArithmeticError, ValueError):
             return None  # a singular point somewhere: the scalar code steps back precisely
         n = len(rows)
-        outputs = list(zip(*(np.broadcast_to(c, (n,)).tolist() for c in columns_out)))
-        extra_rows = (list(zip(*(np.broadcast_to(c, (n,)).tolist() for c in extras[0])))
-                      if extras else [])
+        extra_rows = list(zip(*(_np_rows(c, n) for c in extras[0]))) if extras else []
 
-        def resume(seeds: list, grads: bool) -> Optional[list]:
-            seed_columns = tuple(np.array(s, dtype=float) for s in zip(*seeds))
+        def resume(seeds: Any, grads: bool) -> Optional[list]:
+            if isinstance(seeds, float):
+                seed_columns = (np.full(n, seeds),) * self.num_outputs
+            else:
+                seed_columns = tuple(np.array(s, dtype=float) for s in zip(*seeds))
             with np.errstate(over="raise", divide="raise", invalid="raise", under="ignore"):
                 found = code.send((seed_columns, grads))
             if not grads:
                 return None
-            return [tuple(row) for row in zip(*(np.broadcast_to(c, (n,)).tolist()
-                                                for c in found[0]))]
+            return [tuple(row) for row in zip(*(_np_rows(c, n) for c in found[0]))]
 
-        return ForwardPass(self, rows, outputs, self._extras(extra_rows), resume, None)
+        return ForwardPass(self, rows, tuple(columns_out), self._extras(extra_rows), resume,
+                           None)
 
     def _extras(self, rows: list) -> list:
         if self.extras_listed:
@@ -712,10 +874,8 @@ class CompiledFunction(Program):
         if not rows:
             return (0.0, []) if extras else 0.0
         passed = self.forward(rows)
-        passed.backward([(scale,)] * len(rows))
-        total = 0.0
-        for (value,) in passed.outputs:
-            total += value
+        passed.backward(scale)
+        (total,) = passed.totals()
         return (scale * total, passed.extras) if extras else scale * total
 
     def __repr__(self) -> str:

@@ -386,7 +386,7 @@ def evaluate(text: str, values: Mapping[str, float]) -> tuple[Value, dict[str, V
         raise ExpressionError(f"{', '.join(extra)} given but not used in the expression")
     leaves = {n: Value(float(values[n]), label=n) for n in names}
     try:
-        out = _build(tree.body, leaves)
+        out = _graph(tree.body, leaves)
     except (ArithmeticError, ValueError, TypeError) as error:
         raise ExpressionError(f"cannot evaluate: {error}") from None
     if not isinstance(out, Value):          # a constant expression such as "2 * 3"
@@ -404,7 +404,7 @@ def _operands(node: ast.expr) -> list[ast.expr]:
     return []
 
 
-def _build(tree: ast.expr, leaves: Mapping[str, Value]):
+def _graph(tree: ast.expr, leaves: Mapping[str, Value]):
     """The Value (or float) of a parsed expression: operands first, with a stack, no recursion."""
     results: list = []
     todo = [(tree, False)]

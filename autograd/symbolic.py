@@ -247,16 +247,25 @@ def _code_constant(x: float) -> str:
     return "_nan" if math.isnan(x) else ("_inf" if x > 0 else "(-_inf)")
 
 
+#: The function that vectorized code calls for each operator (numpy's ufunc of that name:
+#: calling it directly skips the operator's dispatch, a third of the time on small arrays).
+VECTOR_OPERATORS = {"+": "add", "-": "subtract", "*": "multiply", "/": "true_divide",
+                    "**": "power", "neg": "negative", ">": "greater", ">=": "greater_equal",
+                    "<": "less", "<=": "less_equal", "==": "equal", "&": "logical_and"}
+
+
 def to_code(sym: Sym, names: Mapping[str, str], vector: bool = False) -> str:
     """Python source of ``sym`` with each name replaced by ``names[name]``.
 
-    Scalar code writes a condition as ``a if c else b`` and calls each function as
-    ``_name(x)``; vectorized code (``vector=True``, arrays of many rows) writes
-    ``_where(c, a, b)`` and calls the same names bound to numpy functions. The structural
-    zero is ``0.0``.
+    Scalar code writes operators and a condition as ``a if c else b``, and calls each
+    function as ``_name(x)``; vectorized code (``vector=True``, arrays of many rows) calls a
+    function for everything: ``_multiply(a, b)``, ``_where(c, a, b)``, the same ``_name(x)``
+    bound to numpy's functions. The structural zero is ``0.0``.
     """
     def show(s: Sym) -> str:
         kind = s.kind
+        if vector and kind in VECTOR_OPERATORS:
+            return f"_{VECTOR_OPERATORS[kind]}({', '.join(show(a) for a in s.args)})"
         if kind == "name":
             return names[s.args[0]]
         if kind == "const":

@@ -27,7 +27,7 @@ numbers a module updates itself, saved with ``state_dict`` but never trained.
 from __future__ import annotations
 
 from numbers import Real
-from typing import Any, Mapping, NamedTuple, Optional, Sequence, Union
+from typing import Any, Callable, Mapping, NamedTuple, Optional, Sequence, Union
 
 from autograd import ops
 from autograd.value import Scope, Value
@@ -47,6 +47,23 @@ class IncompatibleKeys(NamedTuple):
     unexpected_keys: list
 
 
+
+
+def _float_activation(op: Optional[ops.Op]) -> Callable[[float], float]:
+    """An activation on floats: the op's own forward rule (leaky_relu with its default
+    slope); relu's spelled out, as Value.relu does (its row is written with ops.where for
+    the symbolic reading, one more call per neuron here)."""
+    if op is None:  # linear
+        return lambda x: x
+    if op is ops.RELU:
+        return lambda x: 0.0 if x <= 0.0 else x
+    if op.has_param:
+        return lambda x: op.forward(x, 0.01)
+    return op.forward
+
+
+# The float function of each activation's op, made once (forward_floats runs per neuron).
+_float_activations: dict[Optional[ops.Op], Callable[[float], float]] = {}
 
 
 def _check_activation(activation: str) -> str:
@@ -370,11 +387,11 @@ class Neuron(Module):
         act = self.b.data
         for wi, xi in zip(self.w, x):
             act += wi.data * xi
-        name = self.activation
-        if name == LINEAR:
-            return act
-        # the op's forward on a float (ops.leaky_relu has its default slope)
-        return getattr(ops, name)(act) if name in ops.BUILTIN else ops.OPS[name].forward(act)
+        op = ops.OPS.get(self.activation)  # None for linear
+        activate = _float_activations.get(op)
+        if activate is None:
+            activate = _float_activations[op] = _float_activation(op)
+        return activate(act)
 
     def architecture(self) -> dict:
         return {"type": "Neuron", "nin": len(self.w), "activation": self.activation}

@@ -143,9 +143,6 @@ CASES: list[OpCase] = [
            _logaddexp0),
 ]
 
-BY_NAME: dict[str, OpCase] = {case.name: case for case in CASES}
-UNARY = [case for case in CASES if case.arity == 1]
-BINARY = [case for case in CASES if case.arity == 2]
 
 
 def case_points() -> list[tuple[OpCase, tuple[float, ...]]]:
