@@ -152,18 +152,17 @@ def _is_odd_integer(b: float) -> bool:
 
 
 def _pow(a: float, b: float) -> float:
-    base = f"({_num(a)})" if a < 0.0 else _num(a)  # (-8.0) ** 0.5, not -8.0 ** 0.5
     if a == 0.0 and b < 0.0:
         if ieee_enabled():  # (-0) ** -0.5 as PyTorch computes it: 1 / sqrt(-0) = -inf
             return (math.copysign(math.inf, a) if _is_odd_integer(b) or b == -0.5
                     else math.inf)
         raise ZeroDivisionError(
-            f"{base} ** {_num(b)}: zero cannot be raised to a negative power (1/0)")
+            f"{_base(a)} ** {_num(b)}: zero cannot be raised to a negative power (1/0)")
     if a < 0.0 and math.isfinite(b) and b != int(b):
         if ieee_enabled():
             return math.nan
         raise ValueError(
-            f"{base} ** {_num(b)}: a negative base to a non-integer power is not a real "
+            f"{_base(a)} ** {_num(b)}: a negative base to a non-integer power is not a real "
             "number; use abs(x) ** p or an integer exponent")
     try:
         return a ** b
@@ -171,7 +170,11 @@ def _pow(a: float, b: float) -> float:
         if ieee_enabled():
             return -math.inf if a < 0.0 and _is_odd_integer(b) else math.inf
         raise OverflowError(
-            f"{base} ** {_num(b)} overflows a float (the largest is about 1.8e308)") from None
+            f"{_base(a)} ** {_num(b)} overflows a float (the largest is about 1.8e308)") from None
+
+
+def _base(a: float) -> str:
+    return f"({_num(a)})" if a < 0.0 else _num(a)  # (-8.0) ** 0.5, not -8.0 ** 0.5
 
 
 def _exp(a: float) -> float:
