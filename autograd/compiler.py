@@ -76,7 +76,9 @@ _CODE_NAMES = {"/": "div", "**": "pow"}
 
 
 def _vector_functions(np: Any) -> dict[str, Callable[..., Any]]:
-    """The numpy twin of each function of ``SCALAR``: the same values, element by element."""
+    """What vectorized code calls, by its name there: the numpy twin of each function of
+    ``SCALAR`` (the same values, element by element), numpy's ufunc for each operator, and
+    the sums over rows and along chains."""
     def sigmoid(a):
         e = np.exp(-np.abs(a))  # as ops._sigmoid: exp never overflows
         return np.where(a >= 0.0, 1.0 / (1.0 + e), e / (1.0 + e))
@@ -84,34 +86,13 @@ def _vector_functions(np: Any) -> dict[str, Callable[..., Any]]:
     def softplus(a):
         return np.maximum(a, 0.0) + np.log1p(np.exp(-np.abs(a)))
 
-    def relu(a):
-        return np.where(a <= 0.0, 0.0, a)  # relu(nan) is nan, as ops.RELU
-
     def sign(a):
         return np.where(a > 0.0, 1.0, np.where(a < 0.0, -1.0, 0.0))  # sign(nan) = 0
 
-    def pow_(a, b):
-        return np.power(a, b)  # 0 ** -1 and (-8) ** 0.5 raise under _errstate
-
-    return {
-        "exp": np.exp, "log": np.log, "sqrt": np.sqrt, "sin": np.sin, "cos": np.cos,
-        "tanh": np.tanh, "sigmoid": sigmoid, "softplus": softplus, "relu": relu,
-        "leaky_relu": lambda a, slope: np.where(a > 0.0, a, slope * a), "abs": np.abs,
-        "sign": sign, "div": np.divide, "pow": pow_, "where": np.where,
-    }
-
-
-#: The names that have a numpy twin in ``_vector_functions``.
-VECTOR_NAMES = frozenset(SCALAR) | {"div", "pow"}
-
-
-def _sum_functions(np: Any) -> dict[str, Callable[..., Any]]:
-    """Long sums in one call, adding their terms in order, as the engine does.
-
-    numpy's reduction along the first axis of a (terms x rows) array adds row after row
-    (with one row it would sum pairwise instead: vectorized code runs on 16 rows or more),
-    so the result is bit for bit the chain of additions it replaces.
-    """
+    # A long sum in one call, its terms added in order as the engine adds them: numpy's
+    # reduction along the first axis of a (terms x rows) array adds row after row (with one
+    # row it would sum pairwise instead: vectorized code runs on 16 rows or more), so the
+    # result is bit for bit the chain of additions it replaces.
     def sum_in_order(terms: tuple) -> Any:
         return np.add.reduce(np.array(np.broadcast_arrays(*terms)), axis=0)
 
@@ -120,7 +101,23 @@ def _sum_functions(np: Any) -> dict[str, Callable[..., Any]]:
         rows = np.concatenate((np.broadcast_to(head, products.shape[1:])[None, :], products))
         return np.add.reduce(rows, axis=0)
 
-    return {"_sum_in_order": sum_in_order, "_weighted_sum": weighted_sum}
+    functions = {
+        "exp": np.exp, "log": np.log, "sqrt": np.sqrt, "sin": np.sin, "cos": np.cos,
+        "tanh": np.tanh, "sigmoid": sigmoid, "softplus": softplus,
+        "relu": lambda a: np.where(a <= 0.0, 0.0, a),  # relu(nan) is nan, as ops.RELU
+        "leaky_relu": lambda a, slope: np.where(a > 0.0, a, slope * a), "abs": np.abs,
+        "sign": sign, "div": np.divide,
+        "pow": np.power,  # 0 ** -1 and (-8) ** 0.5 raise in the code's np.errstate
+        "where": np.where, "zeros_like": np.zeros_like,
+        "sum": np.add.reduce,  # over the rows (the leaves get floats at the end)
+        "sum_in_order": sum_in_order, "weighted_sum": weighted_sum,
+    }
+    functions.update({name: getattr(np, name) for name in VECTOR_OPERATORS.values()})
+    return {"_" + name: f for name, f in functions.items()}
+
+
+#: The names of ``SCALAR`` and of the ops' forward rules that have a numpy twin.
+VECTOR_NAMES = frozenset(SCALAR) | {"div", "pow"}
 
 
 def _numpy() -> Any:
@@ -721,12 +718,7 @@ class Program:
             if np is None:
                 self.vector_source = None
                 return None
-            namespace = dict(self._namespace)
-            namespace.update({"_" + name: f for name, f in _vector_functions(np).items()})
-            namespace["_sum"] = np.add.reduce   # over the rows; the leaves get floats at the end
-            namespace.update(_sum_functions(np))
-            namespace["_zeros_like"] = np.zeros_like
-            namespace.update({"_" + name: getattr(np, name) for name in VECTOR_OPERATORS.values()})
+            namespace = {**self._namespace, **_vector_functions(np)}
             exec(builtins.compile(self.vector_source, self._label + " (vectorized)", "exec"),
                  namespace)
             self._vector = (np, namespace["_forward_backward"])
