@@ -17,7 +17,7 @@ import time
 from typing import Any, Optional, Sequence, Union
 
 from autograd.display import format_number
-from autograd.viz.page import HEAD, HtmlPage, json_for_script
+from autograd.html_page import HEAD, HtmlPage, json_for_script
 from nn.plot import _grid_axes, _grid_classes
 
 __all__ = ["Animation", "DecisionGrid", "Snapshots", "Watch", "in_jupyter",

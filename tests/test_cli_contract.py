@@ -99,14 +99,14 @@ def test_a_missing_graphviz_exits_2(args, message, workdir, monkeypatch):
 
 @pytest.mark.parametrize("command, output", [("render", "graph.svg"), ("step", "page.html")])
 def test_no_permission_to_write_exits_2(command, output, workdir, monkeypatch):
-    import autograd.viz.page
+    import autograd.html_page
 
     def refuse(*args, **kwargs):
         raise PermissionError(errno.EACCES, "Permission denied", output)
 
     # Simulated: the tests may run as root, who may write anywhere.
     monkeypatch.setattr(pathlib.Path, "write_bytes", refuse)
-    monkeypatch.setattr(autograd.viz.page, "open", refuse, raising=False)
+    monkeypatch.setattr(autograd.html_page, "open", refuse, raising=False)
     status, out, err = run(command, "x * y", "x=1", "y=2", "-o", output)
     assert_contract(status, out, err)
     assert status == 2 and f"cannot write {output!r}: Permission denied" in err

@@ -15,7 +15,7 @@ import pytest
 from autograd import Value, explain, stepper
 from autograd.display import format_number
 from autograd.viz import draw_graph
-from autograd.viz.page import json_for_script
+from autograd.html_page import json_for_script
 from autograd.viz.stepper import Stepper
 from examples import lecture, used_twice
 

@@ -104,7 +104,7 @@ def build(directory: PathLike, pyodide: Optional[PathLike] = None) -> Path:
     for name in _RUNTIME:
         shutil.copyfile(runtime / name, site / "pyodide" / name)
     _zip_packages(modules, site / "chainrule.zip")
-    from autograd.viz.page import json_for_script
+    from autograd.html_page import json_for_script
 
     page = _asset("index.html").replace("__EXAMPLES__", json_for_script(EXAMPLES))
     (site / "index.html").write_text(page, encoding="utf-8")

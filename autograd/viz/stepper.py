@@ -29,7 +29,7 @@ from autograd.exercise import KINDS, contribution_slips
 from autograd.trace import BackwardTrace, ChainRuleStep, explain
 from autograd.value import Value
 from autograd.viz.collapse import Group, fold
-from autograd.viz.page import HEAD, HtmlPage, json_for_script
+from autograd.html_page import HEAD, HtmlPage, json_for_script
 
 __all__ = ["stepper", "Stepper", "QUIZ_RTOL"]
 
