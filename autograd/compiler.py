@@ -56,8 +56,13 @@ from autograd.value import Value, _to_float
 
 __all__ = ["compile", "compile_outputs", "CompiledFunction", "Program", "ForwardPass"]
 
-#: Rows from which a batch runs vectorized (below it the scalar loop is faster).
-VECTOR_MIN_ROWS = 16
+#: Rows from which a batch runs vectorized. numpy costs about a microsecond per line of code
+#: whatever the rows, plus a fixed cost per call; the scalar loop tens of nanoseconds per
+#: line and row. Measured crossovers (bench/README.md): 25-32 rows for programs of about
+#: 1,000 nodes and more, about 64 for programs of tens of nodes; so twice as many rows are
+#: needed below SMALL_PROGRAM nodes.
+VECTOR_MIN_ROWS = 32
+SMALL_PROGRAM = 500
 
 # ---------------------------------------------------------------- the functions code calls
 # Every name the generated code uses that is not a node's variable starts with "_", and no
@@ -91,15 +96,15 @@ def _vector_functions(np: Any) -> dict[str, Callable[..., Any]]:
 
     # A long sum in one call, its terms added in order as the engine adds them: numpy's
     # reduction along the first axis of a (terms x rows) array adds row after row (with one
-    # row it would sum pairwise instead: vectorized code runs on 16 rows or more), so the
+    # row it would sum pairwise instead: vectorized code never runs on one row), so the
     # result is bit for bit the chain of additions it replaces.
     def sum_in_order(terms: tuple) -> Any:
         return np.add.reduce(np.array(np.broadcast_arrays(*terms)), axis=0)
 
     def weighted_sum(head: Any, weights: tuple, values: tuple) -> Any:
         products = np.multiply(np.array(weights)[:, None], np.array(values))
-        rows = np.concatenate((np.broadcast_to(head, products.shape[1:])[None, :], products))
-        return np.add.reduce(rows, axis=0)
+        products[0] += head  # head + w0 x0 first, bit for bit (addition commutes)
+        return np.add.reduce(products, axis=0)
 
     functions = {
         "exp": np.exp, "log": np.log, "sqrt": np.sqrt, "sin": np.sin, "cos": np.cos,
@@ -738,13 +743,18 @@ class Program:
                                  f"({', '.join(self.input_names)})")
         return rows
 
+    def _vectorize(self, n: int) -> bool:
+        """Whether n rows run faster through the vectorized code than through the row loop."""
+        needed = VECTOR_MIN_ROWS if self.num_nodes >= SMALL_PROGRAM else 2 * VECTOR_MIN_ROWS
+        return n >= max(2, needed)
+
     def forward(self, rows: Iterable[Sequence[Any]]) -> ForwardPass:
         """Run the forward pass of every row (nothing changes until ``backward``)."""
         rows = self.check_rows(rows)
         if anomaly_enabled():  # detect_anomaly checks every op: the engine does that
             replay = self._engine_forward(rows)
             return ForwardPass(self, rows, *self._read(replay), None, replay)
-        vector = self._vector_code() if len(rows) >= VECTOR_MIN_ROWS and rows[0] else None
+        vector = self._vector_code() if self._vectorize(len(rows)) and rows[0] else None
         if vector is not None:
             found = self._run_vector(vector, rows)
             if found is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import re
 import random
@@ -12,8 +13,21 @@ from hypothesis import strategies as st
 
 import autograd
 from autograd import Value, no_grad, ops, register_op
+from autograd import compiler
 from autograd.compiler import compile
 from optable import CASES
+
+
+@contextlib.contextmanager
+def vectorized_from(rows: int):
+    """Batches of `rows` rows and more run the vectorized code (the default leaves the small
+    batches of these tests to the row loop, which is faster there)."""
+    default = compiler.VECTOR_MIN_ROWS
+    compiler.VECTOR_MIN_ROWS = rows
+    try:
+        yield
+    finally:
+        compiler.VECTOR_MIN_ROWS = default
 
 # ---------------------------------------------------------------- helpers
 
@@ -233,7 +247,8 @@ def test_a_batch_vectorized_over_the_rows_matches_the_engine(program, rows, para
     def by_code():
         saved = [p.grad for p in params]
         try:
-            value = step.batch(rows, 1.0 / len(rows))
+            with vectorized_from(2):
+                value = step.batch(rows, 1.0 / len(rows))
             return value, [p.grad for p in params]
         finally:
             for p, g in zip(params, saved):
@@ -252,7 +267,6 @@ def test_a_batch_vectorized_over_the_rows_matches_the_engine(program, rows, para
 def test_an_mlp_batch_vectorized_equals_the_row_loop(hidden, rows, activation, seed):
     """The vectorized code and the scalar row loop agree to 1e-12 on random MLPs and batches,
     relu kinks crossed (some pre-activations exactly 0), each row's branch its own."""
-    import autograd.compiler as compiler
     from nn import MLP
 
     rng = random.Random(seed)
@@ -264,9 +278,8 @@ def test_an_mlp_batch_vectorized_equals_the_row_loop(hidden, rows, activation, s
     step = compile(lambda x1, x2, t: (1.0 + -t * model([x1, x2])).relu(), data[0])
     params = model.parameters()
     results, outputs = [], []
-    for vector_from in (16, 10 ** 9):         # vectorized, then the row loop
-        compiler.VECTOR_MIN_ROWS = vector_from
-        try:
+    for vector_from in (2, 10 ** 9):          # vectorized, then the row loop
+        with vectorized_from(vector_from):
             for p in params:
                 p.grad = 0.0
             value = step.batch(data, 1.0 / rows)
@@ -274,8 +287,6 @@ def test_an_mlp_batch_vectorized_equals_the_row_loop(hidden, rows, activation, s
             passed = step.forward(data)
             outputs.append(passed.outputs)
             passed.backward(0.0)
-        finally:
-            compiler.VECTOR_MIN_ROWS = 16
     # With relu and leaky_relu every step is an IEEE + or *: the forward values are the same
     # bit for bit (a long sum adds its terms in the engine's order), so every relu takes the
     # same branch. numpy's tanh may differ from libm's in the last bit: 1e-12 there.
@@ -286,7 +297,7 @@ def test_an_mlp_batch_vectorized_equals_the_row_loop(hidden, rows, activation, s
     (vector_value, vector_grads), (row_value, row_grads) = results
     assert close(vector_value, row_value, 1e-12)
     assert all(close(a, b, 1e-12) or abs(a - b) < 1e-15 for a, b in zip(vector_grads, row_grads))
-    assert step._vector_code() is not None    # the vectorized code did run
+    assert step._vector is not None           # the vectorized code did run
 
 
 def test_look_alike_labels_and_op_names_stay_apart():
@@ -626,8 +637,9 @@ def fit_data(name):
     return X, [math.sin(x[0]) + 0.1 * rng.gauss(0, 1) for x in X]
 
 
+@pytest.mark.parametrize("vector_from", [2, 10 ** 9], ids=["vectorized", "row_loop"])
 @pytest.mark.parametrize("loss, data_name, arch, options", FIT_CASES, ids=[c[0] for c in FIT_CASES])
-def test_fit_compiled_matches_fit(loss, data_name, arch, options):
+def test_fit_compiled_matches_fit(loss, data_name, arch, options, vector_from):
     from nn import MLP, Adam, fit
 
     X, y = fit_data(data_name)
@@ -635,8 +647,9 @@ def test_fit_compiled_matches_fit(loss, data_name, arch, options):
     for compiled in (False, True):
         model = MLP(arch[0][0], arch[0][1:], activation=arch[1], seed=2)
         optimizer = Adam(model.parameters(), lr=0.02)
-        history = fit(model, X, y, loss=CUSTOM_LOSSES.get(loss, loss), optimizer=optimizer,
-                      epochs=4, progress=False, compile=compiled, **options)
+        with vectorized_from(vector_from):
+            history = fit(model, X, y, loss=CUSTOM_LOSSES.get(loss, loss), optimizer=optimizer,
+                          epochs=4, progress=False, compile=compiled, **options)
         runs.append((history, [p.data for p in model.parameters()]))
     (plain, plain_params), (fast, fast_params) = runs
     assert plain_params != [p.data for p in MLP(arch[0][0], arch[0][1:], activation=arch[1],
