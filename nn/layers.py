@@ -1,8 +1,8 @@
 """PyTorch-style layers: Linear, activations, Sequential, Residual, Dropout, Flatten.
 
 A layer maps one sample (a list of Values or numbers; a single number is a list of one) to a
-list of Values; a ``Conv1d``'s sample is a list of channels (lists), which the activations
-take too and ``Flatten`` turns into one list. ``Sequential`` chains layers and, like
+list of Values; a ``Conv1d``'s sample is a list of channels (lists), which the activations,
+``Residual`` and ``Dropout`` take too and ``Flatten`` turns into one list. ``Sequential`` chains layers and, like
 ``MLP``, returns one Value when the last layer has one output. Called on a batch (a list of
 samples), ``Sequential`` and ``Residual`` return one output per sample: modules that need
 the whole batch at once (``BatchNorm1d``) get it, the others are called on each sample in
@@ -30,7 +30,8 @@ from nn.module import (LINEAR, Module, _check_activation, _preview, input_values
                        weighted_sum_names)
 
 __all__ = ["Linear", "Activation", "ReLU", "Tanh", "Sigmoid", "LeakyReLU", "Sequential",
-           "Residual", "Dropout", "Flatten", "is_batch", "sample_depth", "call_on_batch"]
+           "Residual", "Dropout", "Flatten", "is_batch", "sample_depth", "call_on_batch",
+           "flatten_sample", "unflatten_sample"]
 
 Sample = Union[Sequence[Any], Value, float]
 
@@ -71,6 +72,25 @@ def sample(x: Any, n: Optional[int], who: Any) -> list:
         hint = " (a batch? call nn.Sequential(module) on it)" if is_batch(x) else ""
         raise ValueError(f"{who!r} takes {n} inputs, got {len(x)}: {_preview(x)}{hint}")
     return list(x)
+
+
+def flatten_sample(x: list) -> tuple[list, Optional[list[int]]]:
+    """One sample's entries as one list, and the lengths of its channels (None for a flat
+    sample) for ``unflatten_sample``: entrywise modules treat a signal's channels as one list."""
+    if x and isinstance(x[0], (list, tuple)):
+        return [v for row in x for v in row], [len(row) for row in x]
+    return list(x), None
+
+
+def unflatten_sample(flat: list, lengths: Optional[list[int]]) -> list:
+    """The inverse of ``flatten_sample``: ``flat`` cut back into channels of ``lengths``."""
+    if lengths is None:
+        return flat
+    rows, start = [], 0
+    for n in lengths:
+        rows.append(flat[start:start + n])
+        start += n
+    return rows
 
 
 def _tag(outputs: list, scope: Scope) -> list[Value]:
@@ -171,10 +191,8 @@ class Activation(Module):
     def __call__(self, x: Sample) -> list:
         """``f`` on every entry: of a list, or of every channel of a Conv1d's output."""
         function = ops.lookup(self.name)
-        x = sample(x, None, self)
-        if x and isinstance(x[0], (list, tuple)):   # channels of positions
-            return [_tag([function(v) for v in row], self.scope) for row in x]
-        return _tag([function(v) for v in x], self.scope)
+        flat, lengths = flatten_sample(sample(x, None, self))
+        return unflatten_sample(_tag([function(v) for v in flat], self.scope), lengths)
 
     def architecture(self) -> dict:
         return {"type": "Activation", "name": self.name}
@@ -294,13 +312,19 @@ class Residual(Module):
             return [self._add(row, out) for row, out in zip(x, call_on_batch(self.module, x))]
         return self._add(x, self.module(x))
 
-    def _add(self, x: Sample, fx: Any) -> list[Value]:
-        x, fx = sample(x, None, self), sample(fx, None, self)
+    def _add(self, x: Sample, fx: Any) -> list:
+        x, x_lengths = flatten_sample(sample(x, None, self))
+        fx, fx_lengths = flatten_sample(sample(fx, None, self))
+        if fx_lengths != x_lengths:   # a signal (channels of positions) on either side
+            raise ValueError(f"{self!r}: x + f(x) needs f(x) of the shape of x, but f maps "
+                             f"channels of lengths {x_lengths or [len(x)]} to "
+                             f"{fx_lengths or [len(fx)]}; give the convolution as many output "
+                             "channels as input channels and padding = (kernel_size - 1) / 2")
         if len(fx) != len(x):
             raise ValueError(f"{self!r}: x + f(x) needs f(x) of the size of x, but f maps "
                              f"{len(x)} inputs to {len(fx)} outputs; make the module map "
                              f"{len(x)} -> {len(x)} (e.g. Linear({len(x)}, {len(x)}))")
-        return _tag([xi + fi for xi, fi in zip(x, fx)], self.scope)
+        return unflatten_sample(_tag([xi + fi for xi, fi in zip(x, fx)], self.scope), x_lengths)
 
     def architecture(self) -> dict:
         return {"type": "Residual", "module": self.module.architecture()}
@@ -337,8 +361,11 @@ class Dropout(Module):
         x = sample(x, None, self)
         if not self.training or self.p == 0.0:
             return x
-        factors = self.draw(len(x)) if self._feed is None else self._feed.take(self, len(x))
-        return _tag([xi * factor for xi, factor in zip(x, factors)], self.scope)
+        flat, lengths = flatten_sample(x)   # a signal's channels: one mask over every entry
+        n = len(flat)
+        factors = self.draw(n) if self._feed is None else self._feed.take(self, n)
+        return unflatten_sample(_tag([xi * f for xi, f in zip(flat, factors)], self.scope),
+                                lengths)
 
     def draw(self, n: int) -> list[float]:
         """A fresh mask for ``n`` inputs (kept into ``mask``) as factors: 1/(1 - p) or 0."""
@@ -364,8 +391,7 @@ class Flatten(Module):
     sample_depth = 2
 
     def __call__(self, x: Any) -> list:
-        x = sample(x, None, self)
-        return [v for row in x for v in row] if x and isinstance(x[0], (list, tuple)) else x
+        return flatten_sample(sample(x, None, self))[0]
 
     def architecture(self) -> dict:
         return {"type": "Flatten"}

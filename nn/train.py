@@ -21,7 +21,7 @@ from autograd.modes import no_grad
 from autograd.value import Value
 from nn.arguments import data_rng, number
 from nn.data import batches, train_test_split
-from nn.layers import MaskFeed, call_on_batch
+from nn.layers import MaskFeed, call_on_batch, flatten_sample, unflatten_sample
 from nn.live import Animation, Snapshots, Watch, training_animation
 from nn.losses import (LOSS, bce_with_logits, cross_entropy, hinge_loss, l2_penalty,
                        mse_loss)
@@ -139,28 +139,32 @@ def make_compiled_step(model: Any, loss_fn: Callable, optimizer: Optimizer,
     _check_traceable(model)
     params = optimizer.params
     penalty = compile_graph(lambda: l2_penalty(params, l2), []) if l2 else None
-    # number of features -> (compiled model, single output, the Dropout calls of one sample)
-    programs: dict[int, tuple[Any, bool, list]] = {}
+    # (number of features, channel lengths of a signal) -> (compiled model, single output,
+    # the Dropout calls of one sample)
+    programs: dict[tuple[int, Any], tuple[Any, bool, list]] = {}
 
-    def program_for(example: Sequence[Any]) -> tuple[Any, bool, list]:
+    def program_for(example: Sequence[Any], lengths: Any) -> tuple[Any, bool, list]:
         n = len(example)
-        if n not in programs:
+        key = (n, None if lengths is None else tuple(lengths))
+        if key not in programs:
             with MaskFeed().attached(model) as feed:   # a dry run counts the Dropout factors
-                single = isinstance(model(list(example)), Value)  # one output, not a list of one
+                out = model(unflatten_sample(list(example), lengths))
+                single = isinstance(out, Value)   # one output, not a list of one
 
             def traced(*inputs: Value) -> Any:
                 with MaskFeed(inputs[n:]).attached(model):
-                    return model(list(inputs[:n]))
+                    return model(unflatten_sample(list(inputs[:n]), lengths))
 
             factors = [1.0] * sum(size for _, size in feed.calls)
-            programs[n] = (compile_outputs(traced, [*example, *factors]), single, feed.calls)
-        return programs[n]
+            programs[key] = (compile_outputs(traced, [*example, *factors]), single, feed.calls)
+        return programs[key]
 
     def inputs(X_batch: list, draw: bool) -> tuple[Any, bool, list]:
-        """The compiled program and its input rows: features, then the Dropout factors (fresh
-        masks in training, 1.0 for evaluation)."""
-        rows = [tuple(x) if not isinstance(x, Real) else (x,) for x in X_batch]
-        program, single, calls = program_for(rows[0])
+        """The compiled program and its input rows: features (a signal's channels one after
+        the other), then the Dropout factors (fresh masks in training, 1.0 for evaluation)."""
+        flat = [flatten_sample(x) if not isinstance(x, Real) else ([x], None) for x in X_batch]
+        rows = [tuple(features) for features, _ in flat]
+        program, single, calls = program_for(rows[0], flat[0][1])
         if calls:
             rows = [(*row, *[f for dropout, size in calls
                              for f in (dropout.draw(size) if draw else [1.0] * size)])

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 import nn
 from autograd import Value, draw_graph, explain, gradcheck, paths
-from nn import Conv1d, Flatten, Linear, ReLU, Sequential, Tanh
+from nn import Conv1d, Dropout, Flatten, Linear, ReLU, Residual, Sequential, Tanh
 
 
 def scramble(module: nn.Module, seed: int) -> None:
@@ -147,14 +147,22 @@ def conv_net():
                       Tanh(), Flatten(), Linear(6, 2, seed=2))
 
 
+def residual_conv_net():
+    """A residual block of convolutions, and dropout on channels (in evaluation mode here)."""
+    block = Sequential(Conv1d(3, 3, 3, padding=1, seed=4), Tanh(), Conv1d(3, 3, 1, seed=5))
+    return Sequential(Conv1d(2, 3, 2, seed=3), Residual(block), Dropout(0.5, seed=0), ReLU(),
+                      Flatten(), Linear(15, 2, seed=6)).eval()
+
+
+@pytest.mark.parametrize("build", [conv_net, residual_conv_net])
 @settings(max_examples=15, deadline=None)
 @given(st.lists(st.lists(st.lists(st.floats(-2.0, 2.0), min_size=6, max_size=6),
                          min_size=2, max_size=2), min_size=1, max_size=4),
        st.integers(0, 2**16))
-def test_a_conv_net_on_a_batch_equals_its_torch_twin(batch, seed):
+def test_a_conv_net_on_a_batch_equals_its_torch_twin(build, batch, seed):
     torch = require_module("torch")
     torch.set_num_threads(1)
-    model = conv_net()
+    model = build()
     scramble(model, seed)
     twin = nn.to_torch(model)
     xs = [[[Value(v) for v in row] for row in signal] for signal in batch]
@@ -364,6 +372,39 @@ def test_fit_trains_a_conv_net_to_detect_a_pattern():
                      epochs=25, batch_size=10, progress=False)
     assert history.loss[-1] < 0.2 * history.loss[0]
     assert history.accuracy[-1] >= 0.95
+
+
+def test_compiled_training_of_a_conv_net_equals_the_engines():
+    """fit(compile=True) flattens a signal's channels into the compiled code's inputs and
+    gives them back to the model as channels; Dropout draws one mask over every entry."""
+    X, y = nn.data.make_pattern_signals(30, 8, noise=0.05, seed=3)
+    trained = []
+    for compile in (False, True):
+        model = Sequential(Conv1d(1, 2, 3, seed=0), ReLU(), Dropout(0.2, seed=1), Flatten(),
+                           Linear(12, 1, seed=1))
+        history = nn.fit(model, X, y, loss="bce", optimizer=nn.Adam(model.parameters(), lr=0.1),
+                         epochs=4, batch_size=10, progress=False, compile=compile)
+        trained.append((history.loss, model.state_dict()))
+    (loss, state), (compiled_loss, compiled_state) = trained
+    assert compiled_loss == pytest.approx(loss, rel=1e-12)
+    assert compiled_state == pytest.approx(state, rel=1e-12, abs=1e-14)
+
+
+def test_residual_and_dropout_take_channels():
+    conv = Conv1d(2, 2, 3, padding=1, seed=0)
+    x = [[1.0, 2.0, 3.0], [0.0, 1.0, 0.0]]
+    fx = values(conv(x))
+    assert values(Residual(conv)(x)) == [[a + b for a, b in zip(r, q)] for r, q in zip(x, fx)]
+    with pytest.raises(ValueError, match=r"f maps channels of lengths \[3, 3\] to \[1, 1\]"):
+        Residual(Conv1d(2, 2, 3, seed=0))(x)
+    with pytest.raises(ValueError, match=r"lengths \[3, 3\] to \[6\]"):
+        Residual(Sequential(Conv1d(2, 2, 3, padding=1, seed=0), Flatten()))(x)
+    dropout = Dropout(0.5, seed=0)
+    dropped = values(dropout([[1.0, 2.0], [3.0, 4.0]]))
+    assert len(dropout.mask) == 4                            # one mask over every entry
+    assert [v for row in dropped for v in row] == [2.0 * m * v for m, v in
+                                                  zip(dropout.mask, [1.0, 2.0, 3.0, 4.0])]
+    assert dropout.eval()(x) == x
 
 
 def test_repr():
