@@ -181,18 +181,17 @@ class Conv1d(Module):
         products: list[Value] = []   # the last term first
         sums: list[Value] = []
         act = output
-        while (act.op == "+" and act.inputs[1].op == "*" and act.inputs[1].inputs[0] in taps):
+        while act.op == "+" and act.inputs[1].op == "*" and act.inputs[1].inputs[0] in taps:
             sums.append(act)
             products.append(act.inputs[1])
             act = act.inputs[0]
         if act.op == "*" and act.inputs[0] in taps:   # the first term of a sum without bias
             products.append(act)
-        n = len(products)
+        n, channels = len(products), self.in_channels
         names: dict[Value, str] = {}
         for product in products:
             c, k = taps[product.inputs[0]]
             i = t * self.stride + k - self.padding
-            channels = self.in_channels
             names[product] = f"w{_place(c, k, channels)}x{_place(c, i, channels)}"
         for m, total in enumerate(sums[1:], start=1):   # sums[0] is the output itself
             names[total] = f"s{n - 1 - m}"
