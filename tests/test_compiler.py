@@ -22,12 +22,12 @@ from optable import CASES
 def vectorized_from(rows: int):
     """Batches of `rows` rows and more run the vectorized code (the default leaves the small
     batches of these tests to the row loop, which is faster there)."""
-    default = compiler.VECTOR_MIN_ROWS
-    compiler.VECTOR_MIN_ROWS = rows
+    default = compiler.VECTOR_MIN_ROWS, compiler.LAYERED_MIN_ROWS
+    compiler.VECTOR_MIN_ROWS = compiler.LAYERED_MIN_ROWS = rows
     try:
         yield
     finally:
-        compiler.VECTOR_MIN_ROWS = default
+        compiler.VECTOR_MIN_ROWS, compiler.LAYERED_MIN_ROWS = default
 
 # ---------------------------------------------------------------- helpers
 
