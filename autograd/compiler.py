@@ -339,7 +339,8 @@ class _Generator:
         for layer in self.layers:
             lines.extend("    " + line for line in layer.parameter_lines())
         outputs = ", ".join(var[o] for o in self.outputs)
-        saved = [var[n] for n in self.order if n in needed and n not in self.leaves]
+        leaves = set(self.leaves)
+        saved = [var[n] for n in self.order if n in needed and n not in leaves]
         if vector:
             if inputs:
                 emit(f"{', '.join(inputs)}, = _rows", 1)
@@ -888,12 +889,9 @@ class Program:
             **{"_" + name: f for name, f in SCALAR.items()},
             **{"_" + name: f for name, f in generator.functions.items()},
             **{"_" + name: c for name, c in generator.constants.items()}}
-        label = f"<autograd.compile {getattr(fn, '__name__', 'fn')}>"
-        scalar_namespace = dict(self._namespace)
-        exec(builtins.compile(self.scalar_source, label, "exec"), scalar_namespace)
-        self._scalar = scalar_namespace["_forward_backward"]
+        self._label = f"<autograd.compile {getattr(fn, '__name__', 'fn')}>"
+        self._scalar_code: Any = None
         self._vector: Any = None
-        self._label = label
 
     @property
     def num_inputs(self) -> int:
@@ -905,6 +903,14 @@ class Program:
         where each layer is a matrix product (``Z1 = X1 @ W1.T + b1``); otherwise the scalar
         code, one line per node (both are always there: ``scalar_source``, ``vector_source``)."""
         return self.vector_source if self.layers else self.scalar_source
+
+    def _scalar(self, rows: list, extras: list) -> Any:
+        """The row loop, compiled on first use (a program with layers may never need it)."""
+        if self._scalar_code is None:
+            namespace = dict(self._namespace)
+            exec(builtins.compile(self.scalar_source, self._label, "exec"), namespace)
+            self._scalar_code = namespace["_forward_backward"]
+        return self._scalar_code(rows, extras)
 
     def _vector_code(self) -> Any:
         """The vectorized code, compiled on first use; None without numpy or for custom ops."""

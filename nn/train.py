@@ -239,8 +239,8 @@ def make_compiled_step(model: Any, loss_fn: Callable, optimizer: Optimizer,
 
 
 class _Compiled(NamedTuple):
-    """A model compiled for one input size: its outputs' program, the program of the loss
-    traced with it (built-in losses), and the Dropout calls of one sample."""
+    """A model compiled for one input size: the program of its outputs, the program of the
+    loss traced with it (built-in losses; else None), and the Dropout calls of one sample."""
 
     outputs: Any
     loss: Any
