@@ -30,7 +30,7 @@ from numbers import Real
 from typing import Any, Callable, Iterator, Sequence, Union
 
 from autograd import modes
-from autograd.backprop import grad, local_grads, topological_order
+from autograd.backprop import grad, local_grads
 from autograd.modes import AnomalyError, anomaly_enabled
 from autograd.value import Value, _to_float, describe_inputs
 
@@ -133,14 +133,21 @@ class _ForwardSweep:
 
 
 def _order(outputs: list[Value]) -> list[Value]:
-    """Every node the outputs depend on, each once, inputs before outputs."""
+    """Every node the outputs depend on, once, inputs before outputs: one depth-first walk
+    for all outputs together (a node shared by many outputs is visited once)."""
+    order: list[Value] = []
     seen: set[Value] = set()
-    order = []
-    for out in outputs:
-        for node in topological_order(out):
-            if node not in seen:
-                seen.add(node)
-                order.append(node)
+    stack: list[tuple[Value, bool]] = [(out, False) for out in reversed(outputs)]
+    while stack:
+        node, inputs_done = stack.pop()
+        if inputs_done:
+            order.append(node)
+            continue
+        if node in seen:
+            continue
+        seen.add(node)
+        stack.append((node, True))
+        stack.extend((inp, False) for inp in reversed(node.inputs) if inp not in seen)
     return order
 
 
