@@ -318,3 +318,30 @@ def test_import_autograd_loads_forward_mode_only_when_used():
                             timeout=60, check=True)
     assert result.stdout.split() == ["False", "True"]
     assert {"jvp", "jacobian"} <= set(autograd.__all__)
+
+
+# ---------------------------------------------------------------- graphs deep and derived
+
+def test_a_chain_fifty_thousand_ops_deep():
+    def f(x):
+        for _ in range(50_000):
+            x = x * 1.0 + 0.0
+        return x
+
+    assert jvp(f, 2.0, 3.0) == (2.0, 3.0)
+    assert jacobian(f, 2.0, "forward") == jacobian(f, 2.0, "reverse") == 1.0
+
+
+def test_forward_over_reverse_gives_a_hessian_vector_product():
+    # H v for f(x, y) = x^2 y + sin(xy): jvp of the gradient built with create_graph
+    def gradient(x, y):
+        return grad(x * x * y + (x * y).sin(), [x, y], create_graph=True)
+
+    x, y, v = 0.7, -1.3, [0.4, 2.0]
+    c, s = math.cos(x * y), math.sin(x * y)
+    hessian = [[2 * y - y * y * s, 2 * x + c - x * y * s], [2 * x + c - x * y * s, -x * x * s]]
+    _, hv = jvp(gradient, [x, y], v)
+    for row, d in zip(hessian, hv):
+        assert math.isclose(d, row[0] * v[0] + row[1] * v[1], rel_tol=1e-13)
+    for row, by_hand in zip(jacobian(gradient, [x, y], "forward"), hessian):
+        assert row == pytest.approx(by_hand, rel=1e-13)
