@@ -7,19 +7,20 @@ the leaves to the outputs, with the same local derivatives of the op table::
     tangent(node) = sum_i  local_i * tangent(input_i),   local_i = d node / d input_i
 
 This is forward-mode accumulation over the graph: ``f`` runs once on Values (building the
-graph as usual), then tangents are pushed through ``topological_order``, inputs before
-outputs, each node's locals taken from its op's row (``backprop.local_grads``). Dual numbers
+graph as usual), then tangents are pushed through the graph in topological order, inputs
+before outputs, each node's locals taken from its op's row (``backprop.local_grads``). Dual numbers
 compute exactly these sums, each while its node is built; here they are computed just after.
 No op has a tangent rule of its own, so an op added with ``register_op`` works at once.
 
 What each mode costs, for ``f`` of n inputs and m outputs with Jacobian ``J`` (m x n):
 
 - one forward-mode sweep gives ``J v`` (a column for ``v = e_j``): the Jacobian takes n sweeps;
-- one reverse-mode sweep gives ``u^T J`` (a row for ``u = e_i``): the Jacobian takes m sweeps.
+- one backward pass gives ``u^T J`` (a row for ``u = e_i``): the Jacobian takes m passes.
 
-Each sweep visits every edge of the graph once (a local derivative, a multiply and an add),
-a small multiple of the forward pass. For a loss (m = 1) one backward pass gives the whole
-gradient, however many parameters: that is why networks are trained in reverse mode.
+Each sweep or pass does one chain-rule product per edge of the graph (a local derivative, a
+multiply and an add), about twice the ops of the forward pass (most ops have two inputs).
+For a loss (m = 1) one backward pass gives the whole gradient, however many parameters:
+that is why networks are trained in reverse mode.
 """
 
 from __future__ import annotations
@@ -73,9 +74,10 @@ def jacobian(f: Callable[..., Any], inputs: Inputs, mode: str = "reverse") -> An
 
     ``mode="reverse"``: one backward pass per output, m passes, each a row ``e_i^T J``.
     ``mode="forward"``: one forward-mode sweep per input, n sweeps, each a column ``J e_j``.
-    Both evaluate ``f`` once; each sweep visits every edge of its graph once. So for n
-    inputs and m outputs forward mode is the cheaper when n < m, reverse mode when m < n (a
-    loss: m = 1). The numbers agree (sums of the same products, added in another order).
+    Both evaluate ``f`` once; each sweep or pass does one multiply-add per edge of the graph
+    (forward mode evaluates the local derivatives once, for all its sweeps). So for n inputs
+    and m outputs forward mode is the cheaper when n < m, reverse mode when m < n (a loss:
+    m = 1). The numbers agree (sums of the same products, added in another order).
     No ``.grad`` changes; inside ``no_grad()`` the graph of ``f`` is still built (and dropped).
     """
     if mode not in ("reverse", "forward"):
