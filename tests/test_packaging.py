@@ -165,3 +165,109 @@ def test_the_notebooks_extra_installs_every_module_a_notebook_imports(notebook, 
 
 def test_the_notebooks_extra_covers_the_kernel_and_the_progress_widget(built):
     assert {"jupyterlab", "ipykernel", "ipywidgets", "tqdm"} <= _extra(built["wheel"], "notebooks")
+
+
+# ---------------------------------------------------------------- optional parts
+
+def _model():
+    from nn import MLP
+
+    return MLP(2, [3, 1], seed=0)
+
+
+def _to_torch():
+    import nn
+
+    nn.to_torch(_model())
+
+
+def _from_torch():
+    import nn
+
+    nn.from_torch(object())
+
+
+def _plot():
+    from nn.plot import plot_decision_boundary
+
+    plot_decision_boundary(_model(), [[0.0, 1.0], [1.0, 0.0]], [1.0, -1.0])
+
+
+def _history_plot():
+    import nn
+    from nn.plot import plot_history
+
+    plot_history(nn.fit(_model(), [[0.0, 1.0]], [1.0], epochs=1, progress=False))
+
+
+#: Each optional part that cannot work without its library: the call, the library, its extra.
+NEEDS = [(_to_torch, "torch", "nn.to_torch", "pip install 'chainrule[torch]'"),
+         (_from_torch, "torch", "nn.from_torch", "pip install 'chainrule[torch]'"),
+         (_plot, "matplotlib", "nn.plot", "pip install 'chainrule[plot]'"),
+         (_history_plot, "matplotlib", "nn.plot", "pip install 'chainrule[plot]'")]
+
+
+@pytest.mark.parametrize("call, library, part, install", NEEDS,
+                         ids=[f"{c.__name__}-{lib}" for c, lib, *_ in NEEDS])
+def test_an_optional_part_without_its_library_says_how_to_install_it(call, library, part,
+                                                                      install, monkeypatch):
+    for name in [m for m in sys.modules if m == library or m.startswith(library + ".")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, library, None)   # as if it were not installed
+    with pytest.raises(ModuleNotFoundError) as caught:
+        call()
+    message = str(caught.value)
+    assert message == f"{part} needs {library}, which is not installed here: {install}"
+    assert caught.value.name == library
+
+
+def test_a_broken_library_is_named_with_its_own_error(monkeypatch):
+    from autograd.optional import require
+
+    # A library that is installed but fails to import is not "not installed": its error shows.
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    with pytest.raises(ModuleNotFoundError, match=r"nn.plot needs matplotlib, which is not "
+                       r"installed here: pip install 'chainrule\[plot\]'"):
+        require("matplotlib.pyplot", "nn.plot")
+    with pytest.raises(ModuleNotFoundError, match=r"needs chainrule_missing_module.*"
+                       r"pip install chainrule_missing_module$"):
+        require("chainrule_missing_module", "a test")
+
+
+def test_without_tqdm_fit_trains_without_a_progress_bar(monkeypatch, capsys):
+    import nn
+
+    monkeypatch.setitem(sys.modules, "tqdm", None)
+    monkeypatch.setitem(sys.modules, "tqdm.auto", None)
+    history = nn.fit(_model(), [[0.0, 1.0], [1.0, 0.0]], [1.0, -1.0], epochs=2, progress=True)
+    assert len(history.loss) == 2
+    assert capsys.readouterr().err == ""
+
+
+def test_without_numpy_compiled_batches_loop_over_the_rows_with_the_same_numbers(monkeypatch):
+    import autograd
+    from autograd import Value
+
+    w = Value(0.5, label="w")
+    rows = [[0.01 * i, 1.0] for i in range(100)]
+
+    def losses() -> list[float]:
+        step = autograd.compile(lambda x, y: ((w * x).tanh() - y) ** 2, [1.0, 0.0])
+        w.grad = 0.0
+        return [step.batch(rows), w.grad]
+
+    vectorized = losses()
+    monkeypatch.setitem(sys.modules, "numpy", None)
+    assert losses() == pytest.approx(vectorized, rel=1e-15)
+
+
+def test_without_matplotlib_the_live_view_says_what_to_install(monkeypatch):
+    from nn import live
+
+    monkeypatch.setattr(live, "in_jupyter", lambda: True)
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    notes = []
+    monkeypatch.setattr(live, "_note", notes.append)
+    view = live.Watch.__new__(live.Watch)
+    assert view._can_show() is False
+    assert "pip install 'chainrule[plot]'" in notes[0]
