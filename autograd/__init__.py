@@ -25,6 +25,8 @@ __all__ = [
     "draw_dot", "stepper", "Exercise", "paths",
 ]
 __version__ = "0.1.0"
+#: Marks this ``autograd`` as chainrule's (HIPS autograd has the same import name).
+__chainrule__ = True
 
 # Teaching and drawing tools load on first use, so `import autograd` stays light.
 _LAZY = {

@@ -313,6 +313,12 @@ def _subcommand_actions(parser: argparse.ArgumentParser) -> list[argparse.Action
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run the command line; returns the exit status (0 ok, 2 bad input, 1 unexpected failure)."""
+    import autograd
+    from autograd.identity import clash
+
+    if clash(autograd):         # a broken install: nothing here can work
+        print(f"chainrule: error: {clash(autograd)}", file=sys.stderr)
+        return EXIT_FAILURE
     parser = _parser()
     try:
         args = parser.parse_args(_protect_expression(parser,

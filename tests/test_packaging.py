@@ -271,3 +271,48 @@ def test_without_matplotlib_the_live_view_says_what_to_install(monkeypatch):
     view = live.Watch.__new__(live.Watch)
     assert view._can_show() is False
     assert "pip install 'chainrule[plot]'" in notes[0]
+
+
+# ---------------------------------------------------------------- HIPS autograd's name
+
+@pytest.fixture(scope="module")
+def hips_over_chainrule(tmp_path_factory) -> Path:
+    """site-packages after `pip install autograd` over chainrule: HIPS's __init__.py replaces
+    chainrule's, chainrule's other modules stay."""
+    site = tmp_path_factory.mktemp("site-packages")
+    for package in ("autograd", "nn"):
+        shutil.copytree(ROOT / package, site / package,
+                        ignore=shutil.ignore_patterns("__pycache__"))
+    (site / "autograd" / "__init__.py").write_text(
+        '"""HIPS autograd, standing in."""\n\ndef grad(fun, argnum=0):\n    return fun\n')
+    return site
+
+
+def _python(code: str, site: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=site, env={**os.environ, "PYTHONPATH": str(site)}, timeout=60)
+
+
+def test_import_nn_says_when_autograd_is_not_chainrules(hips_over_chainrule):
+    done = _python("import nn", hips_over_chainrule)
+    assert done.returncode == 1
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("ImportError: the 'autograd' package imported (from "
+                           f"{hips_over_chainrule / 'autograd' / '__init__.py'}) is not "
+                           "chainrule's"), done.stderr
+    assert "HIPS autograd" in last and "pip uninstall autograd chainrule" in last
+
+
+def test_the_command_line_says_when_autograd_is_not_chainrules(hips_over_chainrule):
+    done = _python("import sys; from autograd.cli import main; "
+                   "sys.exit(main(['grad', 'x', 'x=1']))", hips_over_chainrule)
+    assert done.returncode == 1 and done.stdout == ""
+    assert done.stderr.count("\n") == 1, done.stderr
+    assert done.stderr.startswith("chainrule: error: the 'autograd' package imported")
+
+
+def test_chainrules_autograd_says_it_is_chainrules():
+    import autograd
+    from autograd.identity import clash
+
+    assert autograd.__chainrule__ is True and clash(autograd) is None
