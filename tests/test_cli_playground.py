@@ -122,5 +122,5 @@ def test_a_folder_with_other_files_only_is_written_into(runtime, tmp_path):
     (tmp_path / "README.txt").write_text("mine")
     assert run("playground", "-o", str(tmp_path), "--pyodide", str(runtime))[0] == 0
     assert (tmp_path / "README.txt").read_text() == "mine"
-    with pytest.raises(PlaygroundError, match="empty"):
+    with pytest.raises(PlaygroundError, match="name '' is empty"):
         build("")

@@ -131,8 +131,8 @@ def build(directory: PathLike, pyodide: Optional[PathLike] = None, force: bool =
 def _site_folder(directory: PathLike, force: bool) -> Path:
     """``directory`` as the site's folder, if the playground may write there."""
     if not str(directory).strip():
-        raise PlaygroundError("the output folder is empty: name a folder for the site, "
-                              "e.g. -o site")
+        raise PlaygroundError(f"the output folder's name {str(directory)!r} is empty: name a "
+                              "folder for the site, e.g. -o site")
     site = Path(directory)
     if site.exists() and not site.is_dir():
         raise PlaygroundError(f"{str(site)!r} exists and is not a folder: the playground is a "
