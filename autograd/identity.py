@@ -21,4 +21,5 @@ def clash(package: ModuleType) -> Optional[str]:
     return (f"the 'autograd' package imported (from {where}) is not chainrule's: another "
             "project uses that import name (HIPS autograd, pip install autograd) and was "
             "installed over chainrule. Use one virtual environment for each, or here: pip "
-            "uninstall autograd chainrule, then pip install chainrule again")
+            "uninstall autograd chainrule, then install chainrule again (pip install . in its "
+            "folder)")

