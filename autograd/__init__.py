@@ -25,6 +25,8 @@ __all__ = [
     "draw_dot", "stepper", "Exercise", "paths", "jvp", "jacobian",
 ]
 __version__ = "0.1.0"
+#: Marks this ``autograd`` as chainrule's (HIPS autograd has the same import name).
+__chainrule__ = True
 
 # Teaching and drawing tools, and forward mode, load on first use: `import autograd` stays light.
 _LAZY = {

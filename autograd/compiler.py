@@ -139,11 +139,9 @@ VECTOR_NAMES = frozenset(SCALAR) | {"div", "pow"}
 
 
 def _numpy() -> Any:
-    try:
-        import numpy
-    except ImportError:  # numpy is optional: the scalar code runs everywhere
-        return None
-    return numpy
+    from autograd.optional import optional
+
+    return optional("numpy")  # numpy is optional: the scalar code runs everywhere
 
 
 # ---------------------------------------------------------------- identifiers
@@ -856,9 +854,7 @@ class ForwardPass:
 
 def _np_rows(column: Any, n: int) -> list[float]:
     """A vectorized value as n floats (one that is the same for every row is a number)."""
-    import numpy
-
-    return numpy.broadcast_to(column, (n,)).tolist()
+    return _numpy().broadcast_to(column, (n,)).tolist()
 
 
 class Program:

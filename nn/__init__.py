@@ -12,6 +12,12 @@ dependency only when called.
 
 from __future__ import annotations
 
+import autograd as _autograd
+from autograd.identity import clash as _clash
+
+if _clash(_autograd):
+    raise ImportError(_clash(_autograd))
+
 from nn import data, init, losses, metrics, optim, plot, schedulers
 from nn.conv import Conv1d
 from nn.layers import (Activation, Dropout, Flatten, LeakyReLU, Linear, ReLU, Residual,

@@ -258,12 +258,11 @@ class Watch:
             _note("fit(live=True): not in a Jupyter kernel, so no live view; the progress "
                   "bar shows the training instead")
             return False
-        try:
-            import IPython.display  # noqa: F401
-            import matplotlib  # noqa: F401
-        except ImportError:
-            _note("fit(live=True): the live view needs matplotlib (pip install "
-                  "'chainrule[plot]'); the progress bar shows the training instead")
+        from autograd.optional import install_hint, optional
+
+        if optional("IPython.display") is None or optional("matplotlib") is None:
+            _note(f"fit(live=True): the live view needs matplotlib ({install_hint('matplotlib')}"
+                  "); the progress bar shows the training instead")
             return False
         return True
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import functools
 from typing import Any
 
+from autograd.optional import require
 from nn.conv import Conv1d
 from nn.layers import Activation, Dropout, Flatten, Linear, Residual, Sequential
 from nn.module import MLP, Module
@@ -44,7 +45,7 @@ def to_torch(module: Module, dtype: Any = None) -> Any:
     An ``MLP`` becomes a ``torch.nn.Sequential`` of ``Linear`` layers and activations:
     neuron j of layer l becomes row j of that ``Linear``'s weight and entry j of its bias.
     """
-    import torch
+    torch = require("torch", "nn.to_torch")
 
     if not isinstance(module, Module):
         raise TypeError(f"to_torch needs an nn module ({_CONVERTIBLE}), got "
@@ -128,7 +129,7 @@ def _mlp_to_torch(mlp: MLP, torch: Any, dtype: Any) -> Any:
 
 @functools.cache
 def _torch_residual_class() -> type:
-    import torch
+    torch = require("torch", "nn.to_torch")
 
     class Residual(torch.nn.Module):
         """x + module(x): the PyTorch twin of nn.Residual."""
@@ -151,7 +152,7 @@ def from_torch(model: Any) -> Module:
     ``to_torch`` makes of an MLP — becomes an ``nn.MLP``; any other ``Sequential`` an
     ``nn.Sequential`` of the converted modules.
     """
-    import torch
+    torch = require("torch", "nn.from_torch")
 
     if not isinstance(model, torch.nn.Module):
         raise TypeError(f"from_torch needs a torch.nn.Module, got {type(model).__name__}")

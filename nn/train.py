@@ -483,11 +483,12 @@ class _EarlyStopping:
 def _progress_bar(enabled: bool, epochs: int) -> Any:
     if not enabled:
         return None
-    try:
-        from tqdm.auto import tqdm  # a widget in Jupyter, a text bar in a terminal
-    except ImportError:
+    from autograd.optional import optional
+
+    bars = optional("tqdm.auto")  # a widget in Jupyter, a text bar in a terminal
+    if bars is None:
         return None  # tqdm is optional (pip install 'chainrule[progress]')
-    return tqdm(total=epochs, unit="epoch", desc="fit")
+    return bars.tqdm(total=epochs, unit="epoch", desc="fit")
 
 
 def fit(model: Any, X: Sequence[Any], y: Sequence[Any], loss: Union[str, Callable] = "mse",

@@ -90,3 +90,11 @@ def test_python_dash_m_autograd_step_end_to_end(tmp_path):
          "-o", str(target)], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert "<svg" in target.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("expression, title", [
+    ("x", "0 chain-rule steps"), ("tanh(x)", "1 chain-rule step,"),
+    ("x * x", "2 chain-rule steps"), ("tanh(x) * x", "3 chain-rule steps")])
+def test_explain_counts_its_steps_in_english(expression, title):
+    status, out, _ = run("explain", expression, "x=1")
+    assert status == 0 and title in out.splitlines()[0], out
