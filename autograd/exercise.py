@@ -406,12 +406,13 @@ class Exercise:
                 return kind, text()
         if math.isfinite(true) and abs(answer - true) <= CLOSE * abs(true):
             r, x = self.root_name, self.names[node]
+            precision = (f"to {self.digits} significant digits" if self.digits
+                         else "within the tolerance")
             return "close", (
                 f"Within {_percent(abs(answer - true) / abs(true))} of d{r}/d{x}, but not "
-                f"equal to it to {self.digits or 'the asked'} significant digits: the method is "
-                f"right, a number went astray. Redo the arithmetic, carrying the "
-                f"{self.digits or 'full'}-digit numbers the tools print "
-                f"(ex.solution({x!r}) shows the step worked out).")
+                f"equal to it {precision}: the method is right, a number went astray. Redo "
+                f"the arithmetic with the numbers as printed (ex.solution({x!r}) shows the "
+                f"step worked out).")
         return "wrong_local", self._catch_all(node)
 
     def _recognises(self, answer: float, value: float, true: float) -> bool:

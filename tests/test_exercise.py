@@ -117,7 +117,7 @@ SLIPS = [
      ["That is 2 times dm/dp", "m = s·0.5 is a mean over 2 terms", "1/2 = 0.5"]),
     (mean_of_squares, {"s": 1.0}, {}, "s", "mean_forgotten", ["That is 2 times dm/ds"]),
     (lecture, {"a": 6.1}, {}, "a", "close",               # 0.1 off of 6.0: 2%
-     ["Within 2% of dL/da", "the method is right", "4-digit numbers", "ex.solution('a')"]),
+     ["Within 2% of dL/da", "the method is right", "to 4 significant digits", "ex.solution('a')"]),
     (lecture, {"a": 6.004}, {}, "a", "close", ["Within 0.1% of dL/da"]),
 ]
 
