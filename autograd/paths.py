@@ -97,9 +97,10 @@ def paths(root: Value, x: Union[Value, str], max_paths: int = 1000) -> GradientP
     """Every path from ``x`` to ``root`` with its local derivatives and their product:
     d root/dx = sum over paths of prod over its edges of d out/d in.
 
-    ``x`` is a Value or a node's name (as ``explain`` shows it). Refuses with ValueError when
-    there are more than ``max_paths`` paths (they grow exponentially with depth). Touches no
-    ``.grad``.
+    ``x`` is a Value or a node's name (as ``explain`` shows it; a label that several nodes
+    share is refused). Refuses with ValueError when there are more than ``max_paths`` paths
+    (they grow exponentially with depth: counted up to the limit, so a count of thousands of
+    digits is never formed). Touches no ``.grad``.
     """
     if not isinstance(root, Value):
         raise TypeError(f"paths() needs the output Value first, got {type(root).__name__} "
