@@ -10,6 +10,8 @@ from hypothesis import strategies as st
 
 import autograd
 from autograd import AnomalyError, Value, detect_anomaly, grad, topological_order
+from autograd.backprop import chain_rule_step
+from autograd.modes import first_non_finite
 
 
 def test_forward_names_the_first_op_and_its_operands():
@@ -144,7 +146,7 @@ def test_an_op_raises_inside_detect_anomaly_exactly_when_it_makes_a_non_finite_n
         out = op(Value(a), Value(b))
     except (ArithmeticError, ValueError):
         return
-    made = any(autograd.modes.first_non_finite(v.data, [i.data for i in v.inputs])
+    made = any(first_non_finite(v.data, [i.data for i in v.inputs])
                for v in topological_order(out) if not v.is_leaf)
     try:
         with detect_anomaly():
@@ -159,9 +161,6 @@ def test_an_op_raises_inside_detect_anomaly_exactly_when_it_makes_a_non_finite_n
 def test_backward_raises_exactly_when_a_contribution_is_a_new_non_finite_number(k, a, b, seed):
     """Backward: raises exactly when some contribution upstream · local is nan with neither
     the upstream nor a forward value the rule reads nan, or inf with all of them finite."""
-    from autograd.backprop import chain_rule_step
-    from autograd.modes import first_non_finite
-
     try:
         x, y = Value(a), Value(b)
         out = OPS[k](x, y)
@@ -191,7 +190,6 @@ def test_backward_raises_exactly_when_a_contribution_is_a_new_non_finite_number(
 
 
 def test_first_non_finite():
-    from autograd.modes import first_non_finite
     assert first_non_finite(math.nan, [math.inf, math.inf])
     assert first_non_finite(math.inf, [1e308, 10.0])
     assert not first_non_finite(math.nan, [math.nan, 1.0])

@@ -146,7 +146,7 @@ def test_every_kind_has_a_case():
 
 def test_a_near_miss_or_a_known_slip_is_never_called_a_wrong_local_derivative():
     ex = Exercise(lecture(), ask=[])
-    assert ex.check({"a": 6.3}).diagnosis.kind == "close"        # 5% off
+    assert ex.check({"a": 6.25}).diagnosis.kind == "close"       # 4% off
     assert ex.check({"a": 6.4}).diagnosis.kind == "wrong_local"  # 7% off: not a slip of digits
     assert ex.check({"a": 5.7}).diagnosis.kind == "close"
 
@@ -190,15 +190,12 @@ def test_answers_that_follow_from_an_earlier_wrong_answer_say_so():
     y = chain(8)
     ex = Exercise(y, ask=[n for n in topological_order(y) if n.label.startswith("y")
                           and n is not y])
-    # dy/dy6 doubled by mistake; every later answer computed correctly from it
-    answers, upstream = {}, None
-    for node in ex.ask:
-        name = ex.names[node]
-        step = ex._into[node][0]
-        upstream = 1.0 * step.local if upstream is None else upstream * step.local
-        if name == "y6":
-            upstream *= 2
-        answers[name] = upstream
+    # dy7/dy6 = w7 doubled by mistake; every later answer computed correctly from it:
+    # dy7/dy(i-1) = dy7/dyi · wi
+    answers, upstream = {}, 2 * 1.7
+    for i in range(6, -1, -1):
+        answers[f"y{i}"] = upstream
+        upstream *= 1.0 + i / 10
     report = ex.check(answers)
     assert [m.ok for m in report.marks] == [False] * 7
     assert [m.follows for m in report.marks] == [()] + [(f"y{i}",) for i in range(6, 0, -1)]
@@ -211,12 +208,21 @@ def test_answers_that_follow_from_an_earlier_wrong_answer_say_so():
 
 
 def test_an_answer_carried_from_an_earlier_right_but_rounded_answer_is_right():
-    y = chain(8)
-    ex = Exercise(y, ask=["y6", "y5", "y4"])
-    y6 = printed(ex, "y6")
-    y5 = y6 * 1.6                          # the learner's rounded number times the local
-    y4 = round(y5, 4 - 1) * 1.5
-    assert ex.check({"y6": y6, "y5": y5, "y4": y4}).passed
+    """L = (x·w)·c: dL/dn = c = 0.123456, printed 0.1235; carried on, 0.1235 · 80 = 9.88 is
+    4 units of the 4th digit off the true dL/dx = 9.876 but follows from a right answer."""
+    x, w, c = Value(2.0, label="x"), Value(80.0, label="w"), Value(0.123456, label="c")
+    n = x * w
+    n.label = "n"
+    L = n * c
+    L.label = "L"
+    ex = Exercise(L, ask=[n, x])
+    assert printed(ex, n) == 0.1235 and printed(ex, x) == 9.876
+    assert not ex.close(0.1235 * 80, ex.grads[x])           # off the truth ...
+    assert ex.check({n: 0.1235, x: 0.1235 * 80}).passed      # ... but carried right
+    alone = Exercise(L, ask=[x])
+    assert alone.check({x: 9.876}).passed
+    assert not alone.check({x: 9.88}).passed                # without dL/dn: off the truth
+    assert ex.check({n: 0.1235, x: 9.9}).diagnosis.kind == "close"
 
 
 def test_a_wrong_forward_value_alone_is_diagnosed_in_the_forward_pass():
