@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from autograd import Exercise, Value, explain, paths, topological_order
 from autograd.backprop import local_grads
+from autograd.display import format_number
 from autograd.exercise import KINDS
 from examples import build, graphs, lecture, used_twice
 
@@ -138,6 +139,9 @@ def test_each_kind_of_slip_is_diagnosed(build, wrong, data, node, kind, words):
     assert [m.name for m in wrong_marks] == [node]
     assert f"✘ dL/d{node}" in str(report) or f"✘ d{ex.root_name}/d{node}" in str(report)
     assert KINDS[kind] in str(report)
+    truth = true_grads(build())[node]                     # the right answer: no diagnosis
+    assert ex.check({**answers, node: truth}).passed
+    assert ex.check({**answers, node: float(format_number(truth))}).passed
 
 
 def test_every_kind_has_a_case():
