@@ -26,13 +26,11 @@ that is why networks are trained in reverse mode.
 from __future__ import annotations
 
 import math
-from contextlib import contextmanager
 from numbers import Real
-from typing import Any, Callable, Iterator, Sequence, Union
+from typing import Any, Callable, Sequence, Union
 
-from autograd import modes
 from autograd.backprop import grad, local_grads
-from autograd.modes import AnomalyError, anomaly_enabled
+from autograd.modes import AnomalyError, anomaly_enabled, recording
 from autograd.value import Value, _to_float, describe_inputs
 
 __all__ = ["jvp", "jacobian"]
@@ -198,7 +196,7 @@ def _evaluate(where: str, f: Callable[..., Any], leaves: list[Value]) -> tuple[l
     """``f(*leaves)`` with its graph recorded, as a list of outputs, and whether f gave a list."""
     if not callable(f):
         raise TypeError(f"{where}: f must be a function of Values, got {f!r:.40}")
-    with _recording():
+    with recording():
         result = f(*leaves)
     if isinstance(result, Value):
         return [result], False
@@ -212,16 +210,3 @@ def _evaluate(where: str, f: Callable[..., Any], leaves: list[Value]) -> tuple[l
     raise TypeError(f"{where}: f must return a Value or a list of Values, got "
                     f"{type(result).__name__} {result!r:.40}; build the result from the "
                     "Values f receives")
-
-
-@contextmanager
-def _recording() -> Iterator[None]:
-    """Ops record the graph here even inside ``no_grad()`` (torch.autograd.functional does
-    the same with enable_grad): both modes need the graph of ``f``, and it is dropped after.
-    A ``no_grad()`` block inside ``f`` still makes constants."""
-    depth = getattr(modes._state, "no_grad", 0)
-    modes._state.no_grad = 0
-    try:
-        yield
-    finally:
-        modes._state.no_grad = depth

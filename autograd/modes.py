@@ -7,10 +7,11 @@ are open in any thread), so the common case (none) costs a single read per op.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
 import threading
-from typing import Any, Callable, Iterable, TypeVar
+from typing import Any, Callable, Iterable, Iterator, TypeVar
 
 __all__ = ["no_grad", "detect_anomaly", "AnomalyError", "grad_enabled", "anomaly_enabled",
            "ieee_enabled", "ieee", "first_non_finite"]
@@ -135,6 +136,20 @@ class ieee(_Block):
 
     _name = "ieee"
     _counted = False
+
+
+@contextlib.contextmanager
+def recording() -> Iterator[None]:
+    """Ops record the graph inside this block even within ``no_grad()`` in this thread (as
+    torch's ``enable_grad``), for tools that must differentiate a function they are given
+    (``jvp``, ``jacobian``); a ``no_grad()`` block opened inside still makes constants."""
+    depth = _this_thread()
+    saved = depth.get("no_grad", 0)
+    depth["no_grad"] = 0
+    try:
+        yield
+    finally:
+        depth["no_grad"] = saved
 
 
 def first_non_finite(result: float, operands: Iterable[float]) -> bool:
