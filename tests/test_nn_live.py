@@ -12,7 +12,7 @@ import types
 from pathlib import Path
 
 import pytest
-from conftest import require_module
+from conftest import page_data, require_module
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -20,13 +20,6 @@ from nn import MLP, SGD, Adam, data, fit
 from nn.live import GRID, in_jupyter
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def _page_data(page: str) -> dict:
-    """The JSON the animation page draws from (``const D = {...};``)."""
-    match = re.search(r"const D = (\{.*?\});\n", page)
-    assert match, "the page embeds its data"
-    return json.loads(match.group(1))
 
 
 # ---------------------------------------------------------------- in a real kernel
@@ -169,7 +162,7 @@ def test_each_frame_is_the_models_prediction_with_that_epochs_parameters(task):
     model = MLP(2, [5, outputs], seed=3)
     history = fit(model, X, y, loss=loss, optimizer=SGD(model.parameters(), lr=0.5),
                   epochs=7, shuffle=False, progress=False, snapshots=3)
-    page = _page_data(history.animation().html)
+    page = page_data(history.animation().html)
     assert [f["epoch"] for f in page["frames"]] == history.snapshots.epochs == [0, 3, 6, 7]
 
     # the same training one epoch at a time: the parameters after each epoch
@@ -209,7 +202,7 @@ def test_snapshots_at_0_every_k_and_the_last_epoch_change_nothing(epochs, every,
     expected = sorted({0, epochs} | set(range(0, epochs + 1, every)))
     assert recorded.snapshots.epochs == expected
     assert all(len(classes) == GRID * GRID for _, classes in recorded.snapshots.frames)
-    page = _page_data(recorded.animation().html)
+    page = page_data(recorded.animation().html)
     assert len(page["frames"]) == len(recorded.snapshots) == len(expected)
 
 

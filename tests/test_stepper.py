@@ -11,19 +11,16 @@ import json
 import re
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies
 
 from autograd import Value, explain, stepper
 from autograd.display import format_number
 from autograd.viz import draw_graph
 from autograd.html_page import json_for_script
 from autograd.viz.stepper import Stepper
+from conftest import page_data
 from examples import lecture, used_twice
-
-
-def page_data(page: str) -> dict:
-    match = re.search(r"var DATA = (.*);\n", page)
-    assert match, "the page embeds its data as var DATA = {...};"
-    return json.loads(match.group(1))
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +33,7 @@ def test_page_is_one_self_contained_document(lecture_page):
     _, s = lecture_page
     page = s.html
     assert page.startswith("<!DOCTYPE html>") and page.rstrip().endswith("</html>")
-    assert page.count("<svg") == 1 and page.count("<script") == 1 == page.count("</script>")
+    assert page.count("<svg") == 1 and page.count("<script") == 2 == page.count("</script>")
     for needle in ("<?xml", "<!DOCTYPE svg", "<link", "@import", "src=", 'href="http',
                    "url(", "fetch(", "XMLHttpRequest", "cdn"):
         assert needle not in page, needle  # nothing to load: works offline, in any browser
@@ -160,9 +157,9 @@ def test_labels_are_text_never_markup():
     z.label = "<b>z</b>"
     s = stepper(z)
     page = s.html
-    assert page.count("<script") == 1 and page.count("</script>") == 1
+    assert page.count("<script") == 2 and page.count("</script>") == 2   # data, then code
     assert "<b>z</b>" not in page and "alert(1)</script>" not in page
-    script = page[page.index("<script>"):page.index("</script>")]
+    script = page[page.index("<script"):page.index("</script>")]
     assert "\u2028" not in script and "<!--" not in script
     data = page_data(page)
     assert [n["name"] for n in data["nodes"]] == [evil, "a & b \u2028 <!-- c", "<b>z</b>"]
@@ -170,8 +167,34 @@ def test_labels_are_text_never_markup():
     assert ("<title>Forward and backward pass of &lt;b&gt;z&lt;/b&gt; = 6.0</title>"
             in page)
     quiz = stepper(z, quiz=True).html                   # the quiz's texts carry names too
-    assert quiz.count("<script") == 1 and "alert(1)</script>" not in quiz
+    assert quiz.count("<script") == 2 and "alert(1)</script>" not in quiz
     assert evil in json.dumps(page_data(quiz)["backward"], ensure_ascii=False)
+
+
+#: Texts the page's template or script could mistake for its own: its placeholders, tags, quotes.
+TRICKY_LABELS = ["__DATA__", "__SVG__", "__TITLE__", "__STYLE__", "__SCRIPT__", "</script>",
+                 "</style>", 'say "hi"', "it's", "${x}", "\\u003c", "$&", "\\1"]
+LABEL = strategies.sampled_from(TRICKY_LABELS) | strategies.text(max_size=8)
+
+
+@settings(max_examples=25, deadline=None)
+@given(labels=strategies.lists(LABEL, min_size=3, max_size=3))
+def test_labels_never_change_the_page_around_them(labels):
+    """A label that reads like a placeholder of the page (``__DATA__`` ...) stays that text:
+    the page is filled in one pass, so the data and the SVG appear once each, where the
+    template puts them."""
+    x, y = Value(2.0, label=labels[0]), Value(-3.0, label=labels[1])
+    z = x * y + x
+    z.label = labels[2]
+    for quiz in (False, True):
+        page = stepper(z, quiz=quiz).html
+        assert page.count("<svg") == 1 and page.count("</svg>") == 1
+        assert page.count("<script") == 2 and page.count("<style>") == 1
+        assert page.count('id="page-data"') == 1
+        data = page_data(page)
+        names = {n["name"] for n in data["nodes"]}
+        assert {label for label in labels if label} <= names
+        assert page_data(stepper(z, quiz=quiz).html) == data   # the same every time
 
 
 @pytest.mark.parametrize("text, escaped", [
