@@ -264,8 +264,8 @@ class Watch:
     r * (1 - OVERHEAD) / OVERHEAD seconds of training and comes at the end of that epoch.
     Outside a kernel it prints a one-line note and the progress bar shows the training.
     ``snapshots=k`` records the decision boundary every k epochs; without it, ``live=True``
-    records it at every redraw. Nothing here touches the training: the history is the same
-    with or without them.
+    records it at every redraw. Nothing here touches the training (``looking_only``): the
+    history and the parameters are the same, bit for bit, with or without them.
     """
 
     def __init__(self, model: Any, X: Sequence[Any], y: Sequence[Any], encoding: Any,
