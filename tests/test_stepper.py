@@ -141,6 +141,109 @@ def test_collapse_steps_a_model_neuron_by_neuron():
                                      "dloss/dL2.N1.w0 = ")
 
 
+#: Every collapse mode the stepper offers; a new mode joins the order tests by joining here.
+COLLAPSE_MODES = [None, "neuron", "layer"]
+
+
+def batch_loss(sizes=(2, 1), examples=2, seed=0, loss="mse"):
+    """An MLP's loss on a small batch: every neuron and layer is used once per example."""
+    from nn import MLP, mse_loss, hinge_loss
+
+    model = MLP(2, list(sizes), seed=seed)
+    X = [[1.0 - 0.7 * k, -2.0 + 1.3 * k] for k in range(examples)]
+    y = [1.0 if k % 2 == 0 else -1.0 for k in range(examples)]
+    outputs = [model(x) for x in X]
+    return mse_loss(outputs, y) if loss == "mse" else hinge_loss(outputs, y)
+
+
+def element_users(s, data):
+    """For each element of the page, the elements that read one of its values."""
+    element_of = [n["element"] for n in data["nodes"]]
+    index = {node: i for i, node in enumerate(s.trace.order)}
+    users = [set() for _ in data["elements"]]
+    for node in s.trace.order:
+        for inp in node.inputs:
+            source, user = element_of[index[inp]], element_of[index[node]]
+            if source != user:
+                users[source].add(user)
+    return users
+
+
+def assert_steps_in_a_true_order(s):
+    """Forward: an element is computed after every element it reads (a folded box computes
+    all its outputs before any is used), and every value is computed by the end. Backward:
+    an element's step comes when its gradient is complete, i.e. after every element that
+    uses it; no gradient is changed by a step of an element whose gradient is unknown."""
+    data = page_data(s.html)
+    elements, users = data["elements"], element_users(s, data)
+    computed = [e["computed"] for e in elements]
+    assert sorted(c for e, c in zip(elements, computed) if not e["leaf"]) == \
+        list(range(1, len(data["forward"]) + 1)), "every value computed once, in the forward"
+    for e, element in enumerate(elements):
+        for user in users[e]:
+            assert computed[e] < computed[user], (element["name"], elements[user]["name"])
+    complete = [e["complete"] for e in elements]   # after which backward step a grad is final
+    node_element = [n["element"] for n in data["nodes"]]
+    for b, step in enumerate(data["backward"]):
+        e = step["element"]
+        assert complete[e] <= b, f"step {b + 1} of {elements[e]['name']} before its grad is known"
+        for i, _ in step["updates"]:
+            assert node_element[i] != e or elements[e]["group"]   # a value passes to inputs
+    for e, element in enumerate(elements):
+        for user in users[e]:
+            assert complete[user] <= complete[e], (element["name"], elements[user]["name"])
+
+
+@pytest.mark.parametrize("collapse", COLLAPSE_MODES)
+@pytest.mark.parametrize("quiz", [False, True])
+def test_a_two_example_loss_steps_in_a_true_order(collapse, quiz):
+    """Forward step 1 used to compute a = L2.N1.out[1] - y[1] while the folded neuron L2.N1
+    still showed data ?; its backward passed L1 its gradient before L2.N1's was known."""
+    s = stepper(batch_loss(), collapse=collapse, quiz=quiz)
+    assert_steps_in_a_true_order(s)
+    data = page_data(s.html)
+    first = data["elements"][data["forward"][0]["element"]]
+    assert first["group"] == (collapse is not None)   # the first thing computed: layer 1
+
+
+@settings(max_examples=20, deadline=None)
+@given(sizes=strategies.sampled_from([(1,), (2, 1), (3, 1), (2, 2, 1)]),
+       examples=strategies.integers(1, 3), seed=strategies.integers(0, 20),
+       loss=strategies.sampled_from(["mse", "hinge"]),
+       collapse=strategies.sampled_from(COLLAPSE_MODES))
+def test_every_folding_of_a_batch_loss_steps_in_a_true_order(sizes, examples, seed, loss,
+                                                             collapse):
+    assert_steps_in_a_true_order(stepper(batch_loss(sizes, examples, seed, loss),
+                                         collapse=collapse, max_nodes=5000))
+
+
+@pytest.mark.parametrize("collapse", [c for c in COLLAPSE_MODES if c])
+def test_a_folded_quiz_asks_for_parameters_never_for_targets_nor_twice(collapse):
+    loss = batch_loss((2, 1))
+    s = stepper(loss, collapse=collapse, quiz=True)
+    data = page_data(s.html)
+    elements, names = data["elements"], s.trace.names
+    questions = [(elements[st["element"]], st["quiz"]) for st in data["backward"] if st["quiz"]]
+    prompts = [q["prompt"] for _, q in questions]
+    assert len(prompts) == len(set(prompts)), "nothing asked twice"
+    targets = {names[v] for v in s.trace.order if v.is_leaf and v.scope is not None
+               and v.scope.kind == "input"}
+    assert targets >= {"y[1]", "y[2]"}
+    for _, q in questions:
+        assert not any(f"/d{t} " in q["prompt"] for t in targets), q["prompt"]
+    boxes = [(e, q) for e, q in questions if e["group"]]
+    assert len(boxes) == len([e for e in elements if e["group"]]), "every box asks"
+    grads = {names[v]: v.grad for v in s.trace.order}
+    for box, q in boxes:   # a bias's gradient: the sum over both examples
+        bias = q["what"].split("/d", 1)[1]
+        assert bias.endswith(".b") and q["answer"] == pytest.approx(grads[bias], abs=1e-12)
+        assert q["prompt"].startswith(f"dloss/d{bias} = ")
+        assert all(abs(slip["value"] - q["answer"]) > 1e-9 for slip in q["slips"])
+    one_use = [slip for _, q in boxes for slip in q["slips"]
+               if slip["title"] == "missing contribution"]
+    assert one_use, "one example's share alone is recognised"
+
+
 def test_stepper_sets_grads_like_backward():
     L = lecture()
     s = stepper(L)

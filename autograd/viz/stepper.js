@@ -148,7 +148,8 @@
     el("counter").textContent = "backward " + (b + 1) + " / " + BWD.length + ": your turn";
     el("formula").textContent = step.quiz.prompt;
     el("rule").textContent = step.rule;
-    el("text").textContent = "Your turn: type the contribution this step adds.";
+    el("text").textContent = step.quiz.ask;
+    el("what").textContent = step.quiz.what;
     el("quiz").hidden = false;
     el("feedback").textContent = "";
     el("feedback").className = "";

@@ -18,6 +18,7 @@ slips of ``autograd.exercise.contribution_slips``).
 
 from __future__ import annotations
 
+import heapq
 import math
 import os
 import re
@@ -55,6 +56,7 @@ class _PageData:
     def __init__(self, trace: BackwardTrace, node_ids: dict[Value, str],
                  collapse: Optional[str], quiz: bool, forward: bool) -> None:
         self.trace, self.names = trace, trace.names
+        self.folded = collapse is not None
         self.order = trace.order
         self.index = {node: i for i, node in enumerate(self.order)}
         self.root_name = self.names[trace.root]
@@ -74,6 +76,7 @@ class _PageData:
         # the backward step that applies it.
         self.uses: dict[Value, list[dict]] = {node: [] for node in self.order}
         self.locals_: dict[tuple[Value, int], dict] = {}
+        self.sequence = self._sequence()
         self.forward = self._forward_steps() if forward else []
         self.backward = self._backward_steps(quiz)
 
@@ -91,15 +94,46 @@ class _PageData:
                 "data": _span(data), "grad": _span(grads),
                 "params": [self.index[m] for m in group.members if m.is_leaf]}
 
-    def _key(self, e: int) -> int:
-        """Where an element sits in the order of computation: a group when its last output
-        is computed (what other elements read), a value at its own place."""
-        return max(self.elements[e]["outputs"])
+    def _sequence(self) -> list[int]:
+        """The elements in an order of computation: each after every element it reads, so a
+        folded box computes all its outputs before anything uses one of them (Kahn's
+        algorithm on the graph of elements; ties go to the earliest in ``order``). Read
+        backwards, it is an order of the backward pass: a box comes after every element
+        that uses one of its outputs, when their gradients are complete."""
+        n = len(self.elements)
+        reads: list[set[int]] = [set() for _ in range(n)]
+        for node in self.order:
+            e = self.element_of[node]
+            reads[e].update(self.element_of[inp] for inp in node.inputs)
+            reads[e].discard(e)
+        readers: list[list[int]] = [[] for _ in range(n)]
+        for e, sources in enumerate(reads):
+            for source in sources:
+                readers[source].append(e)
+        waiting = [len(sources) for sources in reads]
+        first = [min(element["outputs"]) for element in self.elements]
+        ready = [(first[e], e) for e in range(n) if not waiting[e]]
+        heapq.heapify(ready)
+        sequence = []
+        while ready:
+            _, e = heapq.heappop(ready)
+            sequence.append(e)
+            for reader in readers[e]:
+                waiting[reader] -= 1
+                if not waiting[reader]:
+                    heapq.heappush(ready, (first[reader], reader))
+        if len(sequence) < n:  # a box feeds itself through a value outside it (rare)
+            loop = next(self.elements[e]["name"] for e in range(n) if waiting[e]
+                        and self._groups[e] is not None)
+            raise ValueError(f"{loop} reads a value computed from one of its own outputs "
+                             "outside it, so it cannot be one step; step this graph with "
+                             "collapse=None or a smaller collapse level")
+        return sequence
 
     # ------------------------------------------------------------ forward
     def _forward_steps(self) -> list[dict]:
         steps = []
-        for e in sorted(range(len(self.elements)), key=self._key):
+        for e in self.sequence:
             element = self.elements[e]
             if element["leaf"]:
                 continue
@@ -147,7 +181,10 @@ class _PageData:
             remaining[step.input] += 1
         running = {node: 0.0 for node in self.order}
         steps: list[dict] = []
-        for e in sorted(into, key=self._key, reverse=True):
+        asked: set[str] = set()  # the quiz's prompts so far: nothing is asked twice
+        for e in reversed(self.sequence):
+            if e not in into:  # a leaf: nothing to pass back
+                continue
             chunks = [[s] for s in into[e]] if self._groups[e] is None else [into[e]]
             for chunk in chunks:
                 updates = []
@@ -167,15 +204,16 @@ class _PageData:
                         "name": step.input_name,
                         "formula": "" if _is_number(formula) else formula,
                         "local": format_number(step.local), "step": len(steps)}
-                steps.append(self._backward_step(e, chunk, updates, quiz))
+                steps.append(self._backward_step(e, chunk, updates))
+                if quiz:
+                    steps[-1]["quiz"] = self._question(e, chunk, remaining, asked)
         for e, element in enumerate(self.elements):  # after which step each grad is final
             element["complete"] = max(
                 (u["step"] + 1 for o in element["outputs"] for u in self.uses[self.order[o]]),
                 default=0)
         return steps
 
-    def _backward_step(self, e: int, chunk: list[ChainRuleStep], updates: list,
-                       quiz: bool) -> dict:
+    def _backward_step(self, e: int, chunk: list[ChainRuleStep], updates: list) -> dict:
         r = self.root_name
         targets = list(dict.fromkeys(self.element_of[s.input] for s in chunk
                                      if self.element_of[s.input] != e))
@@ -191,7 +229,7 @@ class _PageData:
                              f"to input {step.input_name}, times the local derivative "
                              f"d{step.node_name}/d{step.input_name} = "
                              f"{format_number(step.local)}"),
-                    "quiz": self._quiz(step) if quiz else None}
+                    "quiz": None}
         group = self._groups[e]
         members = set(group.members)
         outputs = ", ".join(f"d{r}/d{self.names[o]} = {format_number(self.trace.grads[o])}"
@@ -213,19 +251,82 @@ class _PageData:
                 "rule": f"{len(chunk)} chain-rule steps inside {group.name}",
                 "text": "; ".join(parts) or "nothing flows further back", "quiz": None}
 
-    def _quiz(self, step: ChainRuleStep) -> Optional[dict]:
-        """What the quiz asks before this step: the contribution, and the slips it knows."""
+    def _question(self, e: int, chunk: list[ChainRuleStep], remaining: dict[Value, int],
+                  asked: set[str]) -> Optional[dict]:
+        """What the quiz asks before this step is shown, or None: one step's contribution;
+        a folded box's gradient of one parameter (its bias if it has one) or, without
+        parameters, what it passes to one input. Folded, the gradient of a value that is
+        not learned (a target, a constant of the loss) is not asked; nothing is asked twice."""
+        group = self._groups[e]
+        if group is None:
+            (step,) = chunk
+            if self.folded and step.input.is_leaf and not _is_parameter(step.input):
+                return None
+            question = self._contribution_question(step)
+        else:
+            question = self._group_question(group, chunk, remaining)
+        if question is None or question["prompt"] in asked:
+            return None
+        asked.add(question["prompt"])
+        return question
+
+    def _contribution_question(self, step: ChainRuleStep) -> Optional[dict]:
+        """The contribution ``upstream · local`` of one step, and the slips it knows."""
         if not (math.isfinite(step.contribution) and math.isfinite(step.upstream)):
             return None
         r, n, i = self.root_name, step.node_name, step.input_name
         slips = contribution_slips(step, r, self.names)
         known = [{"value": slip.value, "title": KINDS[slip.kind], "text": slip.text}
                  for slip in slips[:-1] if math.isfinite(slip.value)]
-        return {"answer": step.contribution,
+        return {"answer": step.contribution, "what": "contribution",
+                "ask": "Your turn: type the contribution this step adds.",
                 "prompt": f"d{r}/d{i} += d{r}/d{n} · d{n}/d{i} = {factor(step.upstream)} · ? "
                           f"= ?",
                 "slips": known,
                 "fallback": {"title": KINDS[slips[-1].kind], "text": slips[-1].text}}
+
+    def _group_question(self, group: Group, chunk: list[ChainRuleStep],
+                        remaining: dict[Value, int]) -> Optional[dict]:
+        """A folded box's question: the gradient of one of its parameters (the sum of what
+        each use of it passes back), or what it passes back to its first input."""
+        r, name = self.root_name, group.name
+        members = set(group.members)
+        params = [m for m in group.members if _is_parameter(m)]
+        if params:
+            target = next((p for p in params if p.scope.name == "b"), params[0])
+            via = f"through the {name} (click it: each output's data and gradient)"
+        else:
+            outside = [s.input for s in chunk if s.input not in members]
+            if not outside:
+                return None
+            target = outside[0]
+            via = f"by the {name}"
+        parts = [s for s in chunk if s.input is target]
+        answer = math.fsum(s.contribution for s in parts)
+        if not math.isfinite(answer):
+            return None
+        t = self.names[target]
+        whole = remaining[target] == 0 and target in members  # every use is inside the box
+        grad = f"d{r}/d{t}"
+        slips = [{"value": -answer, "title": KINDS["sign_slip"],
+                  "text": f"Right size, wrong sign: check the signs of the local derivatives "
+                          f"on the way from the outputs to {t}."}]
+        if len(parts) > 1:
+            slips += [{"value": s.contribution, "title": KINDS["missing_contribution"],
+                       "text": f"That is what one use of {t} ({s.node_name}) passes back: "
+                               f"{grad} adds the contributions of all its {len(parts)} uses "
+                               f"(one per example)."} for s in parts]
+        return {"answer": answer, "what": grad if whole else "contribution",
+                "ask": f"Your turn: type {grad}{'' if whole else ' (what is added to it)'} "
+                       f"{via}.",
+                "prompt": f"{grad} {'=' if whole else '+='} "
+                          f"Σ d{r}/d(output) · ∂(output)/∂{t} = ?",
+                "slips": [slip for slip in slips if math.isfinite(slip["value"])
+                          and abs(slip["value"] - answer) > QUIZ_RTOL * abs(answer)],
+                "fallback": {"title": f"not {grad}",
+                             "text": f"Inside the {name}, {grad} sums, over the box's outputs, "
+                                     f"d{r}/d(output) · ∂(output)/∂{t}: follow each output back "
+                                     f"to {t} with the chain rule."}}
 
     # ------------------------------------------------------------ the inspector
     def nodes(self) -> list[dict]:
@@ -248,6 +349,11 @@ class _PageData:
                 "root_index": self.index[root], "quiz": quiz, "rtol": QUIZ_RTOL,
                 "elements": self.elements, "nodes": self.nodes(),
                 "forward": self.forward, "backward": self.backward}
+
+
+def _is_parameter(node: Value) -> bool:
+    """A leaf that training changes (an ``nn`` module's weight or bias)."""
+    return node.is_leaf and node.scope is not None and node.scope.kind == "parameter"
 
 
 def _is_number(text: str) -> bool:
