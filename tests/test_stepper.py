@@ -20,7 +20,7 @@ from autograd.viz import draw_graph
 from autograd.html_page import json_for_script
 from autograd.viz.stepper import Stepper
 from conftest import page_data
-from examples import lecture, used_twice
+from examples import COLLAPSE_MODES, batch_loss, lecture, used_twice
 
 
 @pytest.fixture(scope="module")
@@ -139,21 +139,6 @@ def test_collapse_steps_a_model_neuron_by_neuron():
     assert neuron["formula"].startswith("neuron L2.N1: dloss/dL2.N1.out = ")
     assert neuron["text"].startswith("its parameters get dloss/dL2.N1.b = -2.306, "
                                      "dloss/dL2.N1.w0 = ")
-
-
-#: Every collapse mode the stepper offers; a new mode joins the order tests by joining here.
-COLLAPSE_MODES = [None, "neuron", "layer"]
-
-
-def batch_loss(sizes=(2, 1), examples=2, seed=0, loss="mse"):
-    """An MLP's loss on a small batch: every neuron and layer is used once per example."""
-    from nn import MLP, mse_loss, hinge_loss
-
-    model = MLP(2, list(sizes), seed=seed)
-    X = [[1.0 - 0.7 * k, -2.0 + 1.3 * k] for k in range(examples)]
-    y = [1.0 if k % 2 == 0 else -1.0 for k in range(examples)]
-    outputs = [model(x) for x in X]
-    return mse_loss(outputs, y) if loss == "mse" else hinge_loss(outputs, y)
 
 
 def element_users(s, data):

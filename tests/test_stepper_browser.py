@@ -6,12 +6,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import require_module
+from conftest import page_data, require_module
 
 from autograd import Value, explain, stepper
 from autograd.display import format_number
 from autograd.viz import draw_graph
-from examples import lecture, used_twice
+from examples import COLLAPSE_MODES, batch_loss, lecture, used_twice
+from test_stepper import element_users
 
 pytestmark = pytest.mark.browser
 
@@ -335,20 +336,122 @@ def test_a_folded_model_steps_neuron_by_neuron(tmp_path, page):
     assert page.errors == []
 
 
-def test_a_folded_quiz_asks_only_single_steps(tmp_path, page):
-    from nn import MLP, mse_loss
-
-    loss = mse_loss(MLP(2, [2, 1], seed=0)([1.0, -2.0]), 1.0)
-    s = stepper(loss, collapse="neuron", quiz=True, forward=False)
+def test_a_folded_quiz_asks_each_box_for_a_bias_gradient(tmp_path, page):
+    s = stepper(batch_loss(), collapse="neuron", quiz=True, forward=False)
     s.save(tmp_path / "mlp.html")
     page.goto((tmp_path / "mlp.html").as_uri())
     last = int(page.get_attribute("#slider", "max"))
-    asked = 0
+    prompts = []
     while page.evaluate(STATE)["step"] < last:
         page.click("#next")
         if page.get_attribute("body", "data-asking") is not None:
-            asked += 1
+            prompts.append(page.text_content("#formula"))
             page.click("#reveal")
-    assert asked == 3                  # loss -> a, a -> L2.N1.out, a -> y; neurons: shown
-    assert page.text_content("#score") == "Score: 0 / 3 right at the first try"
+    assert not any("/dy[" in prompt for prompt in prompts), prompts   # never the target's
+    biases = [p.split(" = ")[0] for p in prompts if " = Σ" in p]
+    assert biases == ["dloss/dL2.N1.b", "dloss/dL1.N2.b", "dloss/dL1.N1.b"]
+    assert page.text_content("#score") == f"Score: 0 / {len(prompts)} right at the first try"
+    assert page.errors == []
+
+
+# ------------------------------------------------------------------ every collapse mode
+
+# Each element's shown data, grad and grad state (unknown, partial, complete) by SVG id.
+FIELDS = """() => {
+  const found = {};
+  for (const g of document.querySelectorAll("g.node")) {
+    const texts = Array.from(g.querySelectorAll("text"));
+    const last = (word) => texts.filter(t => t.textContent.trim().startsWith(word + " ")).pop();
+    const data = last("data"), grad = last("grad");
+    if (!data && !grad) continue;
+    found[g.id] = {data: data ? data.textContent.trim().slice(5) : null,
+                   grad: grad ? grad.textContent.trim().slice(5) : null,
+                   complete: Boolean(grad && grad.classList.contains("grad-known"))};
+  }
+  return {step: Number(document.body.dataset.step), fields: found,
+          current: Array.from(document.querySelectorAll("g.node.current")).map(g => g.id)};
+}"""
+
+
+@pytest.mark.parametrize("collapse", COLLAPSE_MODES)
+def test_every_step_of_every_collapse_mode_shows_only_what_is_known(tmp_path, page, collapse):
+    """Walking a two-example MLP loss step by step: a value's data is shown once every value
+    it reads is; the forward phase ends with every value computed; a step passes back only a
+    gradient its page already shows complete, and a gradient is complete only once every
+    element that uses it shows its own complete."""
+    s = stepper(batch_loss(), collapse=collapse)
+    s.save(tmp_path / "steps.html")
+    data = page_data(s.html)
+    elements, users = data["elements"], element_users(s, data)
+    reads = {e: [] for e in range(len(elements))}
+    for e, found in enumerate(users):
+        for user in found:
+            reads[user].append(e)
+    ids = [e["id"] for e in elements]
+    forward, last = len(data["forward"]), len(data["forward"]) + len(data["backward"])
+    page.goto((tmp_path / "steps.html").as_uri())
+    before = page.evaluate(FIELDS)
+    assert {f["grad"] for f in before["fields"].values()} == {"?"}
+    for k in range(1, last + 1):
+        page.click("#next")
+        now = page.evaluate(FIELDS)
+        fields = now["fields"]
+        assert now["step"] == k and len(now["current"]) == 1
+        (current,) = [e for e, i in enumerate(ids) if i == now["current"][0]]
+        if k <= forward:   # the forward pass: this element computed from what is shown
+            assert before["fields"][ids[current]]["data"] == "?"
+            assert fields[ids[current]]["data"] != "?"
+            for source in reads[current]:
+                assert before["fields"][ids[source]]["data"] != "?", \
+                    (k, elements[current]["name"], elements[source]["name"])
+            if k == forward:
+                assert all(f["data"] != "?" for f in fields.values() if f["data"] is not None)
+        else:              # the backward pass
+            assert before["fields"][ids[current]]["complete"] or k == forward + 1, \
+                (k, elements[current]["name"])
+            assert fields[ids[current]]["complete"]
+            changed = [e for e, i in enumerate(ids) if i in fields
+                       and fields[i]["grad"] != before["fields"][i]["grad"]]
+            seed = [current] if k == forward + 1 else []   # dloss/dloss = 1 appears
+            assert all(current in users[e] for e in changed if e not in seed), (k, changed)
+            for e, i in enumerate(ids):
+                if i in fields and fields[i]["complete"]:
+                    for user in users[e]:
+                        assert fields[ids[user]]["complete"], \
+                            (k, elements[e]["name"], elements[user]["name"])
+        before = now
+    assert all(f["complete"] for f in before["fields"].values() if f["grad"] is not None)
+    assert page.errors == []
+
+
+# ------------------------------------------------------------------ inside Jupyter's output
+
+def test_the_quiz_works_inside_jupyters_sandboxed_iframe(tmp_path, page):
+    """Jupyter (and the playground) show the page in an iframe with sandbox="allow-scripts":
+    no form submission there, so Check and Enter must work without one."""
+    from autograd.exercise import KINDS
+
+    s = stepper(lecture(), quiz=True, forward=False)
+    (tmp_path / "notebook.html").write_text(
+        f"<!DOCTYPE html><html><body><h1>Out[3]:</h1>{s._repr_html_()}</body></html>",
+        encoding="utf-8")
+    console = []
+    page.on("console", lambda message: console.append(message.text))
+    page.goto((tmp_path / "notebook.html").as_uri())
+    assert page.get_attribute("iframe", "sandbox") == "allow-scripts"
+    frame = page.frame_locator("iframe")
+    first, second = s.trace.steps[0], s.trace.steps[1]
+    frame.locator("#next").click()
+    frame.locator("#answer").fill(format_number(-first.contribution))   # the wrong sign
+    frame.locator("#check").click()
+    assert frame.locator("#feedback").text_content().startswith(f"✘ {KINDS['sign_slip']}.")
+    frame.locator("#answer").fill(format_number(first.contribution))    # right: Enter
+    frame.locator("#answer").press("Enter")
+    assert frame.locator("body").get_attribute("data-step") == "1"
+    assert frame.locator("#formula").text_content() == first.formula
+    frame.locator("#next").click()
+    frame.locator("#answer").fill(format_number(second.contribution))   # right: Check
+    frame.locator("#check").click()
+    assert frame.locator("body").get_attribute("data-step") == "2"
+    assert not [text for text in console if "form" in text.lower()], console
     assert page.errors == []
