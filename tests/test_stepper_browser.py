@@ -192,20 +192,70 @@ def test_two_steppers_inline_in_a_notebook_page_work_independently(tmp_path, pag
     assert page.errors == []
 
 
-def test_fit_width_toggles_full_size(tmp_path, page):
+def lecture_neuron() -> Value:
+    """micrograd's lecture neuron: o = tanh(x1·w1 + x2·w2 + b), a wide graph."""
+    x1, x2 = Value(2.0, label="x1"), Value(0.0, label="x2")
+    w1, w2 = Value(-3.0, label="w1"), Value(1.0, label="w2")
+    n = x1 * w1 + x2 * w2 + Value(6.8813735870195432, label="b")
+    n.label = "n"
+    o = n.tanh()
+    o.label = "o"
+    return o
+
+
+# The graph's box and size, its smallest node text's font size in pixels, and whether the page
+# itself scrolls.
+SIZES = """() => {
+  const box = document.getElementById("graph"), svg = box.querySelector("svg");
+  const px = svg.getBoundingClientRect().width / svg.viewBox.baseVal.width;  // per unit
+  const texts = Array.from(svg.querySelectorAll("g.node:not([id^=legend]) text"))
+      .map(t => parseFloat(t.getAttribute("font-size")) * px);
+  const r = svg.getBoundingClientRect(), b = box.getBoundingClientRect();
+  return {svg: [r.width, r.height], box: [b.width, b.height, box.scrollWidth, box.clientWidth],
+          text: Math.min(...texts), pageScrolls: document.documentElement.scrollHeight >
+          window.innerHeight, natural: [svg.width.baseVal.value, svg.height.baseVal.value]};
+}"""
+
+
+@pytest.mark.parametrize("viewport", [(1280, 800), (1920, 1080), (800, 900)])
+def test_fit_uses_the_visible_area_and_keeps_text_readable(tmp_path, page, viewport):
+    """The lecture neuron at 1280 x 800 was drawn 1256 px wide with 6-7 px text, half the
+    screen empty: fitted, its node text is at least 10 px, the page does not scroll, and a
+    graph wider than that scrolls in its box, which follows the step."""
+    page.set_viewport_size({"width": viewport[0], "height": viewport[1]})
+    stepper(lecture_neuron()).save(tmp_path / "neuron.html")
+    page.goto((tmp_path / "neuron.html").as_uri())
+    page.screenshot(path=str(tmp_path / "neuron.png"))
+    fitted = page.evaluate(SIZES)
+    assert fitted["text"] >= 9.99 and not fitted["pageScrolls"], fitted
+    assert fitted["svg"][0] <= fitted["natural"][0] + 0.5
+    assert fitted["box"][1] <= viewport[1]
+    if fitted["box"][2] > fitted["box"][3]:          # scrolls sideways: follows the step
+        page.fill("#slider", "5")
+        (left, right) = page.evaluate("""() => { const r = document.querySelector(
+            '#graph g.node.current').getBoundingClientRect(); return [r.left, r.right]; }""")
+        assert 0 <= left and right <= viewport[0]
+    page.uncheck("#fit")                              # actual size
+    actual = page.evaluate(SIZES)
+    assert actual["svg"] == pytest.approx(actual["natural"], abs=0.1)
+    page.check("#fit")
+    assert page.evaluate(SIZES)["svg"] == pytest.approx(fitted["svg"], abs=0.1)
+
+
+def test_fit_shows_a_small_graph_whole_at_most_at_actual_size(tmp_path, page):
+    stepper(Value(2.0, label="x") * Value(3.0, label="y")).save(tmp_path / "small.html")
+    page.goto((tmp_path / "small.html").as_uri())
+    fitted = page.evaluate(SIZES)
+    assert fitted["svg"] == pytest.approx(fitted["natural"], abs=0.1)   # not blown up
+    assert fitted["box"][2] <= fitted["box"][3] and not fitted["pageScrolls"]
     x = Value(0.5, label="x")
     y = x
     for _ in range(12):
         y = (y * 1.01).tanh()
     stepper(y).save(tmp_path / "wide.html")
     page.goto((tmp_path / "wide.html").as_uri())
-    width = "() => document.querySelector('#graph svg').getBoundingClientRect().width"
-    fitted = page.evaluate(width)
-    assert fitted <= 1100
-    page.uncheck("#fit")
-    assert page.evaluate(width) > fitted
-    page.check("#fit")
-    assert page.evaluate(width) == fitted
+    assert page.evaluate(SIZES)["text"] >= 9.99
+    assert page.errors == []
 
 
 # ------------------------------------------------------------------ the inspector

@@ -110,10 +110,7 @@
           ". Backward pass complete: every gradient is known." : k === F ?
           ". Forward pass complete: " + DATA.root + " = " + DATA.root_data + "." : ".");
     }
-    var marked = svg ? svg.querySelector(".current") : null;
-    if (marked && !el("fit").checked && marked.scrollIntoView) {
-      marked.scrollIntoView({block: "nearest", inline: "center"});
-    }
+    follow(svg ? svg.querySelector(".current") : null);
     document.body.setAttribute("data-step", String(k));
     document.body.setAttribute("data-phase", phase);
     el("counter").textContent = k === 0 ? "start" : k <= F ? "forward " + k + " / " + F :
@@ -290,6 +287,44 @@
     }
   }
 
+  // ------------------------------------------------------------ the graph's size
+  // Fitted, the whole graph fills the visible area below the controls (width and height),
+  // never beyond its actual size and never with node text under READABLE pixels: a graph
+  // too big for that scrolls inside its box, which follows the step. Unfitted: actual size.
+  var READABLE = 10;
+  var natural = svg ? {w: svg.width.baseVal.value, h: svg.height.baseVal.value} : null;
+  var textPx = 14;  // the node text's height at actual size
+  if (natural && svg.viewBox.baseVal && svg.viewBox.baseVal.width) {
+    var sizes = Array.prototype.map.call(
+      svg.querySelectorAll("g.node:not([id^=legend]) text"), function (t) {
+        return parseFloat(t.getAttribute("font-size")) || 14;
+      });
+    if (sizes.length) textPx = Math.min.apply(null, sizes) * natural.w / svg.viewBox.baseVal.width;
+  }
+  function fit() {
+    if (!natural) return;
+    var box = el("graph"), scale = 1;
+    box.style.maxHeight = "";
+    if (el("fit").checked) {
+      var top = box.getBoundingClientRect().top + window.pageYOffset;
+      var room = Math.max(160, window.innerHeight - top - el("legend").offsetHeight - 16);
+      scale = Math.min(1, box.clientWidth / natural.w, room / natural.h);
+      scale = Math.max(scale, Math.min(1, READABLE / textPx));
+      box.style.maxHeight = room + "px";
+    }
+    svg.style.width = natural.w * scale + "px";
+    svg.style.height = natural.h * scale + "px";
+    document.body.setAttribute("data-scale", scale.toFixed(3));
+  }
+  function follow(marked) {  // the step's node in view when the graph scrolls in its box
+    var box = el("graph");
+    if (!marked || (box.scrollWidth <= box.clientWidth &&
+                    box.scrollHeight <= box.clientHeight)) return;
+    var r = marked.getBoundingClientRect(), b = box.getBoundingClientRect();
+    box.scrollLeft += (r.left + r.width / 2) - (b.left + b.width / 2);
+    box.scrollTop += (r.top + r.height / 2) - (b.top + b.height / 2);
+  }
+
   // ------------------------------------------------------------ moving
   function next() {
     if (current < F + revealed) { show(current + 1); return; }
@@ -315,15 +350,14 @@
   el("back").addEventListener("click", function () { stop(); show(current - 1); });
   el("reset").addEventListener("click", function () { stop(); show(0); });
   el("play").addEventListener("click", play);
-  el("fit").addEventListener("change", function () {
-    el("graph").classList.toggle("actual-size", !el("fit").checked);
-    show(current);
-  });
+  el("fit").addEventListener("change", function () { fit(); show(current); });
+  window.addEventListener("resize", function () { fit(); show(current); });
   slider.addEventListener("input", function () { stop(); show(parseInt(slider.value, 10)); });
   document.addEventListener("keydown", function (e) {
     if (e.target && e.target.id === "answer") return;  // typing an answer
     if (e.key === "ArrowRight") { stop(); next(); e.preventDefault(); }
     else if (e.key === "ArrowLeft") { stop(); show(current - 1); e.preventDefault(); }
   });
+  fit();
   show(0);
 })();
