@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 
 from autograd import Value, topological_order
 from autograd.playground import MICROGRAD_README
+from autograd.viz import dot
 
 
 def lecture() -> Value:
@@ -78,8 +79,9 @@ def build(graph: tuple) -> Value:
     return nodes[-1]
 
 
-#: Every collapse mode the stepper offers; a new mode joins the order tests by joining here.
-COLLAPSE_MODES = [None, "neuron", "layer"]
+#: Every collapse mode the pictures and the stepper offer (None: nothing folded), so the
+#: stepper's order tests walk each mode the library has.
+COLLAPSE_MODES = [None, *getattr(dot, "SUGGESTED_FOLDS", ["neuron", "layer"])]
 
 
 def batch_loss(sizes: tuple = (2, 1), examples: int = 2, seed: int = 0,

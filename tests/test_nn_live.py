@@ -4,7 +4,6 @@ animation (frames equal the model's predictions), the fallback outside Jupyter."
 from __future__ import annotations
 
 import base64
-import json
 import re
 import subprocess
 import sys

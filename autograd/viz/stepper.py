@@ -1,15 +1,19 @@
 """stepper(): an interactive page that walks through the forward and the backward pass.
 
-The page is one self-contained HTML document: the graph as inline SVG (from ``draw_graph``),
-inline CSS and vanilla JavaScript, no network. Position 0 shows only the leaves' data; each
-forward step computes one node (its op and the numbers that give its data); then each
-backward step applies one chain-rule step of ``explain(root)``: it highlights the node being
-processed and the edge whose contribution is added, shows the formula, and fills in the
-gradients known so far. With ``collapse="neuron"`` a folded neuron is computed, and passes
-its gradient back, in one step. Clicking a node (or focusing it and pressing Enter) opens
-the inspector: the node's op, data, grad, the local derivative of each input, and each
-use's contribution to its gradient. With ``quiz=True`` the learner types each contribution
-before its step is revealed and a wrong number gets ``Exercise``'s diagnosis.
+The page is one self-contained HTML document, no network: the graph as inline SVG (from
+``draw_graph``) and the package files ``stepper.html``, ``stepper.css`` and ``stepper.js``
+(vanilla JavaScript), which reads the data computed here as JSON (``fill_page``).
+Position 0 shows only the leaves' data; each forward step computes one node (its op and the
+numbers that give its data); then each backward step applies one chain-rule step of
+``explain(root)``: it highlights the node being processed and the edge whose contribution is
+added, shows the formula, and fills in the gradients known so far. With
+``collapse="neuron"`` a folded neuron is computed in one step before anything uses its
+outputs, and passes its gradients back in one step once those of all its outputs are
+complete. Clicking a node (or focusing it and pressing Enter) opens the inspector: the
+node's op, data, grad, the local derivative of each input, and each use's contribution to
+its gradient. With ``quiz=True`` the learner types each contribution before its step is
+revealed and a wrong number gets ``Exercise``'s diagnosis; folded, it asks each box for one
+parameter's gradient and never for a target's.
 
 All numbers and texts are computed here, in Python, and embedded as JSON: the page only
 shows them (the quiz compares the typed number with the right one and with the recognised
@@ -324,9 +328,9 @@ class _PageData:
                 "slips": [slip for slip in slips if math.isfinite(slip["value"])
                           and abs(slip["value"] - answer) > QUIZ_RTOL * abs(answer)],
                 "fallback": {"title": f"not {grad}",
-                             "text": f"Inside the {name}, {grad} sums, over the box's outputs, "
-                                     f"d{r}/d(output) · ∂(output)/∂{t}: follow each output back "
-                                     f"to {t} with the chain rule."}}
+                             "text": f"Inside the {name}, {grad} sums, over the box's "
+                                     f"outputs, d{r}/d(output) · ∂(output)/∂{t}: follow each "
+                                     f"output back to {t} with the chain rule."}}
 
     # ------------------------------------------------------------ the inspector
     def nodes(self) -> list[dict]:
@@ -404,7 +408,10 @@ def stepper(root: Value, rankdir: str = "LR", max_nodes: int = 500, *,
     ``forward=False`` starts at the end of the forward pass. ``collapse`` ("neuron",
     "layer", any scope kind) folds as ``draw_graph`` does, and a folded group takes one step.
     ``quiz=True`` asks for each contribution before its step is shown (right within
-    ``QUIZ_RTOL``; the edges then show no local derivatives) and keeps the score.
+    ``QUIZ_RTOL``; the edges then show no local derivatives) and keeps the score; folded,
+    each box asks for one parameter's gradient (its bias's) and the gradients of targets and
+    constants are not asked. The quiz works wherever the page is shown (a saved file,
+    Jupyter's sandboxed output, the playground).
     ``rankdir`` and ``max_nodes`` are passed to ``draw_graph``.
     """
     if not isinstance(root, Value):
