@@ -90,8 +90,9 @@ def looking_only(model: Any) -> Iterator[None]:
     bit for bit, with or without snapshots and the live view."""
     modules = model.modules() if callable(getattr(model, "modules", None)) else []
     modes = [(m, m.training) for m in modules]
-    buffers = [(m, name, list(getattr(m, name)) if isinstance(getattr(m, name), list)
-                else getattr(m, name)) for m in modules for name in m.buffer_names]
+    # each buffer as it is (the same object) and its numbers
+    buffers = [(m, name, getattr(m, name), _copy(getattr(m, name)))
+               for m in modules for name in m.buffer_names]
     generators = [(g, g.getstate()) for m in modules for g in vars(m).values()
                   if isinstance(g, random.Random)]
     global_state = random.getstate()
@@ -102,11 +103,17 @@ def looking_only(model: Any) -> Iterator[None]:
     finally:
         for module, training in modes:
             module.training = training
-        for module, name, value in buffers:
+        for module, name, value, numbers in buffers:
+            if isinstance(value, list):
+                value[:] = numbers
             setattr(module, name, value)
         for generator, state in generators:
             generator.setstate(state)
         random.setstate(global_state)
+
+
+def _copy(value: Any) -> Any:
+    return list(value) if isinstance(value, list) else value
 
 
 def _decision_grid(X: Sequence[Any], y: Sequence[Any], encoding: Any,

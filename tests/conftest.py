@@ -68,7 +68,7 @@ def page_data(page: str) -> dict:
     """The JSON an HTML page of the library (stepper, animation) draws from: its
     ``<script type="application/json" id="page-data">``."""
     match = re.search(r'<script type="application/json" id="page-data">(.*?)</script>', page,
-                      re.S)
+                      re.DOTALL)
     assert match, "the page embeds its data as JSON"
     return json.loads(match.group(1))
 
