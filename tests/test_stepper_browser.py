@@ -404,6 +404,30 @@ def test_a_folded_quiz_asks_each_box_for_a_bias_gradient(tmp_path, page):
     assert page.errors == []
 
 
+def test_labels_like_the_pages_own_text_show_as_text_and_the_page_works(tmp_path, page):
+    """A node labelled __DATA__ once got the whole JSON blob drawn inside its box."""
+    x, y = Value(2.0, label="__DATA__"), Value(-3.0, label="__SVG__")
+    z = Value(0.5, label='</script><b>"q"</b>')
+    out = x * y + z
+    out.label = "__TITLE__"
+    s = stepper(out, quiz=True)
+    s.save(tmp_path / "tricky.html")
+    page.goto((tmp_path / "tricky.html").as_uri())
+    texts = page.evaluate("""() => Array.from(document.querySelectorAll('#graph g.node text'))
+                             .map(t => t.textContent)""")
+    for label in ("__DATA__", "__SVG__", '</script><b>"q"</b>', "__TITLE__"):
+        assert label in texts, label
+    assert page.title() == page.text_content("h1") == "Quiz of __TITLE__ = -5.5"
+    assert page.evaluate("document.querySelectorAll('b, svg').length") == 1   # no <b> made
+    for _ in range(2):
+        page.click("#next")
+    page.click("#next")                                  # the first backward step: asked
+    page.fill("#answer", format_number(s.trace.steps[0].contribution))
+    page.press("#answer", "Enter")
+    assert page.evaluate(STATE)["formula"] == s.trace.steps[0].formula
+    assert page.errors == []
+
+
 # ------------------------------------------------------------------ every collapse mode
 
 # Each element's shown data, grad and grad state (unknown, partial, complete) by SVG id.
