@@ -534,7 +534,10 @@ def fit(model: Any, X: Sequence[Any], y: Sequence[Any], loss: Union[str, Callabl
     one output every ``live_every`` epochs (by default often enough to take about a fifth of
     the time); outside Jupyter it prints a note and shows the progress bar.
     ``snapshots=k`` records the decision boundary every k epochs (``live=True`` at each
-    redraw) for ``history.animation()``. Neither changes the training (``nn.live``).
+    redraw) for ``history.animation()``. Neither changes the training: the boundary is
+    predicted in evaluation mode, and every module's mode, running statistics and random
+    generator are left as they were (``nn.live.looking_only``), so the losses and parameters
+    are the same, bit for bit, with or without them.
     """
     X, y = _examples(X, "X"), _examples(y, "y")
     if len(X) != len(y):

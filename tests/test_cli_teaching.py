@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 import subprocess
 import sys
@@ -10,6 +9,7 @@ import sys
 import pytest
 
 from autograd import cli, explain
+from conftest import page_data
 from examples import lecture
 
 
@@ -64,7 +64,7 @@ def test_step_writes_a_stepper_page(tmp_path):
     assert status == 0, err
     page = target.read_text(encoding="utf-8")
     assert page.startswith("<!DOCTYPE html>") and "<svg" in page and 'id="next"' in page
-    data = json.loads(re.search(r"var DATA = (.*);\n", page).group(1))
+    data = page_data(page)
     assert [numbers(s["formula"]) for s in data["backward"]] == [
         numbers(step.formula) for step in explain(lecture())]
 
