@@ -35,10 +35,10 @@ def numbers(formula: str) -> str:
 
 # expression, variables, a line the trace must contain (names of unlabelled nodes vary)
 EXPLAIN_CASES = [
-    ("(3*x + 2)**2", ["x=1"], r"d(\S+)/dx \+= d\1/d\S+ · d\S+/dx = 10\.0 · 3\.0 = 30\.0"),
-    ("(x**2 + 1)**3", ["x=2"], r"d(\S+)/dx \+= d\1/d\S+ · d\S+/dx = 75\.0 · 4\.0 = 300\.0"),
+    ("(3*x + 2)**2", ["x=1"], r"d(\S+)/dx \+= d\1/d\S+ · ∂\S+/∂x = 10\.0 · 3\.0 = 30\.0"),
+    ("(x**2 + 1)**3", ["x=2"], r"d(\S+)/dx \+= d\1/d\S+ · ∂\S+/∂x = 75\.0 · 4\.0 = 300\.0"),
     ("(a*b + c) * f", ["a=2", "b=-3", "c=10", "f=-2"],
-     r"d(\S+)/da \+= d\1/d\S+ · d\S+/da = \(-2\.0\) · \(-3\.0\) = 6\.0"),
+     r"d(\S+)/da \+= d\1/d\S+ · ∂\S+/∂a = \(-2\.0\) · \(-3\.0\) = 6\.0"),
 ]
 
 

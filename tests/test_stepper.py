@@ -137,18 +137,19 @@ def test_collapse_steps_a_model_neuron_by_neuron():
     order = s.trace.order
     assert len(final) == len(order) - 1                  # every node but the root
     for i, text in final.items():                        # ends with the engine's gradients
-        assert text == format_number(order[i].grad), s.trace.names[order[i]]
+        assert text == format_number(s.trace.grads[order[i]]), s.trace.names[order[i]]
     neuron = data["backward"][3]
     assert neuron["formula"].startswith("neuron L2.N1: dloss/dL2.N1.out = ")
     assert neuron["text"].startswith("its parameters get dloss/dL2.N1.b = -2.306, "
                                      "dloss/dL2.N1.w0 = ")
 
 
-def test_stepper_sets_grads_like_backward():
+def test_stepper_shows_the_grads_of_backward_and_sets_none():
     L = lecture()
     s = stepper(L)
     a = next(node for node in s.trace.order if node.label == "a")
-    assert (a.grad, L.grad) == (6.0, 1.0)
+    assert (s.trace.grads[a], s.trace.grads[L]) == (6.0, 1.0)
+    assert (a.grad, L.grad) == (0.0, 0.0)
     assert repr(s) == "<Stepper: 6 chain-rule steps of L>"
 
 

@@ -258,7 +258,7 @@ def test_quiz_diagnoses_a_wrong_contribution_then_advances_on_the_right_one(tmp_
     page.click("#next")                                  # the first backward step: asked
     assert page.get_attribute("body", "data-asking") == "0"
     assert page.is_visible("#answer") and page.evaluate(STATE)["step"] == 3
-    assert page.text_content("#formula") == "dL/dd += dL/dL · dL/dd = 1.0 · ? = ?"
+    assert page.text_content("#formula") == "dL/dd += dL/dL · ∂L/∂d = 1.0 · ? = ?"
     page.keyboard.press("ArrowRight")                    # no skipping the question by key
     assert page.evaluate(STATE)["step"] == 3
 

@@ -223,7 +223,7 @@ class _PageData:
         known = [{"value": slip.value, "title": KINDS[slip.kind], "text": slip.text}
                  for slip in slips[:-1] if math.isfinite(slip.value)]
         return {"answer": step.contribution,
-                "prompt": f"d{r}/d{i} += d{r}/d{n} · d{n}/d{i} = {factor(step.upstream)} · ? "
+                "prompt": f"d{r}/d{i} += d{r}/d{n} · ∂{n}/∂{i} = {factor(step.upstream)} · ? "
                           f"= ?",
                 "slips": known,
                 "fallback": {"title": KINDS[slips[-1].kind], "text": slips[-1].text}}
@@ -293,8 +293,7 @@ def stepper(root: Value, rankdir: str = "LR", max_nodes: int = 500, *,
     """An interactive page that steps through ``root``'s forward pass, then its backward pass:
     dL/dx += dL/dy * dy/dx, one chain-rule step at a time.
 
-    Runs the backward pass (as ``explain(root)`` does, so the ``.grad``s are set like
-    ``root.backward()``). Buttons Back / Next / Play / Reset, a slider and the left/right
+    Its steps are ``explain(root)``'s, computed on the side: no ``.grad`` changes. Buttons Back / Next / Play / Reset, a slider and the left/right
     arrow keys move between steps; clicking a node (or Tab to it and Enter) inspects it.
     ``forward=False`` starts at the end of the forward pass. ``collapse`` ("neuron",
     "layer", any scope kind) folds as ``draw_graph`` does, and a folded group takes one step.
