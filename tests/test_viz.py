@@ -13,8 +13,8 @@ import pytest
 
 from autograd import Scope, Value, draw_dot, draw_graph, topological_order
 from autograd.display import format_number
-from autograd.viz.dot import ROLE_COLOURS, escape_label
-from examples import micrograd_readme
+from autograd.viz.dot import NO_GRADIENTS, ROLE_COLOURS, escape_label
+from examples import lecture, micrograd_readme
 
 GOLDEN = Path(__file__).parent / "golden"
 
@@ -179,7 +179,7 @@ def test_colours_tell_roles_apart():
 def test_a_leaf_alone_is_one_record():
     v = Value(1.5, label="v")
     src = draw_graph(v).source
-    assert statements(src, r"n\d+") == ['n0 [label="{ v | data 1.5 | grad 0.0 }" '
+    assert statements(src, r"n\d+") == ['n0 [label="{ v | data 1.5 | grad ? }" '
                                          f'fillcolor="{ROLE_COLOURS["output"]}" id=n0]']
 
 
@@ -329,6 +329,37 @@ def test_a_non_value_is_a_type_error():
         draw_graph(1.0)
 
 
+# ------------------------------------------------------------------ before backward()
+
+def svg_texts(image) -> list[str]:
+    return ["".join(t.itertext()) for t in ET.fromstring(image.svg()).iter()
+            if t.tag.endswith("text")]
+
+
+@pytest.mark.parametrize("collapse", [None, "neuron"])
+def test_a_picture_before_backward_shows_no_gradient_and_says_why(collapse):
+    from nn import MLP, mse_loss
+
+    L = lecture() if collapse is None else mse_loss(MLP(2, [2, 1], seed=0)([1.0, 2.0]), 1.0)
+    before = draw_graph(L, collapse=collapse)
+    grads = [t for t in svg_texts(before) if t.startswith("grad")]
+    assert grads and set(grads) == {"grad ?"}          # not a row of 0.0s
+    assert svg_texts(before).count(NO_GRADIENTS) == 1  # one visible line
+    assert NO_GRADIENTS not in draw_graph(L, collapse=collapse, show_grad=False).source
+    L.backward()
+    after = draw_graph(L, collapse=collapse)
+    assert NO_GRADIENTS not in after.source and "grad ?" not in after.source
+    assert "grad 1.0" in svg_texts(after)              # the output's dL/dL
+
+
+def test_a_hand_run_backward_counts_as_backward():
+    # micrograd's lecture sets o.grad = 1.0 by hand, then calls _backward() node by node.
+    L = lecture()
+    L.grad = 1.0
+    src = draw_graph(L).source
+    assert NO_GRADIENTS not in src and "grad 1.0" in src and "grad 0.0" in src
+
+
 # ------------------------------------------------------------------ determinism
 
 def golden_cases():
@@ -338,6 +369,7 @@ def golden_cases():
         "micrograd_readme.dot": lambda: draw_graph(micrograd_readme_drawn()[2]).source,
         "mlp_neuron.dot": lambda: draw_graph(neuron(), collapse="neuron").source,
         "mlp_layer.dot": lambda: draw_graph(neuron(), collapse="layer", rankdir="TB").source,
+        "lecture_before_backward.dot": lambda: draw_graph(lecture()).source,
     }
 
 

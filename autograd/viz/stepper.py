@@ -314,7 +314,7 @@ def stepper(root: Value, rankdir: str = "LR", max_nodes: int = 500, *,
                          "neuron with collapse='neuron', step through a smaller expression, "
                          "or pass stepper(..., max_nodes=...)") from None
     trace = explain(root)
-    image = draw_graph(root, **options)  # now with the new grads
+    image = draw_graph(root, **options, grads=trace.grads)  # the page shows the trace's
     svg = _svg_element(image.svg())
     data = _PageData(trace, dict(image.node_ids), collapse, quiz, forward).as_json(quiz)
     match = re.search(r'<svg[^>]*\sheight="([\d.]+)pt"', svg)
