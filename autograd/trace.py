@@ -37,7 +37,8 @@ class ChainRuleStep:
         input: the input of ``node`` that receives the contribution.
         position: which operand of ``node`` ``input`` is (0 for the first).
         op: the operation that made ``node`` ("*", "tanh", "**2", ...).
-        node_name, input_name: display names (labels, or a, b, c ... for unlabelled nodes).
+        node_name, input_name: display names (``autograd.display.node_names``: labels, names
+            from scopes, ``mul1``, ``const1`` ... for unlabelled nodes).
         upstream: dL/d node, the gradient flowing into ``node`` from the output.
         local: d node / d input, from the op table's local-derivative rule.
         rule: that rule in the graph's names, e.g. ``∂c/∂a = b`` ("" if it has no formula).

@@ -128,9 +128,9 @@ def test_collapse_steps_a_model_neuron_by_neuron():
     groups = [e for e in data["elements"] if e["group"]]
     assert sorted(g["name"] for g in groups) == ["neuron L1.N1", "neuron L1.N2", "neuron L2.N1"]
     steps = [data["elements"][st["element"]]["name"] for st in data["backward"]]
-    assert steps == ["loss", "a", "a", "neuron L2.N1", "neuron L1.N2", "neuron L1.N1"]
+    assert steps == ["loss", "err", "err", "neuron L2.N1", "neuron L1.N2", "neuron L1.N1"]
     forward = [data["elements"][st["element"]]["name"] for st in data["forward"]]
-    assert forward == ["neuron L1.N1", "neuron L1.N2", "neuron L2.N1", "a", "loss"]
+    assert forward == ["neuron L1.N1", "neuron L1.N2", "neuron L2.N1", "err", "loss"]
     final = {}
     for st in data["backward"]:
         final.update({n: text for n, text in st["updates"]})

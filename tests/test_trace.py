@@ -157,7 +157,7 @@ def test_a_reused_node_gets_one_step_per_use():
     z = y + y
     trace = explain(z)
     assert [(s.node_name, s.input_name, s.position) for s in trace] == [
-        ("a", "y", 0), ("a", "y", 1), ("y", "x", 0), ("y", "x", 1)]
+        ("add1", "y", 0), ("add1", "y", 1), ("y", "x", 0), ("y", "x", 1)]
     assert [s.grad for s in trace] == [1.0, 2.0, 6.0, 12.0]
     assert trace.grads[x] == 12.0 and x.grad == 0.0
 

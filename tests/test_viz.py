@@ -127,9 +127,9 @@ def test_edge_labels_are_the_local_derivatives_of_backprop():
     y.backward()
     src = draw_graph(y).source
     # d(x*w)/dx = w, d(x*w)/dw = x, d tanh(u)/du = 1 - tanh(u)^2
-    assert 'n0 -> n2op [label="∂a/∂x = w = -2.0" id=e2_0]' in src
-    assert 'n1 -> n2op [label="∂a/∂w = x = 3.0" id=e2_1]' in src
-    assert f'label="∂y/∂a = 1 - y·y = {format_number(1 - y.data ** 2)}"' in src
+    assert 'n0 -> n2op [label="∂mul1/∂x = w = -2.0" id=e2_0]' in src
+    assert 'n1 -> n2op [label="∂mul1/∂w = x = 3.0" id=e2_1]' in src
+    assert f'label="∂y/∂mul1 = 1 - y·y = {format_number(1 - y.data ** 2)}"' in src
     assert "n2op -> n2" in src and "n3op -> n3" in src
 
 
@@ -140,7 +140,7 @@ def test_a_square_by_multiplication_draws_two_edges_with_distinct_labels():
     edges = statements(draw_graph(y).source, r"n0 -> n1op")
     assert len(edges) == 2
     labels = [attributes(e)["label"] for e in edges]
-    assert labels == ["∂a/∂x (operand 1) = x = 3.0", "∂a/∂x (operand 2) = x = 3.0"]
+    assert labels == ["∂mul1/∂x (operand 1) = x = 3.0", "∂mul1/∂x (operand 2) = x = 3.0"]
 
 
 def test_switches_leave_out_grads_and_local_derivatives():

@@ -171,7 +171,7 @@ def _fold(order: list[Value], collapse: Optional[str], max_nodes: int) -> Foldin
                              f"in this graph: {', '.join(sorted(kinds))}")
     folding = Folding(order, collapse)
     if folding.count > max_nodes:
-        raise ValueError(f"the graph has {folding.count:,} nodes to draw, more than "
+        raise ValueError(f"the graph has {folding.count} nodes to draw, more than "
                          f"max_nodes={max_nodes}; {_advice(order, collapse, max_nodes)}")
     return folding
 
@@ -183,12 +183,12 @@ def _advice(order: list[Value], collapse: Optional[str], max_nodes: int) -> str:
     fitting = [kind for kind, count in counts.items() if count <= max_nodes]
     if fitting:
         kind = fitting[0]
-        return (f"try collapse={kind!r} ({counts[kind]:,} nodes: {SUGGESTED_FOLDS[kind]}), or "
+        return (f"try collapse={kind!r} ({counts[kind]} nodes: {SUGGESTED_FOLDS[kind]}), or "
                 "pass a larger max_nodes (Graphviz slows down on big graphs)")
     kind, count = min(counts.items(), key=lambda item: item[1])
     if collapse is not None and Folding(order, collapse).count <= count:
         return f"pass max_nodes={Folding(order, collapse).count} (Graphviz slows down on big graphs)"
-    return (f"the smallest picture is collapse={kind!r} with {count:,} nodes: pass it with "
+    return (f"the smallest picture is collapse={kind!r} with {count} nodes: pass it with "
             f"max_nodes={count} (Graphviz slows down on big graphs)")
 
 
@@ -439,8 +439,10 @@ def _group_lines(group: Group) -> list[str]:
     if group.kind == "examples":
         lines.append("each like the example drawn")
     elif group.kind != "sum":
-        kinds = sorted({"linear" if out.op in ("+", "-") else out.op for out in outputs})
-        lines.append(f"{'/'.join(kinds)}, {group.n_params} params")
+        kinds = "/".join(sorted({"linear" if out.op in ("+", "-") else out.op
+                                 for out in outputs}))
+        # A time step of an RNN owns no parameter: it reads the cell's, drawn outside.
+        lines.append(f"{kinds}, {group.n_params} params" if group.n_params else kinds)
     if len(outputs) > 1:
         lines.insert(1, f"{len(outputs)} outputs")
     lines.append(f"data {_span([out.data for out in outputs])}")
