@@ -14,7 +14,7 @@ import pytest
 from autograd import Scope, Value, draw_dot, draw_graph, topological_order
 from autograd.display import format_number
 from autograd.viz.dot import NO_GRADIENTS, ROLE_COLOURS, escape_label
-from examples import lecture, micrograd_readme
+from examples import lecture, micrograd_demo_loss, micrograd_readme
 
 GOLDEN = Path(__file__).parent / "golden"
 
@@ -276,6 +276,58 @@ def test_max_nodes_refuses_big_graphs_and_suggests_collapse():
     draw_graph(loss, max_nodes=100, collapse="neuron")
     with pytest.raises(ValueError, match="collapse='layer'"):
         draw_graph(loss, max_nodes=10, collapse="neuron")
+
+
+def follow_the_advice(root, max_nodes=500):
+    """draw_graph as a learner would: after a refusal, do what its message says."""
+    options: dict = {}
+    tried = []
+    while True:
+        try:
+            return draw_graph(root, max_nodes=max_nodes, **options), tried
+        except ValueError as error:
+            message = str(error)
+            assert "\n" not in message and "Traceback" not in message
+            tried.append(message)
+            assert len(tried) <= 2, tried
+            fold = re.search(r"collapse='(\w+)'", message)
+            bigger = re.search(r"pass (?:it with )?max_nodes=(\d+)", message)
+            assert fold or bigger, message
+            if fold:
+                options["collapse"] = fold[1]
+            if bigger:
+                max_nodes = int(bigger[1])
+
+
+def test_micrograd_demo_loss_is_drawn_by_following_the_refusals_advice():
+    loss = micrograd_demo_loss()
+    loss.backward()
+    image, tried = follow_the_advice(loss)
+    assert len(tried) == 1 and "try collapse='example'" in tried[0]
+    src = image.source
+    assert "examples 2 … 100 (× 99)" in src and "sum of 100 terms" in src
+    assert len(statements(src, r"g\d+ \[")) == 33 + 3   # neurons, the examples, two sums
+    assert 'label="{ x0[1] |' in src                      # example 1, drawn
+    # From a fold that does not fit, the advice is one that does (counted, not guessed).
+    with pytest.raises(ValueError, match=r"more than max_nodes=500; try collapse='example'"):
+        draw_graph(loss, collapse="neuron")
+
+
+@pytest.mark.parametrize("n_samples, sizes, max_nodes", [
+    (12, (4, 1), 40), (12, (4, 1), 15), (30, (3, 3, 1), 60), (5, (2, 1), 5),
+])
+def test_the_refusals_advice_always_leads_to_a_picture(n_samples, sizes, max_nodes):
+    loss = micrograd_demo_loss(n_samples, sizes)
+    image, tried = follow_the_advice(loss, max_nodes)
+    assert tried and image.source.startswith("digraph")
+    for collapse in (None, "neuron", "layer", "example"):
+        try:
+            draw_graph(loss, collapse=collapse, max_nodes=max_nodes)
+        except ValueError as error:     # every fold the message names fits, or max_nodes does
+            named = re.search(r"collapse='(\w+)' \((\d+) nodes", str(error))
+            if named:
+                assert int(named[2]) <= max_nodes
+                draw_graph(loss, collapse=named[1], max_nodes=max_nodes)
 
 
 def test_real_mlp_loss_fits_under_the_default_limit_when_folded():

@@ -172,24 +172,25 @@ def _fold(order: list[Value], collapse: Optional[str], max_nodes: int) -> Foldin
     folding = Folding(order, collapse)
     if folding.count > max_nodes:
         raise ValueError(f"the graph has {folding.count} nodes to draw, more than "
-                         f"max_nodes={max_nodes}; {_advice(order, collapse, max_nodes)}")
+                         f"max_nodes={max_nodes}; "
+                         f"{_advice(order, collapse, folding.count, max_nodes)}")
     return folding
 
 
-def _advice(order: list[Value], collapse: Optional[str], max_nodes: int) -> str:
-    """A fold that draws the graph within ``max_nodes`` (each counted here, never guessed), or
-    the smallest ``max_nodes`` that draws it."""
+def _advice(order: list[Value], collapse: Optional[str], count: int, max_nodes: int) -> str:
+    """A fold that draws the graph within ``max_nodes`` (each one counted here, never
+    guessed), else the smallest ``max_nodes`` that draws it."""
     counts = {kind: Folding(order, kind).count for kind in SUGGESTED_FOLDS if kind != collapse}
-    fitting = [kind for kind, count in counts.items() if count <= max_nodes]
-    if fitting:
-        kind = fitting[0]
-        return (f"try collapse={kind!r} ({counts[kind]} nodes: {SUGGESTED_FOLDS[kind]}), or "
-                "pass a larger max_nodes (Graphviz slows down on big graphs)")
-    kind, count = min(counts.items(), key=lambda item: item[1])
-    if collapse is not None and Folding(order, collapse).count <= count:
-        return f"pass max_nodes={Folding(order, collapse).count} (Graphviz slows down on big graphs)"
-    return (f"the smallest picture is collapse={kind!r} with {count} nodes: pass it with "
-            f"max_nodes={count} (Graphviz slows down on big graphs)")
+    slow = "(Graphviz slows down on big graphs)"
+    for kind, n in counts.items():
+        if n <= max_nodes:
+            return (f"try collapse={kind!r} ({n} nodes: {SUGGESTED_FOLDS[kind]}), or pass a "
+                    f"larger max_nodes {slow}")
+    kind, n = min(counts.items(), key=lambda item: item[1])
+    if n < count:
+        return (f"the smallest picture is collapse={kind!r} with {n} nodes: pass it with "
+                f"max_nodes={n} {slow}")
+    return f"pass max_nodes={count} {slow}"
 
 
 # ------------------------------------------------------------------ name
@@ -463,7 +464,8 @@ def _legend(roles: list[str], collapse: Optional[str], rankdir: str) -> graphviz
     # Graphviz stacks same-rank nodes of a left-to-right graph bottom-up: emit in reverse.
     shown = [role for role in ROLE_COLOURS if role in roles]
     for role in reversed(shown) if rankdir in ("LR", "RL") else shown:
-        text = f"{collapse} (folded)" if role == "module" else _LEGEND_TEXT[role]
+        folded = "neuron, examples" if collapse == "example" else collapse
+        text = f"{folded} (folded)" if role == "module" else _LEGEND_TEXT[role]
         box.node(f"legend_{role}", text, shape="ellipse" if role == "op" else "box",
                  fillcolor=ROLE_COLOURS[role], fontsize="9", height="0.25",
                  id=f"legend_{role}")

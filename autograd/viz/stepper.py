@@ -310,9 +310,8 @@ def stepper(root: Value, rankdir: str = "LR", max_nodes: int = 500, *,
     try:  # refuse a graph too big to draw before the backward pass changes any grad
         draw_graph(root, **options)
     except ValueError as error:
-        raise ValueError(f"stepper() cannot show this graph: {error}. Step a model neuron by "
-                         "neuron with collapse='neuron', step through a smaller expression, "
-                         "or pass stepper(..., max_nodes=...)") from None
+        raise ValueError(f"stepper() cannot show this graph: {error}; or step through a "
+                         "smaller expression") from None
     trace = explain(root)
     image = draw_graph(root, **options, grads=trace.grads)  # the page shows the trace's
     svg = _svg_element(image.svg())
