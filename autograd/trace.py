@@ -15,6 +15,7 @@ only looks: no node's ``.grad`` changes (call ``root.backward()`` to set them).
 from __future__ import annotations
 
 import html
+import math
 from dataclasses import dataclass
 from typing import Iterator
 
@@ -111,10 +112,24 @@ class BackwardTrace:
                 f"{len(self.steps)} chain-rule step{'' if len(self.steps) == 1 else 's'}, "
                 f"d{name}/d{name} = 1.0")
 
+    def _note(self) -> str:
+        """A line when the ``.grad`` a learner reads differs from this pass's gradient (leaves
+        that added up several ``backward()`` calls), so the table is never taken for it."""
+        grads = [node.grad for node in self.order]
+        if not any(grads):  # backward() has not run: the table is what it would compute
+            return ""
+        differ = [self.names[node] for node, grad in zip(self.order, grads)
+                  if not _same(grad, self.grads[node])]
+        if not differ:
+            return ""
+        shown = ", ".join(differ[:5]) + (" ..." if len(differ) > 5 else "")
+        return (f"note: the .grad of {shown} differs from this pass's gradient (leaves add up "
+                "every backward() call; zero_grad() resets them)")
+
     def __str__(self) -> str:
         rows = [self._HEADER] + self._rows()
         widths = [max(len(row[i]) for row in rows) for i in range(len(self._HEADER))]
-        lines = [self._title()]
+        lines = [self._title()] + [note for note in [self._note()] if note]
         for row in rows:
             cells = [cell.rjust(w) if i in self._NUMERIC else cell.ljust(w)
                      for i, (cell, w) in enumerate(zip(row, widths))]
@@ -130,8 +145,13 @@ class BackwardTrace:
                 f'<td style="text-align:{"right" if i in self._NUMERIC else "left"}">'
                 f"{esc(cell)}</td>" for i, cell in enumerate(row))
             body.append(f"<tr>{cells}</tr>")
-        return (f'<table class="chainrule-trace"><caption>{esc(self._title())}</caption>'
+        caption = "<br>".join(esc(line) for line in (self._title(), self._note()) if line)
+        return (f'<table class="chainrule-trace"><caption>{caption}</caption>'
                 f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>")
+
+
+def _same(a: float, b: float) -> bool:
+    return a == b or (math.isnan(a) and math.isnan(b))
 
 
 def explain(root: Value) -> BackwardTrace:

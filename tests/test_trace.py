@@ -150,6 +150,18 @@ def test_explain_only_looks_before_and_after_backward():
     assert [trace.grads[n] for n in topological_order(g)] == seen
 
 
+def test_after_two_backward_calls_the_table_says_why_a_grad_differs():
+    L = lecture()
+    assert "note" not in str(explain(L))            # before backward(): nothing to compare
+    L.backward()
+    assert "note" not in str(explain(L))            # one pass: the table is the .grads
+    L.backward()
+    trace = explain(L)
+    note = str(trace).splitlines()[1]
+    assert note.startswith("note: the .grad of a, b, c, f differs from this pass's gradient")
+    assert "zero_grad()" in note and "zero_grad()" in trace._repr_html_()
+
+
 def test_a_reused_node_gets_one_step_per_use():
     x = Value(3.0, label="x")
     y = x * x
