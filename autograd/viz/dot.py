@@ -23,7 +23,8 @@ from autograd.display import format_number, local_rules, node_names
 from autograd.value import Value
 from autograd.viz.collapse import Group, fold, scope_kinds
 
-__all__ = ["build_dot", "shown_grads", "escape_label", "node_role", "ROLE_COLOURS", "NO_GRADIENTS"]
+__all__ = ["build_dot", "shown_grads", "escape_label", "node_role", "ROLE_COLOURS",
+           "NO_GRADIENTS"]
 
 #: Longest local-derivative formula written on an edge; a longer one shows its number only.
 EDGE_RULE_LENGTH = 28
@@ -132,7 +133,6 @@ class Folding:
     """The groups of a picture (``collapse=``) and the Values still drawn one by one."""
 
     def __init__(self, order: list[Value], collapse: Optional[str]) -> None:
-        self.order = order
         self.index = {node: i for i, node in enumerate(order)}
         self.group_of: dict[Value, Group] = {}
         self.groups: list[Group] = []
@@ -210,8 +210,8 @@ def _name(order: list[Value], folding: Folding) -> dict[Value, str]:
 # ------------------------------------------------------------------ style
 
 class Node:
-    """A DOT node (``id``, ``label``, ``attributes``), or a box of nodes (``box``: its DOT
-    name, with ``label`` and ``nodes``; ``column``: drawn as one column)."""
+    """A DOT node (``id``, ``label``, ``attributes``); with ``nodes``, a box around those
+    (``id`` its cluster name, ``label`` its title, ``column``: drawn as one column)."""
 
     __slots__ = ("id", "label", "attributes", "nodes", "column")
 
@@ -253,10 +253,8 @@ def _style(root: Value, folding: Folding, names: dict[Value, str],
     node_ids = picture.node_ids
 
     def grad_text(nodes: list[Value]) -> str:
-        if grads is None:
-            return "grad ?"
-        values = [grads[n] for n in nodes]
-        return f"grad {_span(values)}"
+        values = [grads.get(n) for n in nodes] if grads is not None else [None]
+        return "grad ?" if None in values else f"grad {_span(values)}"
 
     for node in folding.drawn:
         i = index[node]

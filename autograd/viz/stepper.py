@@ -293,8 +293,8 @@ def stepper(root: Value, rankdir: str = "LR", max_nodes: int = 500, *,
     """An interactive page that steps through ``root``'s forward pass, then its backward pass:
     dL/dx += dL/dy * dy/dx, one chain-rule step at a time.
 
-    Its steps are ``explain(root)``'s, computed on the side: no ``.grad`` changes. Buttons Back / Next / Play / Reset, a slider and the left/right
-    arrow keys move between steps; clicking a node (or Tab to it and Enter) inspects it.
+    Its steps are ``explain(root)``'s, computed on the side: no ``.grad`` changes. Buttons
+    Back / Next / Play / Reset, a slider and the left/right arrow keys move between steps; clicking a node (or Tab to it and Enter) inspects it.
     ``forward=False`` starts at the end of the forward pass. ``collapse`` ("neuron",
     "layer", any scope kind) folds as ``draw_graph`` does, and a folded group takes one step.
     ``quiz=True`` asks for each contribution before its step is shown (right within
