@@ -49,6 +49,21 @@ def test_explain_prints_the_chain_rule_steps(expr, variables, line):
     assert re.search(line, out), out
 
 
+@pytest.mark.parametrize("expr, variables, title, step", [
+    ("x * y", ["x=2", "y=-3"],
+     "backward pass of mul1 = -6.0: 2 chain-rule steps, dmul1/dmul1 = 1.0",
+     "dmul1/dx += dmul1/dmul1 · ∂mul1/∂x = 1.0 · (-3.0) = -3.0"),
+    ("tanh(x)", ["x=1"],
+     "backward pass of tanh1 = 0.7616: 1 chain-rule step, dtanh1/dtanh1 = 1.0",
+     "dtanh1/dx += dtanh1/dtanh1 · ∂tanh1/∂x = 1.0 · 0.42 = 0.42"),
+])
+def test_explain_names_the_result_by_what_it_is_not_a_letter(expr, variables, title, step):
+    status, out, _ = run("explain", expr, *variables)
+    lines = out.splitlines()
+    assert status == 0 and lines[0] == title
+    assert lines[2].endswith(step)
+
+
 def test_explain_prints_the_same_steps_as_the_library():
     status, out, _ = run("explain", "(a*b + c) * f", "a=2", "b=-3", "c=10", "f=-2")
     assert status == 0
