@@ -192,7 +192,7 @@ def _replay(root: Value, order: list[Value],
                 local = contribution = 0.0
             grads[inp] += contribution
             n, i = names[node], names[inp]
-            formula = (f"d{root_name}/d{i} += d{root_name}/d{n} {DOT} \u2202{n}/\u2202{i} = "
+            formula = (f"d{root_name}/d{i} += d{root_name}/d{n} {DOT} ∂{n}/∂{i} = "
                        f"{factor(upstream)} {DOT} {factor(local)} = "
                        f"{format_number(contribution)}")
             steps.append(ChainRuleStep(len(steps), node, inp, position, node.op, n, i, upstream,

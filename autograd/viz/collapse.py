@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from typing import Optional
 
+from autograd.display import VALUE_KINDS
 from autograd.value import Scope, Value
 
 __all__ = ["Group", "fold", "scope_kinds"]
@@ -170,8 +171,8 @@ def batch_examples(order: list[Value],
         if len(terms) < 2 or len(terms) <= len(best):
             continue
         examples = _private_nodes(terms)
-        if all(any(n.scope is not None and n.scope.kind not in ("parameter", "input", "value")
-                   for n in private) for _, private in examples):
+        if all(any(n.scope is not None and n.scope.kind not in VALUE_KINDS for n in private)
+               for _, private in examples):
             best = [(term, sorted(private, key=index.get)) for term, private in examples]
     return best
 

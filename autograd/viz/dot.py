@@ -241,6 +241,7 @@ class Picture:
 def _style(root: Value, folding: Folding, names: dict[Value, str],
            grads: Optional[Mapping[Value, float]], show_grad: bool,
            show_local: bool) -> Picture:
+    """The DOT nodes, boxes and edges of a folded, named graph, with their text and colours."""
     picture = Picture()
     if show_grad and grads is None:
         picture.note = NO_GRADIENTS
