@@ -7,7 +7,6 @@ name and the same digits for the same number everywhere.
 from __future__ import annotations
 
 import math
-import string
 from collections import Counter
 from typing import Iterable
 
@@ -24,34 +23,73 @@ __all__ = ["node_names", "format_number", "factor", "forward_rule", "local_rules
 VALUE_KINDS = frozenset({"parameter", "input", "value"})
 
 
-def node_names(order: Iterable[Value]) -> dict[Value, str]:
-    """A name for every node: its label; else one derived from its scope; else a, b, c, ...
+#: The word that names an unlabelled node made by an op: ``mul1``, ``add2``, ``pow1``.
+OP_WORDS = {"+": "add", "-": "sub", "*": "mul", "/": "div", "**": "pow"}
 
-    Derived names (only computed here, when a trace or a picture asks): a node whose scope is
-    of a ``VALUE_KINDS`` kind is called by the scope's path (``L1.N3.w0``, ``x0``, ``loss``);
-    a node carrying a module's scope is its output, ``L1.N3.out``; and a module may name the
-    other nodes of the call that made an output: if the scope's ``owner`` has a method
-    ``local_names(output) -> {node: "z"}``, those are ``L1.N3.z``. A derived name that
-    several nodes get (one per example of a batch) is numbered in topological order:
-    ``L1.N3.out[1]``, ``L1.N3.out[2]``. Automatic names (``a``, ``b`` ... then ``v27``) skip
-    every name already used, so every name in one graph is unique as long as the labels are.
+
+def node_names(order: Iterable[Value]) -> dict[Value, str]:
+    """A name for every node, unique in the graph: its label; else one derived from its
+    scope; else what it is, the op and a number (``mul1``, ``tanh2``; ``const1`` for a
+    number).
+
+    A label is the learner's own name and is kept; a label that several nodes share is
+    numbered from its second node in topological order: ``a``, ``a#2``, ``a#3``. Derived
+    names (only computed here, when a trace or a picture asks): a node whose scope is of a
+    ``VALUE_KINDS`` kind is called by the scope's path (``L1.N3.w0``, ``x0``, ``loss``,
+    nn's loss parts ``err``, ``sq``, ``sum``); a node carrying a module's scope is its output,
+    ``L1.N3.out``; and a module may name the other nodes of the call that made an output: if
+    the scope's ``owner`` has a method ``local_names(output) -> {node: "z"}``, those are
+    ``L1.N3.z``. A derived name that several nodes get (one per example of a batch) is
+    numbered in topological order: ``L1.N3.out[1]``, ``L1.N3.out[2]``. Automatic names are
+    never a single letter and skip every name already used, so no automatic name can be
+    taken for a learner's variable.
     """
     nodes = list(order)
-    taken = {node.label for node in nodes if node.label}
     derived = _names_from_scopes(nodes)
+    labels = Counter(node.label for node in nodes if node.label)
+    taken = set(labels)
     count = Counter(derived[node] for node in nodes if node in derived and not node.label)
     numbered: Counter = Counter()
+    seen: Counter = Counter()
     names: dict[Value, str] = {}
     for node in nodes:
-        name = node.label or derived.get(node)
-        if name is not None and not node.label and (count[name] > 1 or name in taken):
+        label = node.label
+        if label:
+            seen[label] += 1
+            name = label
+            if seen[label] > 1:    # a label used again: a#2, a#3 ...
+                while f"{label}#{seen[label]}" in taken:
+                    seen[label] += 1
+                name = f"{label}#{seen[label]}"
+                taken.add(name)
+            names[node] = name
+            continue
+        name = derived.get(node)
+        if name is not None and (count[name] > 1 or name in taken):
             numbered[name] += 1
             name = f"{name}[{numbered[name]}]"
         if name is not None:
             names[node] = name
     used = taken | set(names.values())
-    automatic = (name for name in _candidates() if name not in used)
-    return {node: names.get(node) or next(automatic) for node in nodes}
+    automatic: Counter = Counter()
+    for node in nodes:
+        if node not in names:
+            word = _word(node)
+            automatic[word] += 1
+            while f"{word}{automatic[word]}" in used:
+                automatic[word] += 1
+            names[node] = f"{word}{automatic[word]}"
+    return {node: names[node] for node in nodes}
+
+
+def _word(node: Value) -> str:
+    """What an unlabelled node is: ``const`` for a leaf, else its op as a word (``mul``,
+    ``tanh``; a registered op's name, made of letters, digits and ``_``)."""
+    if node.is_leaf:
+        return "const"
+    op = node.rule.name
+    word = OP_WORDS.get(op) or "".join(c for c in op if c.isalnum() or c == "_")
+    return word if word[:1].isalpha() else f"op{word}" if word else "op"
 
 
 def _names_from_scopes(nodes: list[Value]) -> dict[Value, str]:
@@ -81,14 +119,6 @@ def _names_from_scopes(nodes: list[Value]) -> dict[Value, str]:
                 inner.setdefault(part, f"{path}.{local}" if path else local)
     # A node's own scope wins over the name its module gives it.
     return {**{node: name for node, name in inner.items() if node.scope is None}, **own}
-
-
-def _candidates() -> Iterable[str]:
-    yield from string.ascii_lowercase
-    n = len(string.ascii_lowercase)
-    while True:
-        n += 1
-        yield f"v{n}"
 
 
 def format_number(x: float) -> str:

@@ -5,19 +5,21 @@ node's gradient (the *upstream* gradient, dL/dnode) by the local derivative of t
 respect to each input (from the op table), and adds that *contribution* into the input's
 gradient:
 
-    dL/dinput += dL/dnode * dnode/dinput
+    dL/dinput += dL/dnode * ∂node/∂input
 
-``explain(root)`` runs the engine's backward pass and returns these steps as data, as an aligned
-text table (``str``) and as an HTML table (Jupyter).
+``explain(root)`` computes these steps on the side, with the engine's own chain-rule step, and
+returns them as data, as an aligned text table (``str``) and as an HTML table (Jupyter). It
+only looks: no node's ``.grad`` changes (call ``root.backward()`` to set them).
 """
 
 from __future__ import annotations
 
 import html
+import math
 from dataclasses import dataclass
 from typing import Iterator
 
-from autograd.backprop import backward, chain_rule_step, graph_lock, topological_order
+from autograd.backprop import chain_rule_step, graph_lock, topological_order
 from autograd.display import factor, format_number, local_rules, node_names
 from autograd.value import Value
 
@@ -36,14 +38,16 @@ class ChainRuleStep:
         input: the input of ``node`` that receives the contribution.
         position: which operand of ``node`` ``input`` is (0 for the first).
         op: the operation that made ``node`` ("*", "tanh", "**2", ...).
-        node_name, input_name: display names (labels, or a, b, c ... for unlabelled nodes).
+        node_name, input_name: display names (``autograd.display.node_names``: labels, names
+            from scopes, ``mul1``, ``const1`` ... for unlabelled nodes).
         upstream: dL/d node, the gradient flowing into ``node`` from the output.
         local: d node / d input, from the op table's local-derivative rule.
         rule: that rule in the graph's names, e.g. ``∂c/∂a = b`` ("" if it has no formula).
         contribution: ``upstream * local``, what this step adds to the input's gradient
             (0.0 where the rule says no gradient flows, as relu for x <= 0).
         grad: dL/d input in this pass after adding the contribution (the running sum).
-        formula: the step written out, e.g. ``dL/da += dL/dc · dc/da = 2.0 · 3.0 = 6.0``.
+        formula: the step written out, e.g. ``dL/da += dL/dc · ∂c/∂a = 2.0 · 3.0 = 6.0``: the
+            total derivatives d, the local one ∂ (as in ``rule``).
     """
 
     index: int
@@ -104,14 +108,28 @@ class BackwardTrace:
 
     def _title(self) -> str:
         name = self.names[self.root]
-        steps = f"{len(self.steps)} chain-rule step{'' if len(self.steps) == 1 else 's'}"
-        return (f"backward pass of {name} = {format_number(self.root.data)}: {steps}, "
+        return (f"backward pass of {name} = {format_number(self.root.data)}: "
+                f"{len(self.steps)} chain-rule step{'' if len(self.steps) == 1 else 's'}, "
                 f"d{name}/d{name} = 1.0")
+
+    def _note(self) -> str:
+        """A line when the ``.grad`` a learner reads differs from this pass's gradient (leaves
+        that added up several ``backward()`` calls), so the table is never taken for it."""
+        grads = [node.grad for node in self.order]
+        if not any(grads):  # backward() has not run: the table is what it would compute
+            return ""
+        differ = [self.names[node] for node, grad in zip(self.order, grads)
+                  if not _same(grad, self.grads[node])]
+        if not differ:
+            return ""
+        shown = ", ".join(differ[:5]) + (" ..." if len(differ) > 5 else "")
+        return (f"note: the .grad of {shown} differs from this pass's gradient (leaves add up "
+                "every backward() call; zero_grad() resets them)")
 
     def __str__(self) -> str:
         rows = [self._HEADER] + self._rows()
         widths = [max(len(row[i]) for row in rows) for i in range(len(self._HEADER))]
-        lines = [self._title()]
+        lines = [self._title()] + [note for note in [self._note()] if note]
         for row in rows:
             cells = [cell.rjust(w) if i in self._NUMERIC else cell.ljust(w)
                      for i, (cell, w) in enumerate(zip(row, widths))]
@@ -127,27 +145,32 @@ class BackwardTrace:
                 f'<td style="text-align:{"right" if i in self._NUMERIC else "left"}">'
                 f"{esc(cell)}</td>" for i, cell in enumerate(row))
             body.append(f"<tr>{cells}</tr>")
-        return (f'<table class="chainrule-trace"><caption>{esc(self._title())}</caption>'
+        caption = "<br>".join(esc(line) for line in (self._title(), self._note()) if line)
+        return (f'<table class="chainrule-trace"><caption>{caption}</caption>'
                 f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>")
 
 
+def _same(a: float, b: float) -> bool:
+    return a == b or (math.isnan(a) and math.isnan(b))
+
+
 def explain(root: Value) -> BackwardTrace:
-    """Run ``root.backward()`` and return its chain-rule steps: dL/dx += dL/dy * dy/dx.
+    """The chain-rule steps of ``root.backward()``: dL/dx += dL/dy * dy/dx, computed on the side.
 
     One step per (node, input) edge, in the order the engine applies them: nodes in reverse
     topological order, each node's inputs in operand order. The local derivatives come from
-    the op's row through ``autograd.backprop.chain_rule_step``, the step the engine takes.
-    The ``.grad`` of every node is set exactly as ``root.backward()`` sets it (intermediate
-    nodes reset, leaves accumulate); a step's ``grad`` is the running sum within this pass.
+    the op's row through ``autograd.backprop.chain_rule_step``, the step the engine takes, so
+    a step's ``grad`` (the running sum within this pass) ends at exactly what ``backward()``
+    sets. Looking changes nothing: no node's ``.grad`` is touched, before or after
+    ``backward()`` (leaves that accumulated several passes hold their sum).
     """
     if not isinstance(root, Value):
         raise TypeError(f"explain() needs the Value to backpropagate from, got "
                         f"{type(root).__name__} {root!r:.40}")
-    with graph_lock:  # the replay and the engine's pass see the same graph
+    with graph_lock:  # one consistent graph while the steps are replayed
         order = topological_order(root)
         names = node_names(order)
         steps, grads = _replay(root, order, names)
-        backward(root)
     return BackwardTrace(root, order, names, steps, grads)
 
 
@@ -169,7 +192,7 @@ def _replay(root: Value, order: list[Value],
                 local = contribution = 0.0
             grads[inp] += contribution
             n, i = names[node], names[inp]
-            formula = (f"d{root_name}/d{i} += d{root_name}/d{n} {DOT} d{n}/d{i} = "
+            formula = (f"d{root_name}/d{i} += d{root_name}/d{n} {DOT} ∂{n}/∂{i} = "
                        f"{factor(upstream)} {DOT} {factor(local)} = "
                        f"{format_number(contribution)}")
             steps.append(ChainRuleStep(len(steps), node, inp, position, node.op, n, i, upstream,

@@ -9,8 +9,12 @@ Shapes: ``outputs`` is what the model returned, for one example or a batch:
 
 Batch losses are the mean over the batch (1/m), like PyTorch's ``reduction="mean"``.
 
-Traces and pictures call a loss's result ``loss`` (``l2`` for ``l2_penalty``) and number
-targets ``y`` (``y[1]``, ``y[2]`` ... in a batch): the losses give those nodes a scope.
+Traces and pictures call a loss's result ``loss`` (``l2`` for ``l2_penalty``), number
+targets ``y`` (``y[1]``, ``y[2]`` ... in a batch), and name the parts by their role, one per
+example: ``err`` (output - target) and ``sq`` (its square) of ``mse_loss``, ``margin``
+(target * score) and ``hinge`` of ``hinge_loss``, ``bce`` and ``ce`` (one example's
+cross-entropy), the running ``sum`` of a mean, and ``l2.sq``, ``l2.sum`` of ``l2_penalty``.
+The losses give those nodes a scope; nothing is stored until a trace or picture asks.
 """
 
 from __future__ import annotations
@@ -27,6 +31,10 @@ Scalar = Union[Value, float, int]
 
 #: What traces and pictures call a loss, an L2 penalty and a target number.
 LOSS, L2, TARGET = Scope("value", "loss"), Scope("value", "l2"), Scope("input", "y")
+#: ... and the parts of a loss, numbered per example: err[1], sq[1], ...
+ERR, SQ, MARGIN, HINGE, BCE, CE, SUM = (Scope("value", name) for name in
+                                        ("err", "sq", "margin", "hinge", "bce", "ce", "sum"))
+L2_SQ, L2_SUM = Scope("value", "sq", L2), Scope("value", "sum", L2)
 
 
 def _named(value: Value, scope: Scope) -> Value:
@@ -65,15 +73,20 @@ def _flatten_pairs(outputs: Any, targets: Any, name: str) -> list[tuple[Any, Any
 
 
 def _mean(terms: list) -> Value:
+    return _sum(terms, SUM) * (1.0 / len(terms)) if len(terms) > 1 else terms[0]
+
+
+def _sum(terms: list, scope: Scope) -> Value:
+    """t1 + t2 + ... with each running total called by ``scope`` (``sum``)."""
     total = terms[0]
     for term in terms[1:]:
-        total = total + term
-    return total * (1.0 / len(terms)) if len(terms) > 1 else total
+        total = _named(total + term, scope)
+    return total
 
 
 def mse_loss(outputs: Any, targets: Any) -> Value:
     """Mean squared error: (1/n) sum_i (y_i - t_i)^2 over every output element."""
-    return _named(_mean([(out - _target(t)) ** 2
+    return _named(_mean([_named(_named(out - _target(t), ERR) ** 2, SQ)
                          for out, t in _flatten_pairs(outputs, targets, "mse_loss")]), LOSS)
 
 
@@ -83,8 +96,8 @@ def bce_with_logits(logits: Any, targets: Any) -> Value:
     mean of  softplus(z) - t z  =  -[t log sigma(z) + (1 - t) log(1 - sigma(z))],
     finite for any z (softplus is computed stably), gradient sigma(z) - t.
     """
-    return _named(_mean([(out if isinstance(out, Value) else Value(out)).softplus()
-                         - _target(t) * out
+    return _named(_mean([_named((out if isinstance(out, Value) else Value(out)).softplus()
+                                - _target(t) * out, BCE)
                          for out, t in _flatten_pairs(logits, targets, "bce_with_logits")]),
                   LOSS)
 
@@ -96,8 +109,8 @@ def hinge_loss(scores: Any, targets: Any) -> Value:
         if y not in (-1, 1):
             raise ValueError(f"hinge_loss needs labels -1 or +1, got {y!r}; convert 0/1 labels "
                              "with y = 2*y - 1 (or make the data with labels='pm1')")
-        margin = 1 - _target(y) * score
-        terms.append(margin.relu())
+        margin = _named(_target(y) * score, MARGIN)
+        terms.append(_named((1 - margin).relu(), HINGE))
     return _named(_mean(terms), LOSS)
 
 
@@ -135,7 +148,8 @@ def cross_entropy(logits: Any, target: Any) -> Value:
                          f"{len(logits)} class indices, got {target!r:.60}")
     if not logits:
         raise ValueError("cross_entropy: the batch is empty")
-    return _named(_mean([_cross_entropy_one(z, k) for z, k in zip(logits, targets)]), LOSS)
+    return _named(_mean([_named(_cross_entropy_one(z, k), CE) for z, k in zip(logits, targets)]),
+                  LOSS)
 
 
 def _cross_entropy_one(logits: Sequence[Scalar], target: Any) -> Value:
@@ -156,7 +170,4 @@ def l2_penalty(params: Any, alpha: float = 1.0) -> Value:
     values = list(values)
     if not values:
         raise ValueError("l2_penalty: no parameters given")
-    total = values[0] * values[0]
-    for p in values[1:]:
-        total = total + p * p
-    return _named(alpha * total, L2)
+    return _named(alpha * _sum([_named(p * p, L2_SQ) for p in values], L2_SUM), L2)

@@ -94,3 +94,17 @@ def batch_loss(sizes: tuple = (2, 1), examples: int = 2, seed: int = 0,
     y = [1.0 if k % 2 == 0 else -1.0 for k in range(examples)]
     outputs = [model(x) for x in X]
     return mse_loss(outputs, y) if loss == "mse" else hinge_loss(outputs, y)
+
+
+def micrograd_demo_loss(n_samples: int = 100, sizes: tuple = (16, 16, 1)) -> Value:
+    """The loss of micrograd's demo notebook: an MLP(2, [16, 16, 1]) on 100 moons, the mean
+    SVM max-margin loss relu(1 - y·score) plus an L2 penalty 1e-4·sum p² (65,818 nodes)."""
+    from nn import MLP, data
+
+    X, y = data.make_moons(n_samples, noise=0.1, seed=1, labels="pm1")
+    model = MLP(2, list(sizes), seed=1337)
+    scores = [model(x) for x in X]
+    losses = [(1 + -yi * score).relu() for yi, score in zip(y, scores)]
+    data_loss = sum(losses) * (1.0 / len(losses))
+    reg_loss = 1e-4 * sum(p * p for p in model.parameters())
+    return data_loss + reg_loss

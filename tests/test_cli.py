@@ -65,7 +65,7 @@ def test_render_writes_an_svg(tmp_path):
     assert done.returncode == 0, done.stderr
     texts = ["".join(t.itertext()) for t in ET.parse(out).getroot().iter(
         "{http://www.w3.org/2000/svg}text")]
-    assert "x" in texts and "grad -3.0" in texts and "∂a/∂x = y = -3.0" in texts
+    assert "x" in texts and "grad -3.0" in texts and "∂mul1/∂x = y = -3.0" in texts
 
 
 def test_render_without_grads_or_local_derivatives_to_dot(tmp_path):

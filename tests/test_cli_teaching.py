@@ -35,10 +35,10 @@ def numbers(formula: str) -> str:
 
 # expression, variables, a line the trace must contain (names of unlabelled nodes vary)
 EXPLAIN_CASES = [
-    ("(3*x + 2)**2", ["x=1"], r"d(\S+)/dx \+= d\1/d\S+ · d\S+/dx = 10\.0 · 3\.0 = 30\.0"),
-    ("(x**2 + 1)**3", ["x=2"], r"d(\S+)/dx \+= d\1/d\S+ · d\S+/dx = 75\.0 · 4\.0 = 300\.0"),
+    ("(3*x + 2)**2", ["x=1"], r"d(\S+)/dx \+= d\1/d\S+ · ∂\S+/∂x = 10\.0 · 3\.0 = 30\.0"),
+    ("(x**2 + 1)**3", ["x=2"], r"d(\S+)/dx \+= d\1/d\S+ · ∂\S+/∂x = 75\.0 · 4\.0 = 300\.0"),
     ("(a*b + c) * f", ["a=2", "b=-3", "c=10", "f=-2"],
-     r"d(\S+)/da \+= d\1/d\S+ · d\S+/da = \(-2\.0\) · \(-3\.0\) = 6\.0"),
+     r"d(\S+)/da \+= d\1/d\S+ · ∂\S+/∂a = \(-2\.0\) · \(-3\.0\) = 6\.0"),
 ]
 
 
@@ -47,6 +47,21 @@ def test_explain_prints_the_chain_rule_steps(expr, variables, line):
     status, out, err = run("explain", expr, *variables)
     assert status == 0, err
     assert re.search(line, out), out
+
+
+@pytest.mark.parametrize("expr, variables, title, step", [
+    ("x * y", ["x=2", "y=-3"],
+     "backward pass of mul1 = -6.0: 2 chain-rule steps, dmul1/dmul1 = 1.0",
+     "dmul1/dx += dmul1/dmul1 · ∂mul1/∂x = 1.0 · (-3.0) = -3.0"),
+    ("tanh(x)", ["x=1"],
+     "backward pass of tanh1 = 0.7616: 1 chain-rule step, dtanh1/dtanh1 = 1.0",
+     "dtanh1/dx += dtanh1/dtanh1 · ∂tanh1/∂x = 1.0 · 0.42 = 0.42"),
+])
+def test_explain_names_the_result_by_what_it_is_not_a_letter(expr, variables, title, step):
+    status, out, _ = run("explain", expr, *variables)
+    lines = out.splitlines()
+    assert status == 0 and lines[0] == title
+    assert lines[2].endswith(step)
 
 
 def test_explain_prints_the_same_steps_as_the_library():

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from autograd import Scope, Value, topological_order
 from autograd.display import format_number, local_rules, node_names
+from examples import build, graphs
 
 
 @pytest.mark.parametrize("x, text", [
@@ -109,15 +110,19 @@ def doubled_plus_one():
 
 
 @pytest.mark.parametrize("labels, expected", [
-    ({}, dict(k="D1.k", x="x0", kx="D1.kx", out="D1.out", one="a", root="b")),
+    ({}, dict(k="D1.k", x="x0", kx="D1.kx", out="D1.out", one="const1", root="add1")),
     # labels always win, also over a name that the module gives
     ({"out": "y", "kx": "product"},
-     dict(k="D1.k", x="x0", kx="product", out="y", one="a", root="b")),
+     dict(k="D1.k", x="x0", kx="product", out="y", one="const1", root="add1")),
     # automatic names skip the names already in use
-    ({"root": "a"}, dict(k="D1.k", x="x0", kx="D1.kx", out="D1.out", one="b", root="a")),
+    ({"root": "const1"},
+     dict(k="D1.k", x="x0", kx="D1.kx", out="D1.out", one="const2", root="const1")),
     # a label equal to a derived name: the derived one is numbered
     ({"root": "D1.out"},
-     dict(k="D1.k", x="x0", kx="D1.kx", out="D1.out[1]", one="a", root="D1.out")),
+     dict(k="D1.k", x="x0", kx="D1.kx", out="D1.out[1]", one="const1", root="D1.out")),
+    # a label shared by several nodes: numbered from the second, in topological order
+    ({"x": "a", "k": "a", "root": "a#2"},
+     dict(k="a", x="a#3", kx="D1.kx", out="D1.out", one="const1", root="a#2")),
 ])
 def test_labels_win_over_names_from_scopes(labels, expected):
     nodes = doubled_plus_one()
@@ -125,6 +130,24 @@ def test_labels_win_over_names_from_scopes(labels, expected):
         nodes[role].label = text
     names = node_names(topological_order(nodes["root"]))
     assert {role: names[node] for role, node in nodes.items()} == expected
+
+
+@given(graphs, st.lists(st.sampled_from(["a", "b", "", "a#2", "mul1", "const1"]),
+                        min_size=12, max_size=12))
+def test_names_are_unique_and_automatic_ones_are_never_a_single_letter(graph, labels):
+    root = build(graph)
+    order = topological_order(root)
+    for node, label in zip(order, labels):
+        node.label = label
+    names = node_names(order)
+    assert len(set(names.values())) == len(order)                  # nothing to confuse
+    for node in order:
+        if node.label:
+            assert re.fullmatch(re.escape(node.label) + r"(#\d+)?", names[node])  # a, a#2
+        else:
+            assert names[node] not in {n.label for n in order}        # mul1, tanh2, const1
+            assert re.fullmatch(r"(const|add|sub|mul|pow|neg|tanh|relu|sigmoid|sin|cos)\d+",
+                                names[node]), names[node]
 
 
 def test_a_name_derived_for_several_nodes_is_numbered_in_topological_order():

@@ -159,3 +159,33 @@ def test_softmax_sums_to_one_and_log_softmax_is_stable():
 def test_shape_mistakes_raise_clear_errors(call, match):
     with pytest.raises((TypeError, ValueError), match=match):
         call()
+
+
+# ------------------------------------------------------------------ the names of a loss's parts
+
+@pytest.mark.parametrize("loss, parts", [
+    (lambda z: mse_loss(z, [1.0, 0.0, 1.0]), ["err", "sq"]),
+    (lambda z: hinge_loss(z, [1, -1, 1]), ["margin", "hinge"]),
+    (lambda z: bce_with_logits(z, [1.0, 0.0, 1.0]), ["bce"]),
+    (lambda z: cross_entropy([[v, -v] for v in z], [0, 1, 0]), ["ce"]),
+])
+def test_a_loss_names_its_parts_by_their_role_per_example(loss, parts):
+    from autograd import topological_order
+    from autograd.display import node_names
+
+    scores = [Value(v) * Value(2.0, label="w") for v in (0.5, -1.0, 2.0)]
+    names = set(node_names(topological_order(loss(scores))).values())
+    for part in parts:
+        assert {f"{part}[{k}]" for k in (1, 2, 3)} <= names, (part, sorted(names))
+    assert {"sum[1]", "sum[2]", "loss"} <= names                 # the running sums of the mean
+    assert not [n for n in names if len(n) == 1 and n != "w"]    # no a, b, e to misread
+
+
+def test_an_l2_penalty_names_its_squares_and_sums():
+    from autograd import topological_order
+    from autograd.display import node_names
+
+    params = [Value(v) for v in (1.0, 2.0, 3.0)]
+    names = node_names(topological_order(l2_penalty(params, 0.1)))
+    assert {"l2.sq[1]", "l2.sq[2]", "l2.sq[3]", "l2.sum[1]", "l2.sum[2]", "l2"} <= set(
+        names.values())

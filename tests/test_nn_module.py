@@ -328,11 +328,11 @@ def test_an_mlp_loss_trace_names_every_node_from_the_model():
     for p in model.parameters():                 # every parameter by its module path
         assert trace.names[p] == p.scope.path
     assert names == {
-        "x0", "x1", "y", "loss", "a",           # a: the difference out - y
+        "x0", "x1", "y", "loss", "err",         # err: the difference out - y
         *(p.scope.path for p in model.parameters()),
         *(f"L1.N{j}.{part}" for j in (1, 2) for part in ("w0x0", "s0", "w1x1", "z", "out")),
         "L2.N1.w0x0", "L2.N1.s0", "L2.N1.w1x1", "L2.N1.out"}   # linear: its sum is its out
-    assert trace[0].formula.startswith("dloss/da += dloss/dloss")
+    assert trace[0].formula.startswith("dloss/derr += dloss/dloss")
 
 
 @pytest.mark.parametrize("activation, nin, expected", [

@@ -161,6 +161,7 @@ def test_draw_graph_folds_each_time_step_into_one_box():
     source = draw_graph(loss, collapse="step").source
     assert [f'label="step t{t}\\n' in source for t in range(1, 6)] == [True] * 5
     assert source.count('label="step t') == 5
+    assert "0 params" not in source and 'step t1\\n2 outputs\\ntanh\\n' in source  # no params
     # the shared weights are drawn once, feeding every step
     assert source.count('label="{ cell.weight_hh.0.1 |') == 1
     whole = draw_graph(loss, collapse="rnn").source

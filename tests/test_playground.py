@@ -130,6 +130,20 @@ def test_every_example_runs_and_shows_what_it_promises(name, capsys):
         assert "accuracy" in printed and shown == ["svg"]
 
 
+def test_a_refused_picture_shows_the_learners_line_and_one_message_no_library_frames():
+    from autograd.playground.runner import run
+
+    shown = []
+    code = ("from nn import MLP\nfrom autograd import draw_graph\nmodel = MLP(2, [8, 8, 1])\n"
+            "loss = sum(model([x, -x]) for x in range(6))\ndraw_graph(loss, max_nodes=50)\n")
+    assert run(code, lambda kind, text: shown.append((kind, text))) is False
+    (kind, text), = shown
+    lines = text.splitlines()
+    assert kind == "error" and lines[0] == "Traceback (most recent call last):"
+    assert lines[1] == '  File "<playground>", line 5, in <module>' and len(lines) == 3, lines
+    assert lines[2].startswith("ValueError: the graph has") and "collapse=" in lines[2]
+
+
 def test_without_the_pyodide_runtime_the_command_says_how_to_get_it(tmp_path, capsys):
     assert main(["playground", "-o", str(tmp_path / "site"), "--pyodide",
                  str(tmp_path / "nowhere")]) == 2

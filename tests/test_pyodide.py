@@ -119,7 +119,7 @@ from autograd import explain, grad, gradcheck
 trace = explain(o)
 dx1, = grad(o, [x1])
 print(trace)
-(round(x1.grad, 4), round(dx1, 4), gradcheck(lambda a, b: (a * b).tanh(), [0.3, 1.2], order=2))
+(round(trace.grads[x1], 4), round(dx1, 4), gradcheck(lambda a, b: (a * b).tanh(), [0.3, 1.2], order=2))
 """,
 }
 

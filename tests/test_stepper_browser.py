@@ -60,6 +60,7 @@ def page(browser):
 
 def test_next_walks_through_the_forward_pass_then_every_step_of_explain(tmp_path, page):
     L = lecture()
+    L.backward()  # the stepper only looks: the engine's .grads to compare with
     path = stepper(L).save(tmp_path / "backprop.html")
     trace = explain(lecture())  # the same graph built again: the engine's steps and numbers
     ids = draw_graph(L).node_ids
@@ -262,6 +263,7 @@ def test_fit_shows_a_small_graph_whole_at_most_at_actual_size(tmp_path, page):
 
 def test_clicking_a_node_inspects_it_with_the_engines_numbers(tmp_path, page):
     L = used_twice()
+    L.backward()  # the engine's numbers (the stepper only looks)
     stepper(L).save(tmp_path / "twice.html")
     ids = draw_graph(L).node_ids
     node = {v.label: v for v in ids}
@@ -309,7 +311,7 @@ def test_quiz_diagnoses_a_wrong_contribution_then_advances_on_the_right_one(tmp_
     page.click("#next")                                  # the first backward step: asked
     assert page.get_attribute("body", "data-asking") == "0"
     assert page.is_visible("#answer") and page.evaluate(STATE)["step"] == 3
-    assert page.text_content("#formula") == "dL/dd += dL/dL · dL/dd = 1.0 · ? = ?"
+    assert page.text_content("#formula") == "dL/dd += dL/dL · ∂L/∂d = 1.0 · ? = ?"
     page.keyboard.press("ArrowRight")                    # no skipping the question by key
     assert page.evaluate(STATE)["step"] == 3
 
@@ -363,6 +365,7 @@ def test_a_folded_model_steps_neuron_by_neuron(tmp_path, page):
 
     model = MLP(2, [2, 1], seed=0)
     loss = mse_loss(model([1.0, -2.0]), 1.0)
+    loss.backward()  # the engine's numbers (the stepper only looks)
     s = stepper(loss, collapse="neuron")
     s.save(tmp_path / "mlp.html")
     ids = draw_graph(loss, collapse="neuron").node_ids

@@ -49,7 +49,7 @@ CASES = [
 IDS = ["lecture", "seed001", "seed004", "micrograd_readme"]
 
 FORMULA = re.compile(
-    r"^d(?P<root>.+)/d(?P<inp>.+) \+= d(?P=root)/d(?P<node>.+) · d(?P=node)/d(?P=inp) = "
+    r"^d(?P<root>.+)/d(?P<inp>.+) \+= d(?P=root)/d(?P<node>.+) · ∂(?P=node)/∂(?P=inp) = "
     r"(?P<upstream>\(?-?[\d.e+-]+\)?) · (?P<local>\(?-?[\d.e+-]+\)?) = (?P<contribution>-?[\d.e+-]+)$")
 
 
@@ -60,6 +60,7 @@ def _number(text: str) -> float:
 @pytest.mark.parametrize("build, data, expected, tol", CASES, ids=IDS)
 def test_seed_examples_give_the_known_gradients(build, data, expected, tol):
     root, leaves = build()
+    root.backward()
     explain(root)
     assert root.data == pytest.approx(data, abs=tol)
     for name, grad in expected.items():
@@ -95,8 +96,7 @@ def test_contributions_into_each_node_add_up_to_its_grad(build, data, expected, 
         total[step.input] += step.contribution
         assert step.grad == total[step.input]  # the running sum, exactly
     for node in trace.order:
-        # Leaves started at 0, so their accumulated .grad is this pass's sum too.
-        assert node.grad == total[node] == trace.grads[node], trace.names[node]
+        assert total[node] == trace.grads[node], trace.names[node]
 
 
 @pytest.mark.parametrize("build, data, expected, tol", CASES, ids=IDS)
@@ -123,17 +123,43 @@ def test_steps_follow_a_reverse_topological_order(build, data, expected, tol):
 
 # ------------------------------------------------------------------ same semantics as backward()
 
-def test_grads_are_exactly_those_of_backward_and_leaves_accumulate():
+def test_grads_are_exactly_those_of_backward():
     g1, leaves1 = micrograd_readme_case()
     g2, leaves2 = micrograd_readme_case()
-    explain(g1)
+    trace = explain(g1)
     g2.backward()
-    assert [n.grad for n in topological_order(g1)] == [n.grad for n in topological_order(g2)]
-    trace = explain(g1)  # a second pass: leaves accumulate, intermediate nodes are recomputed
-    g2.backward()
-    assert [n.grad for n in topological_order(g1)] == [n.grad for n in topological_order(g2)]
-    assert leaves1["a"].grad == 2 * trace.grads[leaves1["a"]]
-    assert trace.steps[0].upstream == 1.0 and g1.grad == 1.0
+    assert [trace.grads[n] for n in topological_order(g1)] == [
+        n.grad for n in topological_order(g2)]
+    assert trace.steps[0].upstream == 1.0
+
+
+def _grads(root):
+    return [n.grad for n in topological_order(root)]
+
+
+def test_explain_only_looks_before_and_after_backward():
+    g, leaves = micrograd_readme_case()
+    explain(g)
+    assert set(_grads(g)) == {0.0}  # a fresh graph stays without gradients
+    g.backward()
+    seen = _grads(g)
+    trace = explain(g)
+    explain(g)
+    assert _grads(g) == seen  # not doubled (it was: 6 -> 12 -> 18 for the lecture's a)
+    # What the table says is what the learner sees after one backward().
+    assert [trace.grads[n] for n in topological_order(g)] == seen
+
+
+def test_after_two_backward_calls_the_table_says_why_a_grad_differs():
+    L = lecture()
+    assert "note" not in str(explain(L))            # before backward(): nothing to compare
+    L.backward()
+    assert "note" not in str(explain(L))            # one pass: the table is the .grads
+    L.backward()
+    trace = explain(L)
+    note = str(trace).splitlines()[1]
+    assert note.startswith("note: the .grad of a, b, c, f differs from this pass's gradient")
+    assert "zero_grad()" in note and "zero_grad()" in trace._repr_html_()
 
 
 def test_a_reused_node_gets_one_step_per_use():
@@ -143,17 +169,23 @@ def test_a_reused_node_gets_one_step_per_use():
     z = y + y
     trace = explain(z)
     assert [(s.node_name, s.input_name, s.position) for s in trace] == [
-        ("a", "y", 0), ("a", "y", 1), ("y", "x", 0), ("y", "x", 1)]
+        ("add1", "y", 0), ("add1", "y", 1), ("y", "x", 0), ("y", "x", 1)]
     assert [s.grad for s in trace] == [1.0, 2.0, 6.0, 12.0]
-    assert x.grad == 12.0
+    assert trace.grads[x] == 12.0 and x.grad == 0.0
 
 
 def test_a_leaf_root_has_no_steps():
     x = Value(5.0, label="x")
     trace = explain(x)
     assert len(trace) == 0 and list(trace) == []
-    assert x.grad == 1.0
+    assert trace.grads[x] == 1.0 and x.grad == 0.0
     assert "0 chain-rule steps" in str(trace)
+
+
+def test_one_step_is_one_step_not_steps():
+    x = Value(1.0, label="x")
+    assert "1 chain-rule step, " in str(explain(x.tanh()))
+    assert "2 chain-rule steps" in str(explain(x * x))
 
 
 def test_local_derivatives_come_from_the_op_table_also_for_registered_ops():
@@ -161,7 +193,7 @@ def test_local_derivatives_come_from_the_op_table_also_for_registered_ops():
     x = Value(2.0, label="x")
     y = cube(x)
     (step,) = explain(y).steps
-    assert (step.op, step.local, x.grad) == ("cube", 12.0, 12.0)
+    assert (step.op, step.local, step.grad) == ("cube", 12.0, 12.0)
 
 
 def test_a_failing_rule_leaves_every_grad_as_it_was():
@@ -207,7 +239,7 @@ def test_text_table_is_aligned_and_complete():
     column = header.index("chain rule")
     for row, step in zip(rows, trace):
         assert row[column:] == step.formula  # the formula column starts at the same place
-    assert "dL/da += dL/de · de/da = (-2.0) · (-3.0) = 6.0" in rows[4]
+    assert "dL/da += dL/de · ∂e/∂a = (-2.0) · (-3.0) = 6.0" in rows[4]
 
 
 def test_html_table_escapes_labels():
@@ -229,7 +261,7 @@ def test_repr_and_step_fields():
     trace = explain(L)
     assert repr(trace) == "<BackwardTrace of L = -8.0: 6 steps>"
     assert isinstance(trace, BackwardTrace) and isinstance(trace[0], ChainRuleStep)
-    assert trace[-1].formula == "dL/db += dL/de · de/db = (-2.0) · 2.0 = -4.0"
+    assert trace[-1].formula == "dL/db += dL/de · ∂e/∂b = (-2.0) · 2.0 = -4.0"
 
 
 
@@ -258,12 +290,12 @@ def test_random_graphs_match_backward_exactly(leaf_data, program):
     trace = explain(explained)
     plain.backward()
     order = topological_order(explained)
-    assert [n.grad for n in order] == [n.grad for n in topological_order(plain)]
+    assert [trace.grads[n] for n in order] == [n.grad for n in topological_order(plain)]
     total = {node: 0.0 for node in order}
     total[explained] = 1.0
     for step in trace:
         total[step.input] += step.contribution
-    assert all(total[n] == n.grad for n in order)
+    assert all(total[n] == trace.grads[n] for n in order)
 
 
 def test_an_infinite_derivative_is_shown_as_pytorch_gives_it():
@@ -271,6 +303,6 @@ def test_an_infinite_derivative_is_shown_as_pytorch_gives_it():
     y = x.sqrt()  # sqrt(0) = 0 exists; d/dx = 1 / (2 sqrt(0)) = inf, as PyTorch's float64
     y.label = "y"
     (step,) = explain(y).steps
-    assert (step.local, step.contribution, x.grad) == (math.inf, math.inf, math.inf)
+    assert (step.local, step.contribution, step.grad) == (math.inf, math.inf, math.inf)
     assert step.rule == "∂y/∂x = 0.5/y"
-    assert step.formula == "dy/dx += dy/dy · dy/dx = 1.0 · inf = inf"
+    assert step.formula == "dy/dx += dy/dy · ∂y/∂x = 1.0 · inf = inf"

@@ -13,8 +13,8 @@ import pytest
 
 from autograd import Scope, Value, draw_dot, draw_graph, topological_order
 from autograd.display import format_number
-from autograd.viz.dot import ROLE_COLOURS, escape_label
-from examples import micrograd_readme
+from autograd.viz.dot import NO_GRADIENTS, ROLE_COLOURS, escape_label
+from examples import lecture, micrograd_demo_loss, micrograd_readme
 
 GOLDEN = Path(__file__).parent / "golden"
 
@@ -127,9 +127,9 @@ def test_edge_labels_are_the_local_derivatives_of_backprop():
     y.backward()
     src = draw_graph(y).source
     # d(x*w)/dx = w, d(x*w)/dw = x, d tanh(u)/du = 1 - tanh(u)^2
-    assert 'n0 -> n2op [label="∂a/∂x = w = -2.0" id=e2_0]' in src
-    assert 'n1 -> n2op [label="∂a/∂w = x = 3.0" id=e2_1]' in src
-    assert f'label="∂y/∂a = 1 - y·y = {format_number(1 - y.data ** 2)}"' in src
+    assert 'n0 -> n2op [label="∂mul1/∂x = w = -2.0" id=e2_0]' in src
+    assert 'n1 -> n2op [label="∂mul1/∂w = x = 3.0" id=e2_1]' in src
+    assert f'label="∂y/∂mul1 = 1 - y·y = {format_number(1 - y.data ** 2)}"' in src
     assert "n2op -> n2" in src and "n3op -> n3" in src
 
 
@@ -140,7 +140,7 @@ def test_a_square_by_multiplication_draws_two_edges_with_distinct_labels():
     edges = statements(draw_graph(y).source, r"n0 -> n1op")
     assert len(edges) == 2
     labels = [attributes(e)["label"] for e in edges]
-    assert labels == ["∂a/∂x (operand 1) = x = 3.0", "∂a/∂x (operand 2) = x = 3.0"]
+    assert labels == ["∂mul1/∂x (operand 1) = x = 3.0", "∂mul1/∂x (operand 2) = x = 3.0"]
 
 
 def test_switches_leave_out_grads_and_local_derivatives():
@@ -179,7 +179,7 @@ def test_colours_tell_roles_apart():
 def test_a_leaf_alone_is_one_record():
     v = Value(1.5, label="v")
     src = draw_graph(v).source
-    assert statements(src, r"n\d+") == ['n0 [label="{ v | data 1.5 | grad 0.0 }" '
+    assert statements(src, r"n\d+") == ['n0 [label="{ v | data 1.5 | grad ? }" '
                                          f'fillcolor="{ROLE_COLOURS["output"]}" id=n0]']
 
 
@@ -278,6 +278,58 @@ def test_max_nodes_refuses_big_graphs_and_suggests_collapse():
         draw_graph(loss, max_nodes=10, collapse="neuron")
 
 
+def follow_the_advice(root, max_nodes=500):
+    """draw_graph as a learner would: after a refusal, do what its message says."""
+    options: dict = {}
+    tried = []
+    while True:
+        try:
+            return draw_graph(root, max_nodes=max_nodes, **options), tried
+        except ValueError as error:
+            message = str(error)
+            assert "\n" not in message and "Traceback" not in message
+            tried.append(message)
+            assert len(tried) <= 2, tried
+            fold = re.search(r"collapse='(\w+)'", message)
+            bigger = re.search(r"pass (?:it with )?max_nodes=(\d+)", message)
+            assert fold or bigger, message
+            if fold:
+                options["collapse"] = fold[1]
+            if bigger:
+                max_nodes = int(bigger[1])
+
+
+def test_micrograd_demo_loss_is_drawn_by_following_the_refusals_advice():
+    loss = micrograd_demo_loss()
+    loss.backward()
+    image, tried = follow_the_advice(loss)
+    assert len(tried) == 1 and "try collapse='example'" in tried[0]
+    src = image.source
+    assert "examples 2 … 100 (× 99)" in src and "sum of 100 terms" in src
+    assert len(statements(src, r"g\d+ \[")) == 33 + 3   # neurons, the examples, two sums
+    assert 'label="{ x0[1] |' in src                      # example 1, drawn
+    # From a fold that does not fit, the advice is one that does (counted, not guessed).
+    with pytest.raises(ValueError, match=r"more than max_nodes=500; try collapse='example'"):
+        draw_graph(loss, collapse="neuron")
+
+
+@pytest.mark.parametrize("n_samples, sizes, max_nodes", [
+    (12, (4, 1), 40), (12, (4, 1), 15), (30, (3, 3, 1), 60), (5, (2, 1), 5),
+])
+def test_the_refusals_advice_always_leads_to_a_picture(n_samples, sizes, max_nodes):
+    loss = micrograd_demo_loss(n_samples, sizes)
+    image, tried = follow_the_advice(loss, max_nodes)
+    assert tried and image.source.startswith("digraph")
+    for collapse in (None, "neuron", "layer", "example"):
+        try:
+            draw_graph(loss, collapse=collapse, max_nodes=max_nodes)
+        except ValueError as error:     # every fold the message names fits, or max_nodes does
+            named = re.search(r"collapse='(\w+)' \((\d+) nodes", str(error))
+            if named:
+                assert int(named[2]) <= max_nodes
+                draw_graph(loss, collapse=named[1], max_nodes=max_nodes)
+
+
 def test_real_mlp_loss_fits_under_the_default_limit_when_folded():
     from nn import MLP
 
@@ -329,6 +381,37 @@ def test_a_non_value_is_a_type_error():
         draw_graph(1.0)
 
 
+# ------------------------------------------------------------------ before backward()
+
+def svg_texts(image) -> list[str]:
+    return ["".join(t.itertext()) for t in ET.fromstring(image.svg()).iter()
+            if t.tag.endswith("text")]
+
+
+@pytest.mark.parametrize("collapse", [None, "neuron"])
+def test_a_picture_before_backward_shows_no_gradient_and_says_why(collapse):
+    from nn import MLP, mse_loss
+
+    L = lecture() if collapse is None else mse_loss(MLP(2, [2, 1], seed=0)([1.0, 2.0]), 1.0)
+    before = draw_graph(L, collapse=collapse)
+    grads = [t for t in svg_texts(before) if t.startswith("grad")]
+    assert grads and set(grads) == {"grad ?"}          # not a row of 0.0s
+    assert svg_texts(before).count(NO_GRADIENTS) == 1  # one visible line
+    assert NO_GRADIENTS not in draw_graph(L, collapse=collapse, show_grad=False).source
+    L.backward()
+    after = draw_graph(L, collapse=collapse)
+    assert NO_GRADIENTS not in after.source and "grad ?" not in after.source
+    assert "grad 1.0" in svg_texts(after)              # the output's dL/dL
+
+
+def test_a_hand_run_backward_counts_as_backward():
+    # micrograd's lecture sets o.grad = 1.0 by hand, then calls _backward() node by node.
+    L = lecture()
+    L.grad = 1.0
+    src = draw_graph(L).source
+    assert NO_GRADIENTS not in src and "grad 1.0" in src and "grad 0.0" in src
+
+
 # ------------------------------------------------------------------ determinism
 
 def golden_cases():
@@ -338,6 +421,7 @@ def golden_cases():
         "micrograd_readme.dot": lambda: draw_graph(micrograd_readme_drawn()[2]).source,
         "mlp_neuron.dot": lambda: draw_graph(neuron(), collapse="neuron").source,
         "mlp_layer.dot": lambda: draw_graph(neuron(), collapse="layer", rankdir="TB").source,
+        "lecture_before_backward.dot": lambda: draw_graph(lecture()).source,
     }
 
 

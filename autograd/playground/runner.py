@@ -40,7 +40,9 @@ def run(code: str, post: Callable[[str, str], Any]) -> bool:
             if value is not None:
                 display(value)
     except BaseException as error:  # noqa: BLE001 - the learner sees the traceback, as in Python
-        frames = [f for f in traceback.extract_tb(error.__traceback__) if f.filename != __file__]
+        # The learner's own lines only: a library's frames say nothing a learner can act on.
+        frames = [f for f in traceback.extract_tb(error.__traceback__)
+                  if f.filename == FILENAME]
         lines = traceback.format_list(frames) if frames else []
         post("error", "Traceback (most recent call last):\n" * bool(lines) + "".join(lines)
              + "".join(traceback.format_exception_only(type(error), error)))

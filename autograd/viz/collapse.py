@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from typing import Optional
 
+from autograd.display import VALUE_KINDS
 from autograd.value import Scope, Value
 
 __all__ = ["Group", "fold", "scope_kinds"]
@@ -31,13 +32,13 @@ class Group:
 
     def __init__(self, scope: Optional[Scope], kind: str = "") -> None:
         self.scope = scope                # the scope folded (None for a folded sum)
-        # "neuron", "layer", ... or "sum" for a folded sum (which has no scope)
+        # "neuron", "layer", ... or "sum" / "examples" (folded without a scope)
         self.kind = kind or (scope.kind if scope is not None else "")
         self.path = scope.path if scope is not None else ""   # "L1.N3"
         self.outputs: list[Value] = []    # tagged outputs, in topological order
         self.members: list[Value] = []    # every folded Value, in topological order
         self.n_params = 0
-        self.n_terms = 0                  # for a folded sum: how many terms it adds
+        self.n_terms = 0                  # a folded sum's terms, or the examples folded
         self.index = 0                    # topological index of the first output (the DOT id)
 
     @property
@@ -45,6 +46,8 @@ class Group:
         """What the picture calls this group, e.g. ``neuron L1.N3`` or ``sum of 337 terms``."""
         if self.kind == "sum":
             return f"sum of {self.n_terms} terms"
+        if self.kind == "examples":
+            return f"examples 2 … {self.n_terms + 1} (× {self.n_terms})"
         return f"{self.kind} {self.path}".rstrip()
 
 
@@ -66,6 +69,8 @@ def fold(order: list[Value], level: str) -> tuple[dict[Value, Group], list[Group
 
     ``order`` is ``topological_order(root)``; ``level`` is a scope kind (``"neuron"``,
     ``"layer"`` ...): each Value goes with the nearest scope of that kind it was made in.
+    ``level="example"`` keeps the first example of a batch loss (folded by neuron) and folds
+    every other example into one group (see ``batch_examples``).
     """
     index = {node: i for i, node in enumerate(order)}
     consumers: dict[Value, list[Value]] = {node: [] for node in order}
@@ -73,11 +78,27 @@ def fold(order: list[Value], level: str) -> tuple[dict[Value, Group], list[Group
         for inp in node.inputs:
             consumers[inp].append(node)
 
-    groups: dict[Scope, Group] = {}
     group_of: dict[Value, Group] = {}
+    extra: list[Group] = []
+    if level == "example":
+        level = "neuron"
+        examples = batch_examples(order, consumers)
+        if len(examples) > 1:
+            rest = Group(None, kind="examples")
+            rest.n_terms = len(examples) - 1
+            for term, private in examples[1:]:
+                rest.outputs.append(term)
+                for node in private:
+                    group_of[node] = rest
+            extra.append(rest)
+    pinned = set(group_of)
+
+    groups: dict[Scope, Group] = {}
     root = order[-1]
     # Consumers before inputs, so a node's consumers are decided when the node is.
     for node in reversed(order):
+        if node in pinned:
+            continue
         scope = node.scope.find(level) if node.scope is not None else None
         if scope is not None and not node.is_leaf:                # an output of a module call
             group = groups.get(scope)
@@ -113,11 +134,67 @@ def fold(order: list[Value], level: str) -> tuple[dict[Value, Group], list[Group
         group = group_of.get(node)
         if group is not None:
             group.members.append(node)
-    ordered = sorted([*groups.values(), *sums], key=lambda g: index[min(g.outputs, key=index.get)])
+    ordered = sorted([*groups.values(), *sums, *extra],
+                     key=lambda g: index[min(g.outputs, key=index.get)])
     for group in ordered:
         group.outputs.sort(key=index.get)
         group.index = index[group.outputs[0]]
     return group_of, ordered
+
+
+def batch_examples(order: list[Value],
+                   consumers: dict[Value, list[Value]]) -> list[tuple[Value, list[Value]]]:
+    """The examples of a batch loss: for each term of its batch sum, the term and the nodes
+    that only it computes from (its inputs, its forward pass through the model), in order.
+
+    The batch sum is the chain ``t1 + t2 + ...`` (Python's ``sum()``, a mean's numerator)
+    whose terms run a model (have a module's output among their private nodes) and, of those,
+    the one with the most terms. Parameters, used by every example, belong to none. Empty
+    if there is no such sum.
+    """
+    index = {node: i for i, node in enumerate(order)}
+    best: list[tuple[Value, list[Value]]] = []
+    seen: set[Value] = set()
+    for head in reversed(order):
+        if head.op != "+" or head in seen:
+            continue
+        terms, node = [], head
+        while node.op == "+":
+            seen.add(node)
+            terms.append(node.inputs[1])
+            total = node.inputs[0]
+            if total.op != "+" or consumers[total] != [node]:
+                terms.append(total)
+                break
+            node = total
+        terms = [t for t in reversed(terms) if not t.is_leaf]   # the 0 that starts sum()
+        if len(terms) < 2 or len(terms) <= len(best):
+            continue
+        examples = _private_nodes(terms)
+        if all(any(n.scope is not None and n.scope.kind not in VALUE_KINDS for n in private)
+               for _, private in examples):
+            best = [(term, sorted(private, key=index.get)) for term, private in examples]
+    return best
+
+
+def _private_nodes(terms: list[Value]) -> list[tuple[Value, list[Value]]]:
+    """For each term, the nodes reached (towards the inputs) from it and from no other term."""
+    SHARED = -1
+    owner: dict[Value, int] = {}
+    for k, term in enumerate(terms):
+        stack = [term]
+        while stack:
+            node = stack.pop()
+            mark = owner.get(node)
+            if mark == k or mark == SHARED:
+                continue
+            owner[node] = k if mark is None else SHARED
+            stack.extend(node.inputs)
+    private: list[list[Value]] = [[] for _ in terms]
+    for node, k in owner.items():
+        if k != SHARED:
+            private[k].append(node)
+    return list(zip(terms, private))
 
 
 def _fold_sums(order: list[Value], consumers: dict[Value, list[Value]],

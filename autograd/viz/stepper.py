@@ -210,7 +210,7 @@ class _PageData:
                         "local": format_number(step.local), "step": len(steps)}
                 steps.append(self._backward_step(e, chunk, updates))
                 if quiz:
-                    steps[-1]["quiz"] = self._question(e, chunk, remaining, asked)
+                    steps[-1]["quiz"] = self._question(e, chunk, asked)
         for e, element in enumerate(self.elements):  # after which step each grad is final
             element["complete"] = max(
                 (u["step"] + 1 for o in element["outputs"] for u in self.uses[self.order[o]]),
@@ -255,8 +255,8 @@ class _PageData:
                 "rule": f"{len(chunk)} chain-rule steps inside {group.name}",
                 "text": "; ".join(parts) or "nothing flows further back", "quiz": None}
 
-    def _question(self, e: int, chunk: list[ChainRuleStep], remaining: dict[Value, int],
-                  asked: set[str]) -> Optional[dict]:
+    def _question(self, e: int, chunk: list[ChainRuleStep], asked: set[str]
+                  ) -> Optional[dict]:
         """What the quiz asks before this step is shown, or None: one step's contribution;
         a folded box's gradient of one parameter (its bias if it has one) or, without
         parameters, what it passes to one input. Folded, the gradient of a value that is
@@ -268,7 +268,7 @@ class _PageData:
                 return None
             question = self._contribution_question(step)
         else:
-            question = self._group_question(group, chunk, remaining)
+            question = self._group_question(group, chunk)
         if question is None or question["prompt"] in asked:
             return None
         asked.add(question["prompt"])
@@ -284,13 +284,12 @@ class _PageData:
                  for slip in slips[:-1] if math.isfinite(slip.value)]
         return {"answer": step.contribution, "what": "contribution",
                 "ask": "Your turn: type the contribution this step adds.",
-                "prompt": f"d{r}/d{i} += d{r}/d{n} · d{n}/d{i} = {factor(step.upstream)} · ? "
+                "prompt": f"d{r}/d{i} += d{r}/d{n} · ∂{n}/∂{i} = {factor(step.upstream)} · ? "
                           f"= ?",
                 "slips": known,
                 "fallback": {"title": KINDS[slips[-1].kind], "text": slips[-1].text}}
 
-    def _group_question(self, group: Group, chunk: list[ChainRuleStep],
-                        remaining: dict[Value, int]) -> Optional[dict]:
+    def _group_question(self, group: Group, chunk: list[ChainRuleStep]) -> Optional[dict]:
         """A folded box's question: the gradient of one of its parameters (the sum of what
         each use of it passes back), or what it passes back to its first input."""
         r, name = self.root_name, group.name
@@ -310,7 +309,8 @@ class _PageData:
         if not math.isfinite(answer):
             return None
         t = self.names[target]
-        whole = remaining[target] == 0 and target in members  # every use is inside the box
+        # every use is inside this box (with collapse="example" another box uses it too)
+        whole = target in members and len(parts) == sum(s.input is target for s in self.trace)
         grad = f"d{r}/d{t}"
         slips = [{"value": -answer, "title": KINDS["sign_slip"],
                   "text": f"Right size, wrong sign: check the signs of the local derivatives "
@@ -402,9 +402,8 @@ def stepper(root: Value, rankdir: str = "LR", max_nodes: int = 500, *,
     """An interactive page that steps through ``root``'s forward pass, then its backward pass:
     dL/dx += dL/dy * dy/dx, one chain-rule step at a time.
 
-    Runs the backward pass (as ``explain(root)`` does, so the ``.grad``s are set like
-    ``root.backward()``). Buttons Back / Next / Play / Reset, a slider and the left/right
-    arrow keys move between steps; clicking a node (or Tab to it and Enter) inspects it.
+    Its steps are ``explain(root)``'s, computed on the side: no ``.grad`` changes. Buttons
+    Back / Next / Play / Reset, a slider and the left/right arrow keys move between steps; clicking a node (or Tab to it and Enter) inspects it.
     ``forward=False`` starts at the end of the forward pass. ``collapse`` ("neuron",
     "layer", any scope kind) folds as ``draw_graph`` does, and a folded group takes one step.
     ``quiz=True`` asks for each contribution before its step is shown (right within
@@ -423,11 +422,10 @@ def stepper(root: Value, rankdir: str = "LR", max_nodes: int = 500, *,
     try:  # refuse a graph too big to draw before the backward pass changes any grad
         draw_graph(root, **options)
     except ValueError as error:
-        raise ValueError(f"stepper() cannot show this graph: {error}. Step a model neuron by "
-                         "neuron with collapse='neuron', step through a smaller expression, "
-                         "or pass stepper(..., max_nodes=...)") from None
+        raise ValueError(f"stepper() cannot show this graph: {error}; or step through a "
+                         "smaller expression") from None
     trace = explain(root)
-    image = draw_graph(root, **options)  # now with the new grads
+    image = draw_graph(root, **options, grads=trace.grads)  # the page shows the trace's
     svg = _svg_element(image.svg())
     data = _PageData(trace, dict(image.node_ids), collapse, quiz, forward).as_json(quiz)
     match = re.search(r'<svg[^>]*\sheight="([\d.]+)pt"', svg)
