@@ -730,9 +730,12 @@ class Program:
         return self._vector
 
     def check_rows(self, rows: Iterable[Sequence[Any]]) -> list:
-        rows = list(rows)
+        # numpy arrays (a 2-D array, or rows that are arrays) as lists of Python numbers
+        rows = rows.tolist() if hasattr(rows, "tolist") else list(rows)
         n = self.num_inputs
         for i, row in enumerate(rows):
+            if hasattr(row, "tolist"):
+                row = rows[i] = row.tolist()
             try:
                 size = len(row)
             except TypeError:

@@ -19,7 +19,7 @@ from typing import Any, Callable, Iterable, Optional, Sequence, Union
 
 from autograd.modes import grad_enabled, no_grad
 from autograd.value import Value
-from nn.arguments import count, data_rng, flag, number, show
+from nn.arguments import count, data_rng, examples, flag, number, show
 from nn.data import batches, train_test_split
 from nn.layers import MaskFeed, call_on_batch
 from nn.live import Animation, Snapshots, Watch, training_animation
@@ -203,24 +203,10 @@ def _check_traceable(model: Any) -> None:
                              "statistics at every step); train it with compile=False")
 
 
-def _examples(data: Any, name: str) -> list:
-    """``data`` as a list of plain Python examples; numpy arrays (and their rows and
-    scalars) through ``tolist()``, so numpy is never imported here."""
-    if hasattr(data, "tolist"):
-        return data.tolist()
-    try:
-        if isinstance(data, (str, bytes)):
-            raise TypeError("iterable, but not examples")
-        return [x.tolist() if hasattr(x, "tolist") else x for x in data]
-    except TypeError:
-        raise TypeError(f"{name} must be a list (or array) of examples, got "
-                        f"{type(data).__name__} {show(data)}") from None
-
-
 def _dataset(X: Any, y: Any, where: str, names: tuple[str, str] = ("X", "y")) -> tuple:
     """``(X, y)`` as lists of examples (numpy arrays accepted), checked: the same non-zero
     number of examples, every feature a finite number (the row is named otherwise)."""
-    X, y = _examples(X, names[0]), _examples(y, names[1])
+    X, y = examples(X, names[0]), examples(y, names[1])
     if len(X) != len(y):
         raise ValueError(f"{where}: {names[0]} has {len(X)} examples but {names[1]} has "
                          f"{len(y)}; they must match")
