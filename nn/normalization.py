@@ -10,6 +10,7 @@ batch (``model(X_batch)``, a list of samples), as ``fit`` does.
 
 from __future__ import annotations
 
+import math
 from numbers import Real
 from typing import Any, Optional
 
@@ -121,7 +122,7 @@ class BatchNorm1d(Module):
         batch = is_batch(x)
         rows = [sample(row, self.n, self) for row in (x if batch else [x])]
         if not self.training:   # the running statistics: each sample on its own
-            inv_std = [(v + self.eps) ** -0.5 for v in self.running_var]
+            inv_std = [_inverse_sqrt(v + self.eps) for v in self.running_var]
             outputs = [self._normalise(row, self.running_mean, inv_std) for row in rows]
             return outputs if batch else outputs[0]
         if not batch:
@@ -161,6 +162,15 @@ class BatchNorm1d(Module):
         self.running_var = [(1.0 - factor) * r + factor * b * unbiased
                             for r, b in zip(self.running_var, var)]
 
+    def check_buffer(self, attr: str, number: Any) -> Optional[str]:
+        if not math.isfinite(number):
+            return f"{attr} must be finite"
+        if attr == "running_var" and number < 0:
+            return "a variance is never negative (the running average of batch variances)"
+        if attr == "num_batches_tracked" and number < 0:
+            return "it counts the batches seen in training, so it is never negative"
+        return None
+
     def architecture(self) -> dict:
         return {"type": "BatchNorm1d", "n": self.n, "eps": self.eps,
                 "momentum": self.momentum, "affine": self.weight is not None}
@@ -171,3 +181,9 @@ class BatchNorm1d(Module):
 
 def _data(v: Any) -> float:
     return v.data if isinstance(v, Value) else float(v)
+
+
+def _inverse_sqrt(x: float) -> float:
+    """1 / sqrt(x) as PyTorch's float64 rsqrt: inf at 0, nan below 0 (a running variance set
+    negative by hand) instead of Python's complex number."""
+    return x ** -0.5 if x > 0.0 else (math.inf if x == 0.0 else math.nan)
