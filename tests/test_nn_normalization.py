@@ -254,3 +254,37 @@ def test_property_loaded_running_statistics_are_possible_ones_or_refused_untouch
     assert math.isfinite(value) and (key == "running_mean.0" or value >= 0)
     assert all(math.isfinite(v.data) for v in bn.eval()([0.5, -0.5]))
     bn.train()([[1.0, 2.0], [3.0, 5.0]])
+
+
+def test_layernorm_of_a_huge_row_is_exact():
+    """[1e160, 1e160, -1e160] gave [0, 0, 0] (its squares overflowed); PyTorch gives nan."""
+    norm = LayerNorm(3, elementwise_affine=False)
+    x = [Value(1e160), Value(1e160), Value(-1e160)]
+    out = norm(x)
+    assert [v.data for v in out] == pytest.approx([0.5 ** 0.5, 0.5 ** 0.5, -(2 ** 0.5)],
+                                                  rel=1e-15)
+    sum(out, Value(0.0)).backward()
+    assert all(math.isfinite(v.grad) for v in x)
+
+
+@settings(max_examples=60)
+@given(rows, st.integers(10, 300), st.sampled_from([1.0, -1.0]))
+def test_property_layernorm_is_scale_invariant_for_huge_rows(x, exponent, sign):
+    """A row scaled by 10^10..10^300 normalises to (x - mu) / sigma of the row itself (eps
+    is negligible there), with the gradient of that formula scaled by 1/c."""
+    mu = mean(x)
+    sigma = mean([(v - mu) ** 2 for v in x]) ** 0.5
+    if sigma < 1e-3 * max(map(abs, x), default=1.0) or sigma == 0.0:
+        return   # (nearly) constant rows: cancellation, not scale, decides
+    c = sign * 10.0 ** exponent
+    norm = LayerNorm(3, elementwise_affine=False)
+    big = [Value(v * c) for v in x]
+    out = norm(big)
+    assert [v.data for v in out] == pytest.approx([(v - mu) / sigma * (1 if c > 0 else -1)
+                                                  for v in x], rel=1e-9, abs=1e-9)
+    small = [Value(v) for v in x]
+    reference = LayerNorm(3, eps=1e-300, elementwise_affine=False)(small)
+    (out[0] * 2.0 - out[1]).backward()
+    (reference[0] * 2.0 - reference[1]).backward()
+    for b, s in zip(big, small):
+        assert b.grad * c == pytest.approx(sign * s.grad, rel=1e-8, abs=1e-8)
