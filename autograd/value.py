@@ -44,6 +44,11 @@ Operand = Union["Value", int, float]
 
 _new = object.__new__
 
+#: ``_a`` of a node that an op built inside ``no_grad()``: a leaf (no inputs, no op) that
+#: ``backward()`` can tell from a constant (``Value(3.0)``, ``detach()`` leave ``_a`` unset),
+#: at no cost per node (the slot exists anyway).
+NO_GRAPH: Any = type("NoGraph", (), {"__slots__": (), "__repr__": lambda self: "NO_GRAPH"})()
+
 
 # ---------------------------------------------------------------- conversions
 
@@ -129,7 +134,8 @@ def _special(out: "Value") -> None:
                                f"({describe_inputs(inputs)}): the first non-finite value")
     if not grad_enabled():
         out._rule = None
-        out._a = out._b = None
+        out._a = NO_GRAPH   # a leaf, but not a constant: backward() refuses it
+        out._b = None
 
 
 def describe_inputs(inputs: Iterable["Value"]) -> str:
