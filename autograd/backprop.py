@@ -176,11 +176,15 @@ def chain_rule_step(node: Value, upstream: Any, create_graph: bool = False) -> l
     Values (derivatives of derivatives).
     """
     found = []
-    for inp, local in zip(node.inputs, local_grads(node, create_graph)):
+    for k, (inp, local) in enumerate(zip(node.inputs, local_grads(node, create_graph))):
         if local is None:
             contribution = None
+        elif type(local) is ops.Quotient:  # ops.over: divide last, upstream * n / d
+            contribution = upstream * local.numerator / local.denominator
         elif create_graph and type(local) is float and local == 1.0:
             contribution = upstream  # the same number; no node for "* 1"
+        elif create_graph and ops.is_over(node._rule, k, node.op_param):
+            contribution = upstream * local._a / local._b   # the node n / d that over made
         else:
             contribution = upstream * local
         found.append((inp, local, contribution))
@@ -286,7 +290,7 @@ def _propagate(order: list[Value]) -> None:
                     node._a.grad += g * (s * (1.0 - s))
                 elif rule is div:
                     b = node._b
-                    node._a.grad += g * (1.0 / b.data)
+                    node._a.grad += g / b.data  # g * 1.0 / b (ops.over): divide last
                     b.grad += g * (-node.data / b.data)
                 else:
                     _apply(node)

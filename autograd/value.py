@@ -35,7 +35,8 @@ from typing import Any, Iterable, Optional, Union
 from autograd import ops
 from autograd.modes import OPEN, AnomalyError, anomaly_enabled, grad_enabled, ieee_enabled
 from autograd.ops import (ABS, ADD, COS, DIV, EXP, LEAKY_RELU, LOG, MUL, NEG, POW, POWC, RELU,
-                          SIGMOID, SIN, SOFTPLUS, SQRT, SUB, TANH, Op, _exp, _pow)
+                          SIGMOID, SIN, SOFTPLUS, SQRT, SUB, TANH, Op, _exp, _pow,
+                          _pow_values)
 
 __all__ = ["Value", "Scope", "apply_op"]
 
@@ -403,7 +404,7 @@ class Value:
         if kind is int or kind is float:  # first: the ABC check below costs ~400 ns
             p = float(other)
         elif isinstance(other, Value):
-            return _node(POW, _pow(self.data, other.data), self, other)
+            return _node(POW, _pow_values(self.data, other.data), self, other)
         elif isinstance(other, Real):
             p = _to_float(other, "the exponent")
         else:
@@ -415,7 +416,7 @@ class Value:
         base = _operand(other)
         if base is None:
             return NotImplemented
-        return _node(POW, _pow(base.data, self.data), base, self)
+        return _node(POW, _pow_values(base.data, self.data), base, self)
 
     def __neg__(self) -> "Value":
         """-self; d/dself = -1."""
