@@ -47,6 +47,12 @@ class LayerNorm(Module):
     ``y_i = (x_i - mu) / sqrt(sigma^2 + eps) * w_i + b_i``, mu and sigma^2 the mean and the
     biased variance of the sample's x_1..x_n (PyTorch's nn.LayerNorm(n)).
 
+    A sample with a feature of magnitude 2^256 (about 1e77) or more is first scaled down by
+    a power of 2, with eps scaled to match, so that neither its squares overflow nor the
+    derivative of 1/sqrt underflows: the result and its gradient are right where PyTorch's
+    float64 gives nan (``[1e160, 1e160, -1e160]`` normalises to
+    ``[0.707, 0.707, -1.414]``).
+
     ``elementwise_affine=True`` learns ``weight`` (starts at 1) and ``bias`` (starts at 0).
     """
 
@@ -62,9 +68,17 @@ class LayerNorm(Module):
 
     def __call__(self, x: Any) -> list[Value]:
         x = sample(x, self.n, self)
+        eps = self.eps
+        scale = _scale_down(x)
+        if scale != 1.0:
+            # Squares of a huge x overflow (var^-1.5 underflows sooner). y is the same for
+            # x * s with eps * s^2 (s > 0 a constant, so the gradient is exact too); s is a
+            # power of 2, so scaling rounds nothing.
+            x = [xi * scale for xi in x]
+            eps = eps * scale * scale
         mu = _mean(x)
         centred = [xi - mu for xi in x]
-        inv_std = (_mean([d * d for d in centred]) + self.eps) ** -0.5
+        inv_std = (_mean([d * d for d in centred]) + eps) ** -0.5
         y = [d * inv_std for d in centred]
         if self.weight is not None:
             y = [yi * w + b for yi, w, b in zip(y, self.weight, self.bias)]
@@ -181,6 +195,20 @@ class BatchNorm1d(Module):
 
 def _data(v: Any) -> float:
     return v.data if isinstance(v, Value) else float(v)
+
+
+#: Samples with a feature at least this large are scaled down before squaring: above
+#: about 1e102 the derivative var^-1.5 of 1/sqrt(var) underflows, above 1e154 var overflows.
+_LARGE = 2.0 ** 256
+
+
+def _scale_down(x: list) -> float:
+    """A power of 2 that brings the largest finite |x_i| into [0.5, 1) when it is at least
+    ``_LARGE``; else 1.0."""
+    largest = max((abs(v) for v in map(_data, x) if abs(v) < math.inf), default=0.0)
+    if largest < _LARGE:
+        return 1.0
+    return math.ldexp(1.0, -math.frexp(largest)[1])
 
 
 def _inverse_sqrt(x: float) -> float:
