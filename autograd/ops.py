@@ -11,13 +11,12 @@ input. It is written only with operators and the functions of this module (``exp
   Python code that ``autograd.compile`` writes and as the math that ``explain()``, the stepper
   and the pictures show.
 
-So adding an op is adding a row, and every tool derives from it. A derivative that is a
-quotient is written ``over(n, d)`` where the chain rule must divide last, as PyTorch does
-(``upstream / x``, not ``upstream * (1 / x)``, which overflows for a subnormal x). A branch is
-an expression,
-``where(x > 0, 1.0, slope)``, never a Python ``if``. ``None`` as a derivative means that no
-gradient flows through that input at that point (a structural zero, as for relu at x <= 0):
-it contributes nothing, not even ``0 * inf``, as in PyTorch.
+So adding an op is adding a row, and every tool derives from it. A branch is an expression,
+``where(x > 0, 1.0, slope)``, never a Python ``if``. A quotient is written ``over(n, d)``
+where the chain rule must divide last, as PyTorch does (``upstream / x``, not
+``upstream * (1 / x)``, which overflows for a subnormal x). ``None`` as a derivative means
+that no gradient flows through that input at that point (a structural zero, as for relu at
+x <= 0): it contributes nothing, not even ``0 * inf``, as in PyTorch.
 
 Ops with a constant parameter (``x ** 3``, ``leaky_relu(x, 0.1)``) receive it as the last
 argument of both rules: ``forward(a, p)`` and ``local_grads(a, out, p)``.

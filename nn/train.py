@@ -491,10 +491,12 @@ def fit(model: Any, X: Sequence[Any], y: Sequence[Any], loss: Union[str, Callabl
     ``scheduler.step()``. History: ``loss`` (mean over the epoch's examples, before each
     update), each metric over the epoch's outputs, and the ``lr`` used.
 
-    ``X`` and ``y`` may be lists or numpy arrays. Before any step, the targets are checked
-    against the loss: ``bce`` labels 0/1, ``hinge`` -1/+1 (one output), ``cross_entropy``
+    ``X`` and ``y`` may be lists or numpy arrays. Before any step, every argument is checked
+    (inside ``no_grad()`` fit refuses to run); every feature of ``X`` must be a finite number
+    (the row is named otherwise); the targets are checked against the loss: ``bce`` labels 0/1, ``hinge`` -1/+1 (one output), ``cross_entropy``
     class indices below the model's output count, ``mse`` numbers (lists of the output's
-    size). ``metrics`` (default: ``accuracy`` when the targets are class labels) may name
+    size). ``metrics`` (default: ``accuracy`` when the targets are class labels; a list, or
+    one metric) may name
     ``"accuracy"``, whose label encoding the loss gives (``nn.metrics``): hinge -1/+1 split at
     0, bce 0/1 logits split at 0, cross-entropy argmax; MSE (or a loss function of your own)
     on 0/1 labels splits at 0.5, on -1/+1 labels at 0, on class indices takes the argmax.
