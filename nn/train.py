@@ -530,7 +530,7 @@ def fit(model: Any, X: Sequence[Any], y: Sequence[Any], loss: Union[str, Callabl
     if batch_size is not None:
         batch_size = count(batch_size, "batch_size")
     for name, value in (("progress", progress), ("shuffle", shuffle), ("compile", compile),
-                        ("restore_best", restore_best), ("live", live)):
+                        ("restore_best", restore_best)):   # live: Watch says live_every=k
         flag(value, name)
     l2 = number(l2, "l2")
     if clip is not None:

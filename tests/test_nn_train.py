@@ -175,7 +175,7 @@ BAD_ARGUMENTS = [
     (dict(scheduler=5), TypeError, r"scheduler must be a learning-rate scheduler.*int 5"),
     (dict(shuffle="no"), TypeError, r"shuffle must be True or False, got str 'no'"),
     (dict(compile=1), TypeError, r"compile must be True or False, got int 1"),
-    (dict(live="yes"), TypeError, r"live must be True or False"),
+    (dict(live="yes"), ValueError, r"live=...\) must be True or False"),
     (dict(restore_best=0), TypeError, r"restore_best must be True or False"),
     (dict(batch_size=0), ValueError, r"batch_size must be a positive int, got 0"),
     (dict(batch_size=2.5), ValueError, r"batch_size must be a positive int, got 2\.5"),
