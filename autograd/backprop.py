@@ -21,7 +21,7 @@ from typing import Any, Sequence, Union
 
 from autograd.modes import AnomalyError, anomaly_enabled, first_non_finite, ieee, no_grad
 from autograd import ops
-from autograd.value import Value, _const, _to_float, describe_inputs
+from autograd.value import NO_GRAPH, Value, _const, _to_float, describe_inputs
 
 __all__ = ["topological_order", "backward", "grad", "local_grads", "chain_rule_step",
            "no_grad", "graph_lock"]
@@ -37,6 +37,15 @@ _marks = itertools.count(1, 2)
 def _check_root(root: Any, where: str) -> None:
     if not isinstance(root, Value):
         raise TypeError(f"{where} needs a Value, got {type(root).__name__} {root!r:.40}")
+
+
+def _check_has_graph(root: Value, where: str) -> None:
+    """Refuse a result computed inside no_grad(), as PyTorch does ("does not require grad"):
+    it has no graph, so no gradient would reach the values it was computed from."""
+    if getattr(root, "_a", None) is NO_GRAPH:
+        raise RuntimeError(f"{where}: this Value (data {root.data!r}) was computed inside "
+                           "no_grad(), so it has no graph and no gradient would reach the "
+                           "values it was computed from; compute it outside the no_grad block")
 
 
 def topological_order(root: Value) -> list[Value]:
@@ -166,11 +175,15 @@ def chain_rule_step(node: Value, upstream: Any, create_graph: bool = False) -> l
     Values (derivatives of derivatives).
     """
     found = []
-    for inp, local in zip(node.inputs, local_grads(node, create_graph)):
+    for k, (inp, local) in enumerate(zip(node.inputs, local_grads(node, create_graph))):
         if local is None:
             contribution = None
+        elif type(local) is ops.Quotient:  # ops.over: divide last, upstream * n / d
+            contribution = upstream * local.numerator / local.denominator
         elif create_graph and type(local) is float and local == 1.0:
             contribution = upstream  # the same number; no node for "* 1"
+        elif create_graph and ops.is_over(node._rule, k, node.op_param):
+            contribution = upstream * local._a / local._b   # the node n / d that over made
         else:
             contribution = upstream * local
         found.append((inp, local, contribution))
@@ -196,12 +209,14 @@ def backward(root: Value, grad: float = 1.0) -> None:
 
     Leaves accumulate: their contributions are summed within the pass, then added to ``.grad``
     (so two passes give exactly twice the gradient). Intermediate nodes are reset each pass.
-    If a rule fails, every leaf keeps the gradient it had.
+    If a rule fails, every leaf keeps the gradient it had. A result computed inside
+    ``no_grad()`` has no graph and is refused (RuntimeError), as in PyTorch.
     """
     _check_root(root, "backward()")
     seed = _to_float(grad, "backward(grad)")
     with graph_lock:
         if root._rule is None:  # a leaf: d root / d root = 1
+            _check_has_graph(root, "backward()")
             root.grad += seed
             return
         order, leaves, previous = _walk(root, prepare=True)
@@ -273,7 +288,7 @@ def _propagate(order: list[Value]) -> None:
                     node._a.grad += g * (s * (1.0 - s))
                 elif rule is div:
                     b = node._b
-                    node._a.grad += g * (1.0 / b.data)
+                    node._a.grad += g / b.data  # g * 1.0 / b (ops.over): divide last
                     b.grad += g * (-node.data / b.data)
                 else:
                     _apply(node)
@@ -311,6 +326,7 @@ def grad(output: Value, inputs: Union[Value, Sequence[Value]], grad_output: Any 
     d2y/dx2.
     """
     _check_root(output, "grad(output)")
+    _check_has_graph(output, "grad(output)")
     targets = [inputs] if isinstance(inputs, Value) else list(inputs)
     for i, x in enumerate(targets):
         if not isinstance(x, Value):

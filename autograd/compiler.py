@@ -774,6 +774,14 @@ def _product(upstream: str, local: Sym, names: dict[str, str], vector: bool) -> 
         return "0.0"
     if local.kind == "const" and local.args[0] == 1.0:
         return upstream
+    if local.kind == "over":   # ops.over: upstream * n / d, dividing last as the engine does
+        numerator, denominator = local.args
+        scaled = _product(upstream, numerator, names, vector)
+        divisor = to_code(denominator, names, vector)
+        if vector:
+            return f"_true_divide({scaled}, {divisor})"
+        simple = denominator.kind in ("name", "const") and not divisor.startswith(("-", "("))
+        return f"({scaled}) / {divisor}" if simple else f"({scaled}) / ({divisor})"
     code = to_code(local, names, vector)
     if vector:
         return f"_multiply({upstream}, {code})"
@@ -922,9 +930,12 @@ class Program:
         return self._vector
 
     def check_rows(self, rows: Iterable[Sequence[Any]]) -> list:
-        rows = list(rows)
+        # numpy arrays (a 2-D array, or rows that are arrays) as lists of Python numbers
+        rows = rows.tolist() if hasattr(rows, "tolist") else list(rows)
         n = self.num_inputs
         for i, row in enumerate(rows):
+            if hasattr(row, "tolist"):
+                row = rows[i] = row.tolist()
             try:
                 size = len(row)
             except TypeError:

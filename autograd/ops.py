@@ -12,9 +12,11 @@ input. It is written only with operators and the functions of this module (``exp
   and the pictures show.
 
 So adding an op is adding a row, and every tool derives from it. A branch is an expression,
-``where(x > 0, 1.0, slope)``, never a Python ``if``. ``None`` as a derivative means that no
-gradient flows through that input at that point (a structural zero, as for relu at x <= 0):
-it contributes nothing, not even ``0 * inf``, as in PyTorch.
+``where(x > 0, 1.0, slope)``, never a Python ``if``. A quotient is written ``over(n, d)``
+where the chain rule must divide last, as PyTorch does (``upstream / x``, not
+``upstream * (1 / x)``, which overflows for a subnormal x). ``None`` as a derivative means
+that no gradient flows through that input at that point (a structural zero, as for relu at
+x <= 0): it contributes nothing, not even ``0 * inf``, as in PyTorch.
 
 Ops with a constant parameter (``x ** 3``, ``leaky_relu(x, 0.1)``) receive it as the last
 argument of both rules: ``forward(a, p)`` and ``local_grads(a, out, p)``.
@@ -36,7 +38,7 @@ from autograd.symbolic import NoSymbolicForm, Sym
 __all__ = [
     "Op", "OPS", "register_op", "unregister_op", "lookup",
     "exp", "log", "sqrt", "sin", "cos", "tanh", "sigmoid", "softplus", "relu",
-    "leaky_relu", "abs", "sign", "where", "is_zero",
+    "leaky_relu", "abs", "sign", "where", "is_zero", "over", "Quotient",
 ]
 
 
@@ -171,6 +173,15 @@ def _pow(a: float, b: float) -> float:
             return -math.inf if a < 0.0 and _is_odd_integer(b) else math.inf
         raise OverflowError(
             f"{_base(a)} ** {_num(b)} overflows a float (the largest is about 1.8e308)") from None
+
+
+def _pow_values(a: float, b: float) -> float:
+    """a ** b for a Value exponent: C's pow, as PyTorch's tensor ** tensor. It differs from
+    ``_pow`` (x ** a constant, where PyTorch computes x ** -0.5 as 1 / sqrt(x)) only at -0:
+    (-0) ** -0.5 is +inf here, so d(a ** b)/da at a = -0, b = 0.5 is +inf as in PyTorch."""
+    if b == -0.5 and a == 0.0 and ieee_enabled():
+        return math.inf
+    return _pow(a, b)
 
 
 def _base(a: float) -> str:
@@ -328,6 +339,34 @@ def is_zero(x: Any) -> Any:
     return x.data == 0.0
 
 
+class Quotient(float):
+    """A local derivative n / d (a float) that remembers n and d, made by ``over``."""
+
+    __slots__ = ("numerator", "denominator")
+
+
+def over(numerator, denominator):
+    """``numerator / denominator`` as a local derivative that the chain rule applies dividing
+    last: ``upstream * numerator / denominator``, PyTorch's order. (``upstream * (1 / x)``
+    is inf for a subnormal x, 1 / 1e-310 overflowing, where ``upstream / x`` is finite.)
+
+    Floats give a ``Quotient``, Values the node n / d, symbols the formula (shown as n/d)."""
+    if isinstance(numerator, Sym) or isinstance(denominator, Sym):
+        return Sym("over", symbolic.lift(numerator), symbolic.lift(denominator))
+    if _is_number(numerator) and _is_number(denominator):
+        quotient = Quotient(numerator / denominator)   # x / 0 raises, as 1.0 / x does
+        quotient.numerator, quotient.denominator = numerator, denominator
+        return quotient
+    return numerator / denominator
+
+
+def is_over(op: "Op", position: int, param: Any = None) -> bool:
+    """Whether the op's local derivative for input ``position`` is an ``over(n, d)``: then,
+    on Values, the node n / d whose inputs the chain rule divides with."""
+    found = op.symbolic(param).local_grads
+    return found is not None and found[position].kind == "over"
+
+
 def _pow_const(a, p: float):
     """a ** p without building a node when p is 0 or 1 (keeps higher derivatives finite at 0)."""
     if p == 0.0:
@@ -342,10 +381,12 @@ def _pow_const(a, p: float):
 ADD = Op("+",        lambda a, b: a + b, lambda a, b, out: (1.0, 1.0))
 SUB = Op("-",        lambda a, b: a - b, lambda a, b, out: (1.0, -1.0))
 MUL = Op("*",        lambda a, b: a * b, lambda a, b, out: (b, a))
-DIV = Op("/",        _div,               lambda a, b, out: (1.0 / b, -out / b))
-# a ** b: none to a at 0 ** 0 (where b a^(b-1) would be 0 * inf), none to b at 0 ** (b >= 0).
-POW = Op("**",       _pow,               lambda a, b, out: (where(is_zero(a) & is_zero(b), None,
-                                                                  b * a ** (b - 1.0)),
+DIV = Op("/",        _div,               lambda a, b, out: (over(1.0, b), -out / b))
+# a ** b: none to a at 0 ** 0 (where b a^(b-1) would be 0 * inf), none to b at 0 ** (b >= 0);
+# b / a at b = 0, which is 0 also where a^-1 overflows (a subnormal), as PyTorch's 0.
+POW = Op("**",       _pow_values,        lambda a, b, out: (where(is_zero(a) & is_zero(b), None,
+                                                                  where(is_zero(b), b / a,
+                                                                        b * a ** (b - 1.0))),
                                                             where(is_zero(a) & (b >= 0.0), None,
                                                                   out * log(a))))
 POWC = Op("**",      _pow,               lambda a, out, p: (None if p == 0.0 else
@@ -362,7 +403,7 @@ LEAKY_RELU = Op("leaky_relu", lambda a, slope: where(a > 0.0, a, slope * a),
 TANH = Op("tanh",    math.tanh,          lambda a, out: (1.0 - out * out,))
 SIGMOID = Op("sigmoid", _sigmoid,        lambda a, out: (out * (1.0 - out),))
 EXP = Op("exp",      _exp,               lambda a, out: (out,))
-LOG = Op("log",      _log,               lambda a, out: (1.0 / a,))
+LOG = Op("log",      _log,               lambda a, out: (over(1.0, a),))
 SQRT = Op("sqrt",    _sqrt,              lambda a, out: (0.5 / out,))
 SIN = Op("sin",      _sin,               lambda a, out: (cos(a),))
 COS = Op("cos",      _cos,               lambda a, out: (-sin(a),))

@@ -29,8 +29,10 @@ class NoSymbolicForm(TypeError):
 
 # Precedence of each kind of expression, as Python parses it (higher binds tighter).
 _WHERE, _COMPARE, _AND, _SUM, _PRODUCT, _UNARY, _POWER, _ATOM = range(8)
-_BINARY_PRECEDENCE = {"+": _SUM, "-": _SUM, "*": _PRODUCT, "/": _PRODUCT, "**": _POWER}
-_TEXT_OPERATORS = {"+": " + ", "-": " - ", "*": "·", "/": "/", "**": "^"}
+# "over" is a quotient that the chain rule divides by last (ops.over): written as "/".
+_BINARY_PRECEDENCE = {"+": _SUM, "-": _SUM, "*": _PRODUCT, "/": _PRODUCT, "over": _PRODUCT,
+                      "**": _POWER}
+_TEXT_OPERATORS = {"+": " + ", "-": " - ", "*": "·", "/": "/", "over": "/", "**": "^"}
 _TEXT_COMPARE = {">": ">", ">=": "≥", "<": "<", "<=": "≤", "==": "="}
 
 
@@ -38,6 +40,7 @@ class Sym:
     """A symbolic number: a name (``a``, ``out``), a constant, or an expression of them.
 
     ``kind`` is one of ``name``, ``const``, ``none`` (no gradient flows), ``+ - * / **``,
+    ``over`` (a quotient the chain rule divides by last, ``ops.over``),
     ``neg``, ``call`` (a function of ``autograd.ops``), a comparison ``> >= < <= ==``,
     ``&`` (both conditions) or ``where``; ``args`` are its operands (for ``call``: the function's name, then its
     arguments).
@@ -250,6 +253,7 @@ def _code_constant(x: float) -> str:
 #: The function that vectorized code calls for each operator (numpy's ufunc of that name:
 #: calling it directly skips the operator's dispatch, a third of the time on small arrays).
 VECTOR_OPERATORS = {"+": "add", "-": "subtract", "*": "multiply", "/": "true_divide",
+                    "over": "true_divide",
                     "**": "power", "neg": "negative", ">": "greater", ">=": "greater_equal",
                     "<": "less", "<=": "less_equal", "==": "equal", "&": "logical_and"}
 
@@ -287,7 +291,7 @@ def to_code(sym: Sym, names: Mapping[str, str], vector: bool = False) -> str:
                      for p, a in zip(parts, (if_true, condition, if_false))]
             return f"{parts[0]} if {parts[1]} else {parts[2]}"
         left, right = _operands(s, show)
-        return f"{left} {kind} {right}"
+        return f"{left} {'/' if kind == 'over' else kind} {right}"
 
     return show(sym)
 

@@ -36,7 +36,8 @@ from autograd import ops
 from autograd.modes import (OPEN, AnomalyError, anomaly_enabled, first_non_finite, grad_enabled,
                             ieee_enabled)
 from autograd.ops import (ABS, ADD, COS, DIV, EXP, LEAKY_RELU, LOG, MUL, NEG, POW, POWC, RELU,
-                          SIGMOID, SIN, SOFTPLUS, SQRT, SUB, TANH, Op, _exp, _pow)
+                          SIGMOID, SIN, SOFTPLUS, SQRT, SUB, TANH, Op, _exp, _pow,
+                          _pow_values)
 
 __all__ = ["Value", "Scope", "apply_op"]
 
@@ -44,6 +45,11 @@ Number = Union[int, float]
 Operand = Union["Value", int, float]
 
 _new = object.__new__
+
+#: ``_a`` of a node that an op built inside ``no_grad()``: a leaf (no inputs, no op) that
+#: ``backward()`` can tell from a constant (``Value(3.0)``, ``detach()`` leave ``_a`` unset),
+#: at no cost per node (the slot exists anyway).
+NO_GRAPH: Any = type("NoGraph", (), {"__slots__": (), "__repr__": lambda self: "NO_GRAPH"})()
 
 
 # ---------------------------------------------------------------- conversions
@@ -130,7 +136,8 @@ def _special(out: "Value") -> None:
                                f"({describe_inputs(inputs)}): the first non-finite value")
     if not grad_enabled():
         out._rule = None
-        out._a = out._b = None
+        out._a = NO_GRAPH   # a leaf, but not a constant: backward() refuses it
+        out._b = None
 
 
 def describe_inputs(inputs: Iterable["Value"]) -> str:
@@ -398,7 +405,7 @@ class Value:
         if kind is int or kind is float:  # first: the ABC check below costs ~400 ns
             p = float(other)
         elif isinstance(other, Value):
-            return _node(POW, _pow(self.data, other.data), self, other)
+            return _node(POW, _pow_values(self.data, other.data), self, other)
         elif isinstance(other, Real):
             p = _to_float(other, "the exponent")
         else:
@@ -410,7 +417,7 @@ class Value:
         base = _operand(other)
         if base is None:
             return NotImplemented
-        return _node(POW, _pow(base.data, self.data), base, self)
+        return _node(POW, _pow_values(base.data, self.data), base, self)
 
     def __neg__(self) -> "Value":
         """-self; d/dself = -1."""

@@ -1,4 +1,5 @@
-"""The argument checks that nn's modules and functions share: counts, numbers, flags, seeds.
+"""The argument checks that nn's modules and functions share: counts, numbers, flags, seeds,
+data sets.
 
 Each returns the value it checked (normalised: a float for a number) or raises with the
 argument's name, the value given and what it must be.
@@ -11,7 +12,8 @@ import random
 from numbers import Real
 from typing import Any, Union
 
-__all__ = ["count", "real", "number", "flag", "show", "weights_rng", "data_rng", "Seed"]
+__all__ = ["count", "real", "number", "flag", "examples", "show", "weights_rng", "data_rng",
+           "Seed"]
 
 Seed = Union[int, random.Random, None]
 
@@ -55,6 +57,20 @@ def flag(x: Any, name: str) -> bool:
     if not isinstance(x, bool):
         raise TypeError(f"{name} must be True or False, got {type(x).__name__} {show(x)}")
     return x
+
+
+def examples(data: Any, name: str) -> list:
+    """``data`` as a list of plain Python examples: a list, tuple or numpy array (its rows
+    and scalars through ``tolist()``, so numpy is never imported here)."""
+    if hasattr(data, "tolist"):
+        return data.tolist()
+    try:
+        if isinstance(data, (str, bytes)):
+            raise TypeError("iterable, but not examples")
+        return [x.tolist() if hasattr(x, "tolist") else x for x in data]
+    except TypeError:
+        raise TypeError(f"{name} must be a list (or array) of examples, got "
+                        f"{type(data).__name__} {show(data)}") from None
 
 
 def _seeded(seed: Any) -> Any:

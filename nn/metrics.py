@@ -21,6 +21,9 @@ import math
 from numbers import Real
 from typing import Any, Optional, Sequence
 
+from autograd.value import Value
+from nn.arguments import examples, real, show
+
 __all__ = ["accuracy", "predict_class", "ENCODINGS"]
 
 #: Each encoding's labels (None: class indices) and default threshold.
@@ -32,7 +35,12 @@ ENCODINGS: dict[str, tuple[Optional[tuple[int, ...]], Optional[float]]] = {
 
 
 def _data(v: Any) -> float:
-    return float(v) if isinstance(v, Real) else v.data
+    if isinstance(v, Real) and not isinstance(v, bool):
+        return float(v)
+    if isinstance(v, Value):
+        return v.data
+    raise TypeError(f"accuracy: an output must be a number or a Value (or a list of them, "
+                    f"one score per class), got {type(v).__name__} {show(v)}")
 
 
 def _scores(output: Any) -> list[float]:
@@ -67,7 +75,9 @@ def accuracy(outputs: Sequence[Any], targets: Sequence[Any], encoding: Optional[
     if a target is -1, ``"01"`` if a target is 0; if every target is 1 the two disagree
     (thresholds 0 and 0.5), so give ``encoding`` or ``threshold``. Numpy arrays are accepted.
     """
-    outputs, targets = _as_list(outputs), _as_list(targets)
+    outputs, targets = examples(outputs, "outputs"), examples(targets, "targets")
+    if threshold is not None and not math.isfinite(real(threshold, "threshold")):
+        raise ValueError(f"accuracy: threshold must be a finite number, got {threshold!r}")
     if len(outputs) != len(targets):
         raise ValueError(f"accuracy: {len(outputs)} outputs but {len(targets)} targets")
     if not outputs:
@@ -80,10 +90,6 @@ def accuracy(outputs: Sequence[Any], targets: Sequence[Any], encoding: Optional[
         _check_target(target, labels, encoding, len(_scores(out)))
         right += predict_class(out, encoding, threshold) == target
     return right / len(outputs)
-
-
-def _as_list(x: Any) -> list:
-    return x.tolist() if hasattr(x, "tolist") else list(x)   # numpy, without importing it
 
 
 def _encoding(encoding: str) -> tuple[Optional[tuple[int, ...]], Optional[float]]:

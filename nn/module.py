@@ -246,6 +246,11 @@ class Module:
         for p in self.parameters():
             p.grad = 0.0
 
+    def check_buffer(self, attr: str, number: Any) -> Optional[str]:
+        """Why ``number`` can't be an entry of this module's buffer ``attr`` (None: it can);
+        ``load_state_dict`` asks before loading anything."""
+        return None
+
     def state_dict(self) -> dict[str, float]:
         """``{name: p.data}`` for every parameter, then ``{name: number}`` for every buffer."""
         state = {name: p.data for name, p in self.named_parameters()}
@@ -281,9 +286,16 @@ class Module:
                 if not float(number).is_integer():  # a count: BatchNorm's num_batches_tracked
                     raise TypeError(f"state_dict entry {name!r} is a count, so it must be a "
                                     f"whole number, got {number!r}; nothing was loaded")
-                updates.append((name, int(number)))
+                number = int(number)
             else:
-                updates.append((name, float(number)))
+                number = float(number)
+            if name in buffers:
+                module, attr, _ = buffers[name]
+                problem = module.check_buffer(attr, number)
+                if problem:
+                    raise ValueError(f"state_dict entry {name!r} is {number!r}, but {problem}; "
+                                     "nothing was loaded")
+            updates.append((name, number))
         for name, number in updates:
             if name in params:
                 params[name].data = number

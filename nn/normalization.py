@@ -10,6 +10,7 @@ batch (``model(X_batch)``, a list of samples), as ``fit`` does.
 
 from __future__ import annotations
 
+import math
 from numbers import Real
 from typing import Any, Optional
 
@@ -46,6 +47,12 @@ class LayerNorm(Module):
     ``y_i = (x_i - mu) / sqrt(sigma^2 + eps) * w_i + b_i``, mu and sigma^2 the mean and the
     biased variance of the sample's x_1..x_n (PyTorch's nn.LayerNorm(n)).
 
+    A sample with a feature of magnitude 2^256 (about 1e77) or more is first scaled down by
+    a power of 2, with eps scaled to match, so that neither its squares overflow nor the
+    derivative of 1/sqrt underflows: the result and its gradient are right where PyTorch's
+    float64 gives nan (``[1e160, 1e160, -1e160]`` normalises to
+    ``[0.707, 0.707, -1.414]``).
+
     ``elementwise_affine=True`` learns ``weight`` (starts at 1) and ``bias`` (starts at 0).
     """
 
@@ -61,9 +68,17 @@ class LayerNorm(Module):
 
     def __call__(self, x: Any) -> list[Value]:
         x = sample(x, self.n, self)
+        eps = self.eps
+        scale = _scale_down(x)
+        if scale != 1.0:
+            # Squares of a huge x overflow (var^-1.5 underflows sooner). y is the same for
+            # x * s with eps * s^2 (s > 0 a constant, so the gradient is exact too); s is a
+            # power of 2, so scaling rounds nothing.
+            x = [xi * scale for xi in x]
+            eps = eps * scale * scale
         mu = _mean(x)
         centred = [xi - mu for xi in x]
-        inv_std = (_mean([d * d for d in centred]) + self.eps) ** -0.5
+        inv_std = (_mean([d * d for d in centred]) + eps) ** -0.5
         y = [d * inv_std for d in centred]
         if self.weight is not None:
             y = [yi * w + b for yi, w, b in zip(y, self.weight, self.bias)]
@@ -121,7 +136,7 @@ class BatchNorm1d(Module):
         batch = is_batch(x)
         rows = [sample(row, self.n, self) for row in (x if batch else [x])]
         if not self.training:   # the running statistics: each sample on its own
-            inv_std = [(v + self.eps) ** -0.5 for v in self.running_var]
+            inv_std = [_inverse_sqrt(v + self.eps) for v in self.running_var]
             outputs = [self._normalise(row, self.running_mean, inv_std) for row in rows]
             return outputs if batch else outputs[0]
         if not batch:
@@ -161,6 +176,15 @@ class BatchNorm1d(Module):
         self.running_var = [(1.0 - factor) * r + factor * b * unbiased
                             for r, b in zip(self.running_var, var)]
 
+    def check_buffer(self, attr: str, number: Any) -> Optional[str]:
+        if not math.isfinite(number):
+            return f"{attr} must be finite"
+        if attr == "running_var" and number < 0:
+            return "a variance is never negative (the running average of batch variances)"
+        if attr == "num_batches_tracked" and number < 0:
+            return "it counts the batches seen in training, so it is never negative"
+        return None
+
     def architecture(self) -> dict:
         return {"type": "BatchNorm1d", "n": self.n, "eps": self.eps,
                 "momentum": self.momentum, "affine": self.weight is not None}
@@ -171,3 +195,23 @@ class BatchNorm1d(Module):
 
 def _data(v: Any) -> float:
     return v.data if isinstance(v, Value) else float(v)
+
+
+#: Samples with a feature at least this large are scaled down before squaring: above
+#: about 1e102 the derivative var^-1.5 of 1/sqrt(var) underflows, above 1e154 var overflows.
+_LARGE = 2.0 ** 256
+
+
+def _scale_down(x: list) -> float:
+    """A power of 2 that brings the largest finite |x_i| into [0.5, 1) when it is at least
+    ``_LARGE``; else 1.0."""
+    largest = max((abs(v) for v in map(_data, x) if abs(v) < math.inf), default=0.0)
+    if largest < _LARGE:
+        return 1.0
+    return math.ldexp(1.0, -math.frexp(largest)[1])
+
+
+def _inverse_sqrt(x: float) -> float:
+    """1 / sqrt(x) as PyTorch's float64 rsqrt: inf at 0, nan below 0 (a running variance set
+    negative by hand) instead of Python's complex number."""
+    return x ** -0.5 if x > 0.0 else (math.inf if x == 0.0 else math.nan)

@@ -6,6 +6,7 @@ from typing import Any, Optional, Sequence
 
 from autograd.modes import no_grad
 from autograd.value import Value
+from nn.arguments import examples
 
 __all__ = ["plot_decision_boundary", "plot_history"]
 
@@ -60,9 +61,11 @@ def plot_decision_boundary(model: Any, X: Sequence[Sequence[float]], y: Sequence
 
     One output: class 1 where score > ``threshold`` (0 by default: the sign, for hinge or
     logits; pass 0.5 for a sigmoid output). Several outputs: the argmax. The grid is
-    ``resolution`` x ``resolution`` points over the data's range plus a margin. Returns the Axes.
+    ``resolution`` x ``resolution`` points over the data's range plus a margin. ``X`` and ``y``
+    may be lists or numpy arrays. Returns the Axes.
     """
     plt = _pyplot()
+    X, y = examples(X, "X"), examples(y, "y")   # numpy arrays too
     if not X or len(X) != len(y):
         raise ValueError(f"plot_decision_boundary needs matching non-empty X and y, got "
                          f"{len(X)} and {len(y)} examples")

@@ -15,11 +15,12 @@ box per time step.
 from __future__ import annotations
 
 import math
+from numbers import Real
 from typing import Any, Callable, Optional, Sequence
 
 from autograd.value import Scope, Value
 from nn.layers import _pytorch_uniform, _tag, sample
-from nn.arguments import Seed, count, weights_rng
+from nn.arguments import Seed, count, show, weights_rng
 from nn.module import Module, _preview
 from nn.optim import Optimizer, clip_grad_norm_
 from nn.train import History
@@ -76,7 +77,7 @@ class RNNCell(Module):
     def step(self, x: Any, h: Optional[Sequence[Any]]) -> list[Value]:
         """The next hidden state, untagged (``RNN`` tags it with the time step)."""
         x = sample(x, self.nin, self)
-        h = [0.0] * self.nhidden if h is None else sample(h, self.nhidden, self)
+        h = [0.0] * self.nhidden if h is None else self._hidden(h, "h")
         out = []
         for j in range(self.nhidden):
             act = None
@@ -88,6 +89,17 @@ class RNNCell(Module):
                 act = act + w * hk
             out.append(act.tanh() if self.nonlinearity == "tanh" else act.relu())
         return out
+
+    def _hidden(self, h: Any, name: str) -> list:
+        """The hidden state ``h`` as a list of ``nhidden`` entries, or an error naming it."""
+        if isinstance(h, (Value, Real)) and self.nhidden == 1:
+            return [h]
+        if not isinstance(h, (list, tuple)) or len(h) != self.nhidden:
+            got = (f"{len(h)} entries {_preview(h)}" if isinstance(h, (list, tuple))
+                   else f"{type(h).__name__} {show(h)}")
+            raise ValueError(f"{self!r}: the hidden state {name} must be a list of nhidden = "
+                             f"{self.nhidden} numbers or Values, got {got}")
+        return list(h)
 
     def architecture(self) -> dict:
         return {"type": "RNNCell", "nin": self.nin, "nhidden": self.nhidden,
@@ -119,7 +131,7 @@ class RNN(Module):
         if isinstance(xs, (str, bytes)) or not isinstance(xs, Sequence) or len(xs) == 0:
             raise ValueError(f"{self!r} takes a non-empty sequence (a list of inputs, one per "
                              f"time step), got {_preview(xs)}")
-        h: Optional[Sequence[Any]] = h0
+        h = None if h0 is None else self.cell._hidden(h0, "h0")
         outputs = []
         for t, x in enumerate(xs):
             h = self.cell.step(x, h)

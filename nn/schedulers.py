@@ -13,15 +13,17 @@ base = the optimizer's lr when the scheduler was made:
 =====================  ==============================================================
 
 These are the closed forms of torch's schedules (torch updates the lr recursively; the two
-agree to rounding, which the tests check).
+agree to rounding, which the tests check). Hyperparameters are checked by one function,
+``check_hyperparameters``, both when the scheduler is built and when ``load_state_dict``
+restores them.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Callable
+from typing import Any, Callable
 
-from nn.arguments import count, number
+from nn.arguments import count, number, show
 from nn.optim import Optimizer
 
 __all__ = ["LRScheduler", "StepLR", "ExponentialLR", "CosineAnnealingLR", "LinearWarmup",
@@ -33,14 +35,21 @@ class LRScheduler:
 
     hyperparameters: tuple[str, ...] = ()
 
-    def __init__(self, optimizer: Optimizer) -> None:
+    def __init__(self, optimizer: Optimizer, **hyperparameters: Any) -> None:
+        vars(self).update(self.check_hyperparameters(**hyperparameters))
         if not isinstance(optimizer, Optimizer):
             raise TypeError(f"{type(self).__name__} needs an nn optimizer (SGD, Adam, ...), "
                             f"got {type(optimizer).__name__}")
         self.optimizer = optimizer
         self.base_lr = optimizer.lr
         self.last_epoch = 0
-        optimizer.lr = self.lr_at(0)
+        optimizer.lr = self._checked_lr(0)
+
+    @staticmethod
+    def check_hyperparameters(**hyperparameters: Any) -> dict[str, Any]:
+        """The hyperparameters, checked and normalised; raises TypeError/ValueError naming
+        the first bad one and its value."""
+        return hyperparameters
 
     def lr_at(self, t: int) -> float:
         """The learning rate of epoch ``t``."""
@@ -62,28 +71,43 @@ class LRScheduler:
                 "hyperparameters": {n: getattr(self, n) for n in self.hyperparameters}}
 
     def load_state_dict(self, d: dict) -> None:
-        """Restore a ``state_dict()`` and set the optimizer's lr for its epoch."""
+        """Restore a ``state_dict()`` and set the optimizer's lr for its epoch; everything is
+        checked first (the hyperparameters by the constructor's checks), so an error changes
+        nothing."""
         kind = type(self).__name__
         if not isinstance(d, dict) or d.get("type") != kind:
-            raise ValueError(f"this state_dict is not for a {kind}")
-        base_lr = number(d.get("base_lr"), "base_lr")
-        epoch = d.get("last_epoch")
-        if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 0:
-            raise ValueError(f"{kind}.load_state_dict: last_epoch must be an int >= 0")
+            got = d.get("type") if isinstance(d, dict) else type(d).__name__
+            raise ValueError(f"this state_dict is for {got!r}, not {kind!r}")
         hyper = d.get("hyperparameters", {})
-        if set(hyper) != set(self.hyperparameters):
+        if not isinstance(hyper, dict) or set(hyper) != set(self.hyperparameters):
             raise ValueError(f"{kind}.load_state_dict: hyperparameters must be "
-                             f"{sorted(self.hyperparameters)}")
-        self.base_lr, self.last_epoch = base_lr, epoch
-        for name, value in hyper.items():
-            setattr(self, name, value)
-        self.optimizer.lr = self.lr_at(epoch)
+                             f"{sorted(self.hyperparameters)}, got {show(hyper)}")
+        try:
+            base_lr = number(d.get("base_lr"), "base_lr")
+            hyper = self.check_hyperparameters(**hyper)
+            epoch = count(d.get("last_epoch"), "last_epoch", low=0)
+        except (TypeError, ValueError) as error:
+            raise type(error)(f"{kind}.load_state_dict: {error}") from None
+        old = dict(vars(self))
+        vars(self).update(hyper, base_lr=base_lr, last_epoch=epoch)
+        try:
+            self.optimizer.lr = self._checked_lr(epoch)
+        except ValueError as error:
+            vars(self).update(old)  # nothing changed
+            raise ValueError(f"{kind}.load_state_dict: {error}") from None
+
+    def _checked_lr(self, t: int) -> float:
+        """``lr_at(t)``, or a ValueError when it can't be computed (overflow) or is not a
+        learning rate (nan, negative)."""
+        try:
+            return number(self.lr_at(t), "lr")
+        except (ArithmeticError, TypeError, ValueError) as error:
+            raise ValueError(f"the learning rate of epoch {t} can't be computed ({error}); "
+                             "check the epoch and the hyperparameters") from None
 
     def __repr__(self) -> str:
         hyper = ", ".join(f"{n}={getattr(self, n)!r}" for n in self.hyperparameters)
         return f"{type(self).__name__}({hyper}, epoch={self.last_epoch}, lr={self.optimizer.lr})"
-
-
 
 
 class StepLR(LRScheduler):
@@ -92,9 +116,11 @@ class StepLR(LRScheduler):
     hyperparameters = ("step_size", "gamma")
 
     def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1) -> None:
-        self.step_size = count(step_size, "step_size")
-        self.gamma = number(gamma, "gamma")
-        super().__init__(optimizer)
+        super().__init__(optimizer, step_size=step_size, gamma=gamma)
+
+    @staticmethod
+    def check_hyperparameters(step_size: Any, gamma: Any) -> dict[str, Any]:
+        return dict(step_size=count(step_size, "step_size"), gamma=number(gamma, "gamma"))
 
     def lr_at(self, t: int) -> float:
         return self.base_lr * self.gamma ** (t // self.step_size)
@@ -106,8 +132,11 @@ class ExponentialLR(LRScheduler):
     hyperparameters = ("gamma",)
 
     def __init__(self, optimizer: Optimizer, gamma: float) -> None:
-        self.gamma = number(gamma, "gamma")
-        super().__init__(optimizer)
+        super().__init__(optimizer, gamma=gamma)
+
+    @staticmethod
+    def check_hyperparameters(gamma: Any) -> dict[str, Any]:
+        return dict(gamma=number(gamma, "gamma"))
 
     def lr_at(self, t: int) -> float:
         return self.base_lr * self.gamma ** t
@@ -122,9 +151,11 @@ class CosineAnnealingLR(LRScheduler):
     hyperparameters = ("T_max", "eta_min")
 
     def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0) -> None:
-        self.T_max = count(T_max, "T_max")
-        self.eta_min = number(eta_min, "eta_min")
-        super().__init__(optimizer)
+        super().__init__(optimizer, T_max=T_max, eta_min=eta_min)
+
+    @staticmethod
+    def check_hyperparameters(T_max: Any, eta_min: Any) -> dict[str, Any]:
+        return dict(T_max=count(T_max, "T_max"), eta_min=number(eta_min, "eta_min"))
 
     def lr_at(self, t: int) -> float:
         return self.eta_min + (self.base_lr - self.eta_min) * (
@@ -142,9 +173,12 @@ class LinearWarmup(LRScheduler):
 
     def __init__(self, optimizer: Optimizer, warmup_epochs: int,
                  start_factor: float = 0.1) -> None:
-        self.warmup_epochs = count(warmup_epochs, "warmup_epochs")
-        self.start_factor = number(start_factor, "start_factor", 0.0, 1.0)
-        super().__init__(optimizer)
+        super().__init__(optimizer, warmup_epochs=warmup_epochs, start_factor=start_factor)
+
+    @staticmethod
+    def check_hyperparameters(warmup_epochs: Any, start_factor: Any) -> dict[str, Any]:
+        return dict(warmup_epochs=count(warmup_epochs, "warmup_epochs"),
+                    start_factor=number(start_factor, "start_factor", 0.0, 1.0))
 
     def lr_at(self, t: int) -> float:
         s = self.start_factor

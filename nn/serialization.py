@@ -80,7 +80,8 @@ def load(module: Module, path: PathLike) -> Module:
 
     Raises ``ValueError`` naming the file and the key for a file that is not UTF-8 JSON
     (corrupted, truncated, nested absurdly deep), is not a chainrule model, was saved from a
-    different architecture, or holds a parameter that is not a finite number; ``OSError``
+    different architecture, or holds a parameter that is not a finite number or a buffer
+    that its module refuses (a negative running variance or batch count); ``OSError``
     if it cannot be read. On any error the model is unchanged.
     """
     if not isinstance(module, Module):
@@ -117,8 +118,8 @@ def load(module: Module, path: PathLike) -> Module:
             raise _refused(path, f"has parameter {name!r} = {x}, not a finite number (NaN, "
                                  "Infinity, or too large for a float like 1e400)")
     try:
-        module.load_state_dict(parameters, strict=True)
-    except KeyError as error:
+        module.load_state_dict(parameters, strict=True)   # checks the buffers too
+    except (KeyError, ValueError) as error:
         raise ValueError(f"{path!r} does not fit the model: {error.args[0]}") from None
     return module
 

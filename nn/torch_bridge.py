@@ -6,17 +6,19 @@ trained weights back to inspect them with chainrule. torch is imported only here
 
 Each nn module has one PyTorch twin: ``MLP`` and ``Sequential`` -> ``torch.nn.Sequential``,
 ``Linear``, ``Conv1d``, ``Flatten``, ``LayerNorm``, ``BatchNorm1d``, ``Dropout``, ``RNNCell``,
-``RNN`` and the activations -> the torch module of the same name, ``Residual`` -> a small
-torch module computing ``x + module(x)``. A leaf module's parameters are listed in PyTorch's
-order (``weight`` row by row, then ``bias``), so its weights are copied as one flat list.
-torch's ``Flatten()`` flattens each sample of a batch, so a twin with a ``Flatten`` takes
-batches (N, channels, length), as torch's own networks do.
+``RNN`` and the activations relu, tanh, sigmoid, leaky_relu, softplus -> the torch module of the
+same name, ``Residual`` -> a small torch module computing ``x + module(x)``, the activations
+abs, exp, log, sqrt, sin, cos (torch functions without a module) -> a small ``Elementwise``
+module. An op added with ``register_op`` has no PyTorch twin. A leaf module's parameters are
+listed in PyTorch's order (``weight`` row by row, then ``bias``), so its weights are copied as
+one flat list. torch's ``Flatten()`` flattens each sample of a batch, so a twin with a
+``Flatten`` takes batches (N, channels, length), as torch's own networks do.
 """
 
 from __future__ import annotations
 
 import functools
-from typing import Any
+from typing import Any, Optional
 
 from autograd.optional import require
 from nn.conv import Conv1d
@@ -29,11 +31,16 @@ __all__ = ["to_torch", "from_torch"]
 
 # activation name -> torch.nn class name (and back)
 _TORCH_ACTIVATIONS = {"relu": "ReLU", "tanh": "Tanh", "sigmoid": "Sigmoid",
-                      "leaky_relu": "LeakyReLU"}
+                      "leaky_relu": "LeakyReLU", "softplus": "Softplus"}
+# activations that torch has as functions only (torch.abs ...): twin, an Elementwise module
+_TORCH_FUNCTIONS = ("abs", "exp", "log", "sqrt", "sin", "cos")
+#: torch's Softplus is x itself above its threshold; from 40 on, log(1 + e^x) rounds to x
+#: in float64, so Softplus(threshold=40) is nn's softplus exactly.
+_SOFTPLUS_THRESHOLD = 40.0
 
 _CONVERTIBLE = ("MLP, Sequential, Linear, Conv1d, Flatten, Residual, Dropout, LayerNorm, "
                 "BatchNorm1d, RNNCell, RNN and the activations ReLU, Tanh, Sigmoid, "
-                "LeakyReLU(0.01)")
+                "LeakyReLU(0.01), Softplus, and abs, exp, log, sqrt, sin, cos")
 # the modules whose parameters (and buffers) are copied as one flat list in PyTorch's order
 _LEAVES = (Linear, Conv1d, LayerNorm, BatchNorm1d, RNNCell, RNN)
 
@@ -62,10 +69,7 @@ def _to_torch(module: Module, torch: Any, dtype: Any) -> Any:
     elif isinstance(module, Residual):
         twin = _torch_residual_class()(_to_torch(module.module, torch, dtype))
     elif isinstance(module, Activation):
-        if module.name not in _TORCH_ACTIVATIONS:
-            raise ValueError(f"to_torch: the activation {module.name!r} has no PyTorch module; "
-                             f"use one of {sorted(_TORCH_ACTIVATIONS)}")
-        twin = getattr(tnn, _TORCH_ACTIVATIONS[module.name])()
+        twin = _activation_to_torch(module.name, torch)
     elif isinstance(module, Dropout):
         twin = tnn.Dropout(module.p)
     elif isinstance(module, Linear):
@@ -120,11 +124,62 @@ def _mlp_to_torch(mlp: MLP, torch: Any, dtype: Any) -> Any:
             linear.bias.copy_(torch.tensor([n.b.data for n in layer.neurons], dtype=dtype))
         modules.append(linear)
         if i != last and mlp.activation != "linear":
-            if mlp.activation == "leaky_relu":
-                modules.append(torch.nn.LeakyReLU(0.01))
-            else:
-                modules.append(getattr(torch.nn, _TORCH_ACTIVATIONS[mlp.activation])())
+            modules.append(_activation_to_torch(mlp.activation, torch))
     return torch.nn.Sequential(*modules)
+
+
+def _activation_to_torch(name: str, torch: Any) -> Any:
+    """The torch module computing the activation ``name`` entrywise."""
+    if name == "leaky_relu":
+        return torch.nn.LeakyReLU(0.01)
+    if name == "softplus":
+        return torch.nn.Softplus(beta=1.0, threshold=_SOFTPLUS_THRESHOLD)
+    if name in _TORCH_ACTIVATIONS:
+        return getattr(torch.nn, _TORCH_ACTIVATIONS[name])()
+    if name in _TORCH_FUNCTIONS:
+        return _torch_elementwise_class()(name)
+    raise ValueError(f"to_torch: the activation {name!r} (an op added with register_op) has "
+                     f"no PyTorch twin; to_torch converts the activations "
+                     f"{sorted([*_TORCH_ACTIVATIONS, *_TORCH_FUNCTIONS])}")
+
+
+def _activation_name(child: Any, torch: Any, where: str) -> Optional[str]:
+    """The nn activation that the torch module ``child`` computes, or None if it is not
+    one; an activation nn has with other settings (a slope, a beta) is refused."""
+    kind = type(child).__name__
+    if isinstance(child, _torch_elementwise_class()):
+        return child.name
+    if kind not in _TORCH_ACTIVATIONS.values() or type(child) is not getattr(torch.nn, kind):
+        return None
+    if kind == "LeakyReLU" and child.negative_slope != 0.01:
+        raise ValueError(f"from_torch: {where} is LeakyReLU with slope "
+                         f"{child.negative_slope}; nn uses 0.01")
+    if kind == "Softplus" and (child.beta != 1.0 or child.threshold < 20.0):
+        raise ValueError(f"from_torch: {where} is Softplus(beta={child.beta}, threshold="
+                         f"{child.threshold}); nn's softplus is log(1 + e^x): beta 1, and a "
+                         "threshold of at least 20 (the default)")
+    return {v: k for k, v in _TORCH_ACTIVATIONS.items()}[kind]
+
+
+@functools.cache
+def _torch_elementwise_class() -> type:
+    import torch
+
+    class Elementwise(torch.nn.Module):
+        """f(x) entrywise for a torch function f (torch.abs ...): the PyTorch twin of
+        nn.Activation(name) where torch has no module."""
+
+        def __init__(self, name: str) -> None:
+            super().__init__()
+            self.name = name
+
+        def forward(self, x: Any) -> Any:
+            return getattr(torch, self.name)(x)
+
+        def extra_repr(self) -> str:
+            return self.name
+
+    return Elementwise
 
 
 @functools.cache
@@ -169,11 +224,8 @@ def _from_torch(model: Any, torch: Any, where: str) -> Module:
                                     for i, child in enumerate(model)])
     elif isinstance(model, _torch_residual_class()):
         ours = Residual(_from_torch(model.module, torch, f"{where}'s module"))
-    elif kind in _TORCH_ACTIVATIONS.values() and type(model) is getattr(tnn, kind):
-        if kind == "LeakyReLU" and model.negative_slope != 0.01:
-            raise ValueError(f"from_torch: {where} is LeakyReLU with slope "
-                             f"{model.negative_slope}; nn uses 0.01")
-        ours = Activation({v: k for k, v in _TORCH_ACTIVATIONS.items()}[kind])
+    elif _activation_name(model, torch, where) is not None:
+        ours = Activation(_activation_name(model, torch, where))
     elif type(model) is tnn.Dropout:
         ours = Dropout(model.p)
     elif type(model) is tnn.Linear:
@@ -255,16 +307,18 @@ def _is_mlp_shaped(model: Any, torch: Any) -> bool:
     if all(type(child) is torch.nn.Linear for child in children):
         return True
     linears, between = children[::2], children[1::2]
-    kinds = {type(child).__name__ for child in between}
-    return (len(children) % 2 == 1 and all(type(c) is torch.nn.Linear for c in linears)
-            and len(kinds) == 1 and kinds <= set(_TORCH_ACTIVATIONS.values())
-            and all(getattr(child, "negative_slope", 0.01) == 0.01 for child in between))
+    if len(children) % 2 == 0 or not all(type(c) is torch.nn.Linear for c in linears):
+        return False
+    try:
+        kinds = {_activation_name(child, torch, "") for child in between}
+    except ValueError:   # an activation with other settings: converted (and refused) alone
+        return False
+    return len(kinds) == 1 and None not in kinds
 
 
 def _mlp_from_torch(model: Any, torch: Any) -> MLP:
-    names = {cls: name for name, cls in _TORCH_ACTIVATIONS.items()}
     linears = [child for child in model if isinstance(child, torch.nn.Linear)]
-    activations = {names[type(child).__name__] for child in model
+    activations = {_activation_name(child, torch, "") for child in model
                    if not isinstance(child, torch.nn.Linear)}
     if not activations and len(linears) > 1:
         activation = "linear"

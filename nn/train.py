@@ -17,9 +17,9 @@ from functools import partial
 from numbers import Real
 from typing import Any, Callable, Iterable, NamedTuple, Optional, Sequence, Union
 
-from autograd.modes import no_grad
+from autograd.modes import grad_enabled, no_grad
 from autograd.value import Value
-from nn.arguments import data_rng, number
+from nn.arguments import count, data_rng, examples, flag, number, show
 from nn.data import batches, train_test_split
 from nn.layers import MaskFeed, call_on_batch, flatten_sample, unflatten_sample
 from nn.live import Animation, Snapshots, Watch, training_animation
@@ -261,16 +261,41 @@ def _check_traceable(model: Any) -> None:
                              "statistics at every step); train it with compile=False")
 
 
-def _examples(data: Any, name: str) -> list:
-    """``data`` as a list of plain Python examples; numpy arrays (and their rows and
-    scalars) through ``tolist()``, so numpy is never imported here."""
-    if hasattr(data, "tolist"):
-        return data.tolist()
-    try:
-        return [x.tolist() if hasattr(x, "tolist") else x for x in data]
-    except TypeError:
-        raise TypeError(f"{name} must be a list (or array) of examples, got "
-                        f"{type(data).__name__}") from None
+def _dataset(X: Any, y: Any, where: str, names: tuple[str, str] = ("X", "y")) -> tuple:
+    """``(X, y)`` as lists of examples (numpy arrays accepted), checked: the same non-zero
+    number of examples, every feature a finite number (the row is named otherwise)."""
+    X, y = examples(X, names[0]), examples(y, names[1])
+    if len(X) != len(y):
+        raise ValueError(f"{where}: {names[0]} has {len(X)} examples but {names[1]} has "
+                         f"{len(y)}; they must match")
+    if not X:
+        raise ValueError(f"{where} needs at least one example")
+    for i, x in enumerate(X):
+        _check_features(x, f"{names[0]}[{i}]")
+    return X, y
+
+
+def _check_features(x: Any, row: str) -> None:
+    """Every feature of the example ``x`` (a number, a Value or nested lists of them) is a
+    finite number; else the error names the row and the feature."""
+    stack = [(row, x)]
+    while stack:
+        where, v = stack.pop()
+        if isinstance(v, (list, tuple)):
+            stack.extend((f"{where}[{j}]", w) for j, w in reversed(list(enumerate(v))))
+            continue
+        if isinstance(v, Value):
+            v = v.data
+        if isinstance(v, bool) or not isinstance(v, Real):
+            raise TypeError(f"{row} is {show(x)}: a feature must be a number, but {where} is "
+                            f"{type(v).__name__} {show(v)}")
+        try:
+            finite = math.isfinite(v)
+        except OverflowError:   # an int beyond floats
+            finite = False
+        if not finite:
+            raise ValueError(f"{row} is {show(x)}: {where} is {show(v)}, not a finite number; "
+                             "remove that example or fill the missing value before training")
 
 
 def _check_optimizer(model: Any, optimizer: Any) -> None:
@@ -284,6 +309,18 @@ def _check_optimizer(model: Any, optimizer: Any) -> None:
             raise ValueError("the optimizer holds none of this model's parameters (it was "
                              "built on another model), so fit would train nothing; build it "
                              "from this model: optimizer=SGD(model.parameters(), lr=0.1)")
+
+
+def _check_scheduler(scheduler: Any, optimizer: Any) -> None:
+    if scheduler is None:
+        return
+    if not callable(getattr(scheduler, "step", None)):
+        raise TypeError(f"scheduler must be a learning-rate scheduler such as "
+                        f"StepLR(optimizer, step_size=10) (fit calls its step() after each "
+                        f"epoch), got {type(scheduler).__name__} {show(scheduler)}")
+    if getattr(scheduler, "optimizer", optimizer) is not optimizer:
+        raise ValueError("the scheduler was built for a different optimizer than the one "
+                         "given to fit")
 
 
 def _output_count(model: Any, x: Any) -> int:
@@ -309,9 +346,10 @@ def _label_in(labels: Sequence[int]) -> Callable[[Any], bool]:
     return lambda t: _is_number(t) and t in labels
 
 
-def _check_labels(loss: Any, loss_fn: Callable, y: list, n_outputs: int) -> None:
+def _check_labels(loss: Any, loss_fn: Callable, y: list, n_outputs: int,
+                  where: str = "fit", name_y: str = "y") -> None:
     """Every target is one the built-in loss can take, for a model with ``n_outputs``."""
-    name = f"fit(loss={loss!r})"
+    name = f"{where}(loss={loss!r})"
     outputs = f"{n_outputs} output{'s' if n_outputs > 1 else ''}"
     if loss_fn in (bce_with_logits, hinge_loss) and n_outputs != 1:
         raise ValueError(f"{name} needs a model with one output; this model has {n_outputs} "
@@ -341,7 +379,7 @@ def _check_labels(loss: Any, loss_fn: Callable, y: list, n_outputs: int) -> None
         return   # a loss function of the user's: it checks its own targets
     for i, t in enumerate(y):
         if not valid(t):
-            raise ValueError(f"{name} needs {need}; y[{i}] is {t!r:.60}{hint}")
+            raise ValueError(f"{name} needs {need}; {name_y}[{i}] is {t!r:.60}{hint}")
 
 
 def _accuracy_encoding(loss_fn: Callable, y: list, n_outputs: int
@@ -369,6 +407,11 @@ def _metric_functions(metrics: Optional[Iterable[Any]],
                       encoding: Optional[tuple[str, Optional[float]]]) -> dict[str, Callable]:
     if metrics is None:
         metrics = ("accuracy",) if encoding is not None else ()
+    elif isinstance(metrics, str) or callable(metrics):
+        metrics = (metrics,)   # one metric: metrics="accuracy"
+    elif not isinstance(metrics, (list, tuple)):
+        raise TypeError(f"metrics must be a list such as ['accuracy'], got "
+                        f"{type(metrics).__name__} {show(metrics)}")
     found: dict[str, Callable] = {}
     for metric in metrics:
         if metric == "accuracy":
@@ -403,12 +446,9 @@ def _validation_data(X: Sequence[Any], y: Sequence[Any], validation: Any,
     if validation is None:
         return X, y, None, None
     if not isinstance(validation, (tuple, list)) or len(validation) != 2:
-        raise ValueError(f"validation must be a pair (X_val, y_val), got {validation!r:.60}")
-    X_val, y_val = validation
-    if len(X_val) != len(y_val) or not X_val:
-        raise ValueError(f"validation=(X_val, y_val) needs matching non-empty lists, got "
-                         f"{len(X_val)} and {len(y_val)} examples")
-    return X, y, list(X_val), list(y_val)
+        raise ValueError(f"validation must be a pair (X_val, y_val), got {show(validation)}")
+    X_val, y_val = _dataset(*validation, "fit(validation=(X_val, y_val))", ("X_val", "y_val"))
+    return X, y, X_val, y_val
 
 
 def _evaluate(model: Any, X: Sequence[Any], y: Sequence[Any], loss_fn: Callable,
@@ -443,11 +483,12 @@ def evaluate(model: Any, X: Sequence[Any], y: Sequence[Any],
              loss: Union[str, Callable] = "mse") -> float:
     """The loss of ``model`` on ``(X, y)`` (mean over the examples) in evaluation mode:
     Dropout passes everything through, BatchNorm uses its running statistics; no graph is
-    built and the model's mode is left as it was."""
-    if len(X) != len(y) or not X:
-        raise ValueError(f"evaluate needs matching non-empty X and y, got {len(X)} and "
-                         f"{len(y)} examples")
-    return _evaluate(model, X, y, _loss_function(loss), {})["loss"]
+    built and the model's mode is left as it was. ``X`` and ``y`` may be lists or numpy
+    arrays; they are checked as ``fit`` checks them."""
+    X, y = _dataset(X, y, "evaluate")
+    loss_fn = _loss_function(loss)
+    _check_labels(loss, loss_fn, y, _output_count(model, X[0]), "evaluate")
+    return _evaluate(model, X, y, loss_fn, {})["loss"]
 
 
 class _EarlyStopping:
@@ -509,10 +550,12 @@ def fit(model: Any, X: Sequence[Any], y: Sequence[Any], loss: Union[str, Callabl
     ``scheduler.step()``. History: ``loss`` (mean over the epoch's examples, before each
     update), each metric over the epoch's outputs, and the ``lr`` used.
 
-    ``X`` and ``y`` may be lists or numpy arrays. Before any step, the targets are checked
-    against the loss: ``bce`` labels 0/1, ``hinge`` -1/+1 (one output), ``cross_entropy``
+    ``X`` and ``y`` may be lists or numpy arrays. Before any step, every argument is checked
+    (inside ``no_grad()`` fit refuses to run); every feature of ``X`` must be a finite number
+    (the row is named otherwise); the targets are checked against the loss: ``bce`` labels 0/1, ``hinge`` -1/+1 (one output), ``cross_entropy``
     class indices below the model's output count, ``mse`` numbers (lists of the output's
-    size). ``metrics`` (default: ``accuracy`` when the targets are class labels) may name
+    size). ``metrics`` (default: ``accuracy`` when the targets are class labels; a list, or
+    one metric) may name
     ``"accuracy"``, whose label encoding the loss gives (``nn.metrics``): hinge -1/+1 split at
     0, bce 0/1 logits split at 0, cross-entropy argmax; MSE (or a loss function of your own)
     on 0/1 labels splits at 0.5, on -1/+1 labels at 0, on class indices takes the argmax.
@@ -539,13 +582,18 @@ def fit(model: Any, X: Sequence[Any], y: Sequence[Any], loss: Union[str, Callabl
     generator are left as they were (``nn.live.looking_only``), so the losses and parameters
     are the same, bit for bit, with or without them.
     """
-    X, y = _examples(X, "X"), _examples(y, "y")
-    if len(X) != len(y):
-        raise ValueError(f"X has {len(X)} examples but y has {len(y)}; they must match")
-    if not X:
-        raise ValueError("fit needs at least one example")
-    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
-        raise ValueError(f"epochs must be an int >= 0, got {epochs!r}")
+    # Every argument is checked here, before the first step.
+    if not grad_enabled():
+        raise RuntimeError("fit trains by backpropagation, which no_grad() turns off: every "
+                           "step would leave the parameters as they are; call fit outside "
+                           "the no_grad block")
+    X, y = _dataset(X, y, "fit")
+    epochs = count(epochs, "epochs", low=0)
+    if batch_size is not None:
+        batch_size = count(batch_size, "batch_size")
+    for name, value in (("progress", progress), ("shuffle", shuffle), ("compile", compile),
+                        ("restore_best", restore_best)):   # live: Watch says live_every=k
+        flag(value, name)
     l2 = number(l2, "l2")
     if clip is not None:
         clip = number(clip, "clip")
@@ -554,9 +602,7 @@ def fit(model: Any, X: Sequence[Any], y: Sequence[Any], loss: Union[str, Callabl
         optimizer = SGD(model.parameters(), lr=0.1)
     else:
         _check_optimizer(model, optimizer)
-    if scheduler is not None and getattr(scheduler, "optimizer", optimizer) is not optimizer:
-        raise ValueError("the scheduler was built for a different optimizer than the one "
-                         "given to fit")
+    _check_scheduler(scheduler, optimizer)
     rng = data_rng(seed)
     X, y, X_val, y_val = _validation_data(X, y, validation, validation_split, rng)
     if early_stopping is not None and X_val is None:
@@ -567,8 +613,8 @@ def fit(model: Any, X: Sequence[Any], y: Sequence[Any], loss: Union[str, Callabl
     if callable(getattr(model, "train", None)):
         model.train()
     n_outputs = _output_count(model, X[0])
-    for targets in (y, y_val or []):
-        _check_labels(loss, loss_fn, targets, n_outputs)
+    for targets, name_y in ((y, "y"), (y_val or [], "y_val")):
+        _check_labels(loss, loss_fn, targets, n_outputs, name_y=name_y)
     encoding = _accuracy_encoding(loss_fn, y, n_outputs)
     measures = _metric_functions(metrics, encoding)
     make = make_compiled_step if compile else make_step

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import math
 import sys
 import threading
@@ -407,3 +409,52 @@ def test_derivatives_at_kinks_and_zero(build, x0, expected):
     x = Value(x0)
     build(x).backward()
     assert x.grad == expected
+
+
+def test_backward_of_a_result_computed_inside_no_grad_is_refused():
+    """It left every .grad at 0 without a word (PyTorch: "element 0 of tensors does not
+    require grad"). A constant made inside no_grad is still an ordinary leaf."""
+    x = Value(2.0)
+    with no_grad():
+        y = (x * 3.0).tanh()
+        constant = Value(5.0)
+    for call in (lambda: y.backward(), lambda: grad(y, [x])):
+        with pytest.raises(RuntimeError, match=r"computed inside no_grad\(\).*outside the "
+                                               r"no_grad block"):
+            call()
+    assert x.grad == 0.0 and y.grad == 0.0
+    constant.backward()
+    assert constant.grad == 1.0
+    x.detach().backward()   # a detached copy is a constant too
+    z = y * x               # a graph built on the result outside no_grad works
+    z.backward()
+    assert x.grad == y.data and y.grad == 2.0
+
+
+def test_property_backward_refuses_exactly_the_results_made_without_a_graph():
+    """Random expressions: built inside no_grad (and not a plain leaf), backward raises and
+    changes no gradient; built outside, backward works; leaves always work."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    @settings(deadline=None)
+    @given(st.lists(st.sampled_from(["+", "*", "tanh", "sin", "leaf"]), min_size=1,
+                    max_size=6), st.booleans())
+    def check(steps, inside):
+        x = Value(0.3)
+        with (no_grad() if inside else contextlib.nullcontext()):
+            v = x
+            for step in steps:
+                v = (v + 1.0 if step == "+" else v * 0.5 if step == "*" else
+                     v.tanh() if step == "tanh" else v.sin() if step == "sin" else v)
+        made_by_op = v is not x
+        if inside and made_by_op:
+            with pytest.raises(RuntimeError, match="no_grad"):
+                v.backward()
+            assert x.grad == 0.0
+        else:
+            expected = grad(v, [x])[0]
+            v.backward()
+            assert x.grad == expected and v.grad == 1.0
+
+    check()

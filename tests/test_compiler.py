@@ -447,6 +447,21 @@ def test_batch_is_the_scaled_sum_and_its_gradient():
     assert step.batch([]) == 0.0
 
 
+@pytest.mark.parametrize("n_rows", [1, 63, 64, 200])
+def test_batch_takes_numpy_arrays_on_both_paths(n_rows):
+    """A 2-D array of 64 rows or more (where the vectorized code starts) raised "The truth
+    value of an array ... is ambiguous"; a list of array rows too."""
+    import numpy as np
+    w = Value(0.5)
+    step = compile(lambda a, b: (w * a + b) ** 2, [1.0, 2.0])
+    rows = [[0.1 * i, 1.0 - 0.01 * i] for i in range(n_rows)]
+    results = []
+    for given in (rows, np.array(rows), list(np.array(rows))):
+        w.grad = 0.0
+        results.append((step.batch(given, scale=1 / n_rows), w.grad))
+    assert all(close(r[0], results[0][0]) and close(r[1], results[0][1]) for r in results)
+
+
 def test_input_gradients_and_unused_inputs():
     step = compile(lambda x, y, z: x * y, [1.0, 2.0, 3.0])
     assert step(4.0, 5.0, 6.0) == (20.0, (5.0, 4.0, 0.0))

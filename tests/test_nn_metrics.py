@@ -69,6 +69,21 @@ def test_accuracy_refuses_targets_that_do_not_fit_the_encoding(outputs, targets,
         accuracy(outputs, targets, **kwargs)
 
 
+@pytest.mark.parametrize("outputs, targets, kwargs, error, match", [
+    (["a"], [1], {}, TypeError, r"an output must be a number or a Value.*str 'a'"),
+    ([[0.1, None]], [1], {}, TypeError, r"NoneType None"),
+    ([True], [1], {}, TypeError, r"bool True"),
+    ([0.1], [1], dict(threshold=math.nan), ValueError, r"threshold must be a finite.*nan"),
+    ([0.1], [1], dict(threshold=math.inf), ValueError, r"threshold must be a finite.*inf"),
+    ([0.1], [1], dict(threshold="0.5"), TypeError, r"threshold must be a number"),
+    (5, [1], {}, TypeError, r"outputs must be a list \(or array\) of examples, got int 5"),
+])
+def test_accuracy_refuses_outputs_that_are_not_scores(outputs, targets, kwargs, error, match):
+    """["a"] raised AttributeError; threshold=nan gave 0.0 whatever the scores."""
+    with pytest.raises(error, match=match):
+        accuracy(outputs, targets, **kwargs)
+
+
 def test_numpy_arrays_are_accepted():
     np = require_module("numpy")
     assert accuracy(np.array([0.7, -0.2, 0.1]), np.array([1, -1, -1])) == pytest.approx(2 / 3)
@@ -108,7 +123,8 @@ def test_property_accuracy_is_the_mean_of_per_example_predictions():
         labels = list(range(k)) if encoding == "index" else \
             ([-1, 1] if encoding == "pm1" else [0, 1])
         targets = [draw(st.sampled_from(labels)) for _ in range(n)]
-        threshold = None if encoding == "index" else draw(st.one_of(st.none(), score))
+        threshold = None if encoding == "index" else draw(st.one_of(  # nan: refused
+            st.none(), st.floats(-3, 3), st.just(0.0), st.just(0.5)))
         return outputs, targets, encoding, threshold
 
     @given(batches())

@@ -189,3 +189,102 @@ def test_state_dict_holds_the_running_statistics_and_checks_them_before_loading(
     with pytest.raises(KeyError, match="missing keys.*running_mean.1"):
         untouched.load_state_dict(missing)
     assert untouched.running_mean == [0.0, 0.0] and untouched.num_batches_tracked == 0
+
+
+# (buffer entry, value, what the message says): training then raised ZeroDivisionError, and
+# evaluation a TypeError about complex numbers
+BAD_BUFFERS = [
+    ("running_var.1", -1.0, r"'running_var.1' is -1.0, but a variance is never negative"),
+    ("num_batches_tracked", -1, r"'num_batches_tracked' is -1, but it counts the batches"),
+    ("running_mean.0", math.nan, r"'running_mean.0' is nan, but running_mean must be finite"),
+    ("running_var.0", math.inf, r"'running_var.0' is inf, but running_var must be finite"),
+]
+
+
+@pytest.mark.parametrize("key, value, match", BAD_BUFFERS, ids=[k for k, _, _ in BAD_BUFFERS])
+def test_load_state_dict_refuses_impossible_running_statistics(key, value, match):
+    bn = BatchNorm1d(2)
+    bn([[1.0, 2.0], [3.0, 5.0]])
+    fresh = BatchNorm1d(2)
+    before = fresh.state_dict()
+    with pytest.raises(ValueError, match=match):
+        fresh.load_state_dict({**bn.state_dict(), key: value})
+    assert fresh.state_dict() == before
+
+
+def test_nn_load_names_the_file_and_the_impossible_buffer(tmp_path):
+    import json
+
+    import nn
+    model = Sequential(Linear(2, 2, seed=0), BatchNorm1d(2))
+    path = tmp_path / "bn.json"
+    nn.save(model, path)
+    document = json.loads(path.read_text())
+    document["parameters"]["layers.1.num_batches_tracked"] = -1
+    path.write_text(json.dumps(document))
+    with pytest.raises(ValueError, match=r"bn\.json.*'layers\.1\.num_batches_tracked' is -1"):
+        nn.load(Sequential(Linear(2, 2, seed=0), BatchNorm1d(2)), path)
+
+
+@pytest.mark.parametrize("variance, expected", [(-1.0, math.nan), (-1e-5, math.inf),
+                                                (0.0, 1.0 / math.sqrt(1e-5))])
+def test_batchnorm_evaluation_with_a_variance_set_by_hand_computes_as_pytorch(variance,
+                                                                                expected):
+    """A running variance below -eps (set directly) gives nan as PyTorch's rsqrt does, not a
+    TypeError about complex numbers; -eps gives inf."""
+    bn = BatchNorm1d(1, affine=False).eval()
+    bn.running_var = [variance]
+    (out,) = bn([1.0])
+    assert (math.isnan(out.data) if math.isnan(expected) else out.data == expected)
+
+
+@settings(max_examples=80)
+@given(st.sampled_from(["running_mean.0", "running_var.1", "num_batches_tracked"]),
+       st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.integers(-5, 5)))
+def test_property_loaded_running_statistics_are_possible_ones_or_refused_untouched(key, value):
+    """Any value for any buffer entry: load_state_dict refuses it (changing nothing) or the
+    loaded layer evaluates to finite numbers and trains on."""
+    bn = BatchNorm1d(2)
+    before = bn.state_dict()
+    try:
+        bn.load_state_dict({**before, key: value})
+    except (TypeError, ValueError):
+        assert bn.state_dict() == before
+        return
+    assert math.isfinite(value) and (key == "running_mean.0" or value >= 0)
+    assert all(math.isfinite(v.data) for v in bn.eval()([0.5, -0.5]))
+    bn.train()([[1.0, 2.0], [3.0, 5.0]])
+
+
+def test_layernorm_of_a_huge_row_is_exact():
+    """[1e160, 1e160, -1e160] gave [0, 0, 0] (its squares overflowed); PyTorch gives nan."""
+    norm = LayerNorm(3, elementwise_affine=False)
+    x = [Value(1e160), Value(1e160), Value(-1e160)]
+    out = norm(x)
+    assert [v.data for v in out] == pytest.approx([0.5 ** 0.5, 0.5 ** 0.5, -(2 ** 0.5)],
+                                                  rel=1e-15)
+    sum(out, Value(0.0)).backward()
+    assert all(math.isfinite(v.grad) for v in x)
+
+
+@settings(max_examples=60)
+@given(rows, st.integers(10, 300), st.sampled_from([1.0, -1.0]))
+def test_property_layernorm_is_scale_invariant_for_huge_rows(x, exponent, sign):
+    """A row scaled by 10^10..10^300 normalises to (x - mu) / sigma of the row itself (eps
+    is negligible there), with the gradient of that formula scaled by 1/c."""
+    mu = mean(x)
+    sigma = mean([(v - mu) ** 2 for v in x]) ** 0.5
+    if sigma < 1e-3 * max(map(abs, x)) or sigma < 1e-3:
+        return   # (nearly) constant rows: cancellation or eps, not scale, decides
+    c = sign * 10.0 ** exponent
+    norm = LayerNorm(3, elementwise_affine=False)
+    big = [Value(v * c) for v in x]
+    out = norm(big)
+    assert [v.data for v in out] == pytest.approx([(v - mu) / sigma * (1 if c > 0 else -1)
+                                                  for v in x], rel=1e-9, abs=1e-9)
+    small = [Value(v) for v in x]
+    reference = LayerNorm(3, eps=1e-300, elementwise_affine=False)(small)
+    (out[0] * 2.0 - out[1]).backward()
+    (reference[0] * 2.0 - reference[1]).backward()
+    for b, s in zip(big, small):
+        assert b.grad * c == pytest.approx(sign * s.grad, rel=1e-8, abs=1e-8)

@@ -599,3 +599,82 @@ def test_property_clip_grad_norm_matches_torch_for_every_magnitude():
         assert _same_floats([p.grad for p in params], expected_grads, rel=1e-12)
 
     check()
+
+
+# ------------------------------------------------- schedulers: load_state_dict checks first
+
+SCHEDULERS = [(StepLR, dict(step_size=2, gamma=0.5)), (ExponentialLR, dict(gamma=0.9)),
+              (CosineAnnealingLR, dict(T_max=5, eta_min=0.01)),
+              (LinearWarmup, dict(warmup_epochs=3, start_factor=0.2))]
+
+# (scheduler, what the state says, what the message must name)
+BAD_SCHEDULER_STATES = [
+    (StepLR, dict(hyperparameters__step_size=0), r"step_size.*0"),
+    (CosineAnnealingLR, dict(hyperparameters__T_max=0), r"T_max.*0"),
+    (LinearWarmup, dict(hyperparameters__warmup_epochs=0), r"warmup_epochs.*0"),
+    (ExponentialLR, dict(hyperparameters__gamma=float("nan")), r"gamma: nan"),
+    (StepLR, dict(hyperparameters__gamma=-2), r"gamma: -2"),
+    (LinearWarmup, dict(hyperparameters__start_factor=7), r"start_factor: 7"),
+    (StepLR, dict(hyperparameters=[2, 0.5]), r"hyperparameters must be.*\[2, 0\.5\]"),
+    (ExponentialLR, dict(last_epoch=-1), r"last_epoch.*-1"),
+    (ExponentialLR, dict(last_epoch=2.0), r"last_epoch.*2\.0"),
+    (ExponentialLR, dict(hyperparameters__gamma=1.5, last_epoch=10 ** 6),
+     r"learning rate of epoch 1000000"),
+    (ExponentialLR, dict(base_lr="0.1"), r"base_lr"),
+    (StepLR, dict(type="ExponentialLR"), r"'ExponentialLR', not 'StepLR'"),
+]
+
+
+def _scheduler_state(state, changes):
+    state = {**state, "hyperparameters": dict(state["hyperparameters"])}
+    for path, value in changes.items():
+        *keys, last = path.split("__")
+        (state[keys[0]] if keys else state)[last] = value
+    return state
+
+
+@pytest.mark.parametrize("cls, damage, match", BAD_SCHEDULER_STATES,
+                         ids=[f"{c.__name__}-{list(d)[-1]}" for c, d, _ in BAD_SCHEDULER_STATES])
+def test_scheduler_load_state_dict_refuses_a_bad_state_and_changes_nothing(cls, damage, match):
+    opt = SGD([Value(1.0)], lr=0.1)
+    scheduler = cls(opt, **dict(SCHEDULERS)[cls])
+    scheduler.step()
+    before = scheduler.state_dict(), opt.lr
+    with pytest.raises((TypeError, ValueError), match=match):
+        scheduler.load_state_dict(_scheduler_state(scheduler.state_dict(), damage))
+    assert (scheduler.state_dict(), opt.lr) == before
+    scheduler.step()   # still works
+    assert scheduler.last_epoch == 2
+
+
+def test_property_scheduler_load_state_dict_accepts_exactly_what_the_constructor_accepts():
+    """For random hyperparameters, building a scheduler and loading them into one agree: both
+    give the same scheduler and lr, or both raise the same error and nothing changes."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    choices = [(cls, name) for cls, _ in SCHEDULERS for name in cls.hyperparameters]
+
+    @settings(max_examples=200)
+    @given(st.sampled_from(choices), _hyperparameter_value())
+    def check(choice, value):
+        cls, name = choice
+        hyper = {**dict(SCHEDULERS)[cls], name: value}
+
+        def construct():
+            return cls(SGD([Value(1.0)], lr=0.1), **hyper)
+
+        def load():
+            scheduler = cls(SGD([Value(1.0)], lr=0.1), **dict(SCHEDULERS)[cls])
+            state = scheduler.state_dict()
+            before = state, scheduler.optimizer.lr
+            try:
+                scheduler.load_state_dict({**state, "hyperparameters": hyper})
+            except (TypeError, ValueError):
+                assert (scheduler.state_dict(), scheduler.optimizer.lr) == before
+                raise
+            return scheduler
+
+        assert _outcome(load) == _outcome(construct)
+
+    check()

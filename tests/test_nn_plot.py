@@ -52,3 +52,14 @@ def test_plot_history_one_panel_per_record():
 def test_mismatched_data_is_refused():
     with pytest.raises(ValueError, match="matching"):
         plot.plot_decision_boundary(MLP(2, [1], seed=0), [[0.0, 0.0]], [1, 0])
+
+
+def test_numpy_arrays_draw_the_same_boundary():
+    """A numpy X raised "The truth value of an array ... is ambiguous"."""
+    np = require_module("numpy")
+    X, y = data.make_moons(30, noise=0.1, seed=0, labels="pm1")
+    model = MLP(2, [4, 1], seed=0)
+    drawn = [plot.plot_decision_boundary(model, X_in, y_in, resolution=10)
+             for X_in, y_in in [(X, y), (np.array(X), np.array(y))]]
+    assert (drawn[0].collections[-1].get_offsets() ==
+            drawn[1].collections[-1].get_offsets()).all()

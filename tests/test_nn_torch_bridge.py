@@ -83,6 +83,9 @@ def test_from_torch_reads_a_torch_built_network():
     (lambda t: t.nn.BatchNorm1d(3, track_running_stats=False), "running statistics"),
     (lambda t: t.nn.BatchNorm1d(3, bias=False), "no bias"),
     (lambda t: t.nn.LayerNorm((2, 3)), "one dimension"),
+    (lambda t: t.nn.Softplus(beta=2.0), r"Softplus\(beta=2\.0"),
+    (lambda t: t.nn.Sequential(t.nn.Linear(2, 3), t.nn.Softplus(threshold=5.0),
+                               t.nn.Linear(3, 1)), r"layer 1 is Softplus.*threshold=5\.0"),
     (lambda t: "Linear(2, 3)", "torch.nn.Module"),
 ])
 def test_from_torch_refuses_what_nn_cannot_be(build, match):
@@ -93,12 +96,69 @@ def test_from_torch_refuses_what_nn_cannot_be(build, match):
 
 def test_to_torch_refuses_what_torch_has_no_module_for():
     require_module("torch")
-    with pytest.raises(ValueError, match="'softplus' has no PyTorch module"):
-        nn.to_torch(Sequential(Linear(2, 2, seed=0), Activation("softplus")))
+    from autograd import ops, register_op
+    register_op("cube_for_bridge", lambda x: x ** 3, lambda x, out: (3 * x * x,))
+    try:
+        for model in (Sequential(Linear(2, 2, seed=0), Activation("cube_for_bridge")),
+                      MLP(2, [2, 1], activation="cube_for_bridge", seed=0)):
+            with pytest.raises(ValueError, match=r"activation 'cube_for_bridge' \(an op added "
+                                                 r"with register_op\) has no PyTorch twin"):
+                nn.to_torch(model)   # was a bare KeyError for an MLP
+    finally:
+        ops.unregister_op("cube_for_bridge")
     with pytest.raises(TypeError, match="cannot convert Neuron"):
         nn.to_torch(nn.Neuron(2, seed=0))
     with pytest.raises(TypeError, match="needs an nn module"):
         nn.to_torch(lambda x: x)
+
+
+ELEMENTWISE = ["softplus", "abs", "exp", "log", "sqrt", "sin", "cos"]
+
+
+@pytest.mark.parametrize("name", ELEMENTWISE)
+def test_every_builtin_activation_has_a_torch_twin_with_the_same_numbers(name):
+    """softplus (torch's Softplus) and the ops torch has as functions only (an Elementwise
+    module): the same outputs and gradients in float64, and back to the same module. An
+    MLP(activation="softplus") raised a bare KeyError."""
+    torch = require_module("torch")
+    positive = name in ("log", "sqrt")   # through exp first: the inputs are positive
+    models = [Sequential(Linear(3, 3, seed=0), *([Activation("exp")] if positive else []),
+                         Activation(name), Linear(3, 2, seed=1))]
+    if not positive:
+        models.append(MLP(3, [4, 4, 2], activation=name, seed=2))
+    for model in models:
+        twin = nn.to_torch(model)
+        for x in INPUTS + ([[30.0, -25.0, 12.0]] if name == "softplus" else []):  # beyond 20
+            xs = [Value(v) for v in x]
+            out = model(xs)
+            (out[0] * 1.0 + out[1] * 2.0).backward()
+            tx = torch.tensor(x, dtype=torch.float64, requires_grad=True)
+            tout = twin(tx)
+            (tout * torch.tensor([1.0, 2.0], dtype=torch.float64)).sum().backward()
+            assert tout.tolist() == pytest.approx([o.data for o in out], rel=1e-12, abs=1e-14)
+            assert tx.grad.tolist() == pytest.approx([v.grad for v in xs], rel=1e-12,
+                                                     abs=1e-14)
+        back = nn.from_torch(twin)   # (a Linear-activation-Linear Sequential: an MLP)
+        assert [[o.data for o in back(x)] for x in INPUTS] == \
+            [[o.data for o in model(x)] for x in INPUTS]
+        if isinstance(model, MLP):
+            assert back.architecture() == model.architecture()
+            assert back.state_dict() == model.state_dict()
+
+
+def test_softplus_twin_is_exact_beyond_torchs_default_threshold():
+    """torch's Softplus() is x itself above 20 (log(1 + e^20) is 20 + 2e-9); the twin's
+    threshold 40 is where log(1 + e^x) rounds to x in float64."""
+    torch = require_module("torch")
+    xs = [-800.0, -30.0, 0.0, 19.5, 20.5, 25.0, 36.0, 39.9, 40.1, 800.0]
+    twin = nn.to_torch(Activation("softplus"))
+    t = torch.tensor(xs, dtype=torch.float64, requires_grad=True)
+    twin(t).sum().backward()
+    values = [Value(x) for x in xs]
+    outs = Activation("softplus")(values)
+    sum(outs, Value(0.0)).backward()
+    assert twin(t).tolist() == [o.data for o in outs]
+    assert t.grad.tolist() == pytest.approx([v.grad for v in values], rel=1e-15, abs=1e-300)
 
 
 # ---------------------------------------------------------------- the PyTorch-style modules

@@ -170,6 +170,106 @@ def test_bad_fit_arguments_raise_clear_errors(kwargs, match):
         fit(model, X, y, **args)
 
 
+# (argument, error, what the message says): each refused before the first step
+BAD_ARGUMENTS = [
+    (dict(scheduler=5), TypeError, r"scheduler must be a learning-rate scheduler.*int 5"),
+    (dict(shuffle="no"), TypeError, r"shuffle must be True or False, got str 'no'"),
+    (dict(compile=1), TypeError, r"compile must be True or False, got int 1"),
+    (dict(live="yes"), ValueError, r"live=...\) must be True or False"),
+    (dict(restore_best=0), TypeError, r"restore_best must be True or False"),
+    (dict(batch_size=0), ValueError, r"batch_size must be a positive int, got 0"),
+    (dict(batch_size=2.5), ValueError, r"batch_size must be a positive int, got 2\.5"),
+    (dict(metrics=5), TypeError, r"metrics must be a list such as \['accuracy'\], got int 5"),
+    (dict(metrics="f1"), ValueError, r"unknown metric 'f1'"),
+    (dict(X=[[1.0], [math.nan]]), ValueError,
+     r"X\[1\] is \[nan\]: X\[1\]\[0\] is nan, not a finite number"),
+    (dict(X=[[1.0], [2.0, -math.inf]]), ValueError, r"X\[1\]\[1\] is -inf"),
+    (dict(X=[[1.0], ["2"]]), TypeError, r"X\[1\]\[0\] is str '2'"),
+    (dict(X=[[1.0], [10 ** 400]]), ValueError, r"X\[1\]\[0\] is 1000"),
+    (dict(X=5), TypeError, r"X must be a list \(or array\) of examples, got int 5"),
+    (dict(X="ab"), TypeError, r"X must be a list \(or array\) of examples, got str 'ab'"),
+]
+
+
+@pytest.mark.parametrize("kwargs, error, match", BAD_ARGUMENTS,
+                         ids=[repr(k)[:40] for k, _, _ in BAD_ARGUMENTS])
+def test_every_argument_is_checked_before_the_first_step(kwargs, error, match):
+    """These trained a whole epoch (or forever) before failing, or were taken as something
+    else (shuffle="no" as True, metrics="accuracy" letter by letter)."""
+    args = dict(X=[[1.0], [2.0]], y=[1.0, 0.0])
+    args.update(kwargs)
+    X, y = args.pop("X"), args.pop("y")
+    _fit_refused(MLP(1, [1], seed=0), X, y, error=error, match=match, **args)
+
+
+def test_one_metric_may_be_given_by_name():
+    history = fit(_linear(0.2), [[1.0], [2.0]], [1, 0], loss="mse", epochs=1,
+                  progress=False, metrics="accuracy")
+    assert list(history) == ["loss", "accuracy", "lr"]
+
+
+def test_fit_refuses_to_train_inside_no_grad_and_changes_nothing():
+    from autograd import no_grad
+    with no_grad():
+        _fit_refused(MLP(1, [1], seed=0), [[1.0]], [1.0], error=RuntimeError,
+                     match=r"no_grad\(\) turns off.*outside the no_grad block")
+
+
+def test_property_a_non_finite_feature_is_named_before_training():
+    """A nan, inf or non-number anywhere in X (any row, any feature): fit refuses before the
+    first step and names that row and feature; X without one trains."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    @settings(max_examples=60, deadline=None)
+    @given(st.integers(0, 4), st.integers(0, 1),
+           st.sampled_from([math.nan, math.inf, -math.inf, "x", None, 1.5]))
+    def check(row, feature, bad):
+        X = [[0.1 * i, -0.2 * i] for i in range(5)]
+        X[row][feature] = bad
+        model = MLP(2, [1], seed=0)
+        if bad == 1.5:
+            fit(model, X, [0.0] * 5, epochs=1, progress=False)
+            return
+        _fit_refused(model, X, [0.0] * 5, error=(TypeError, ValueError),
+                     match=rf"X\[{row}\]\[{feature}\] is")
+
+    check()
+
+
+# (evaluate's arguments, error, what the message says)
+BAD_EVALUATE = [
+    (dict(X=5, y=5), TypeError, r"X must be a list \(or array\) of examples, got int 5"),
+    (dict(loss="cross_entropy"), ValueError,
+     r"evaluate\(loss='cross_entropy'\) needs a model with one output per class"),
+    (dict(y=[0, 5], loss="bce"), ValueError, r"evaluate\(loss='bce'\) .*y\[1\] is 5"),
+    (dict(X=[[1.0], [math.nan]]), ValueError, r"X\[1\]\[0\] is nan"),
+    (dict(X=[[1.0]]), ValueError, r"evaluate: X has 1 examples but y has 2"),
+]
+
+
+@pytest.mark.parametrize("kwargs, error, match", BAD_EVALUATE,
+                         ids=[repr(k)[:40] for k, _, _ in BAD_EVALUATE])
+def test_evaluate_checks_its_data_as_fit_does(kwargs, error, match):
+    args = dict(X=[[1.0], [2.0]], y=[1, 0])
+    args.update(kwargs)
+    with pytest.raises(error, match=match):
+        evaluate(MLP(1, [1], seed=0), args.pop("X"), args.pop("y"), **args)
+
+
+def test_numpy_arrays_work_in_evaluate_and_validation():
+    """They raised "The truth value of an array ... is ambiguous"."""
+    np = require_module("numpy")
+    X, y = data.make_moons(20, noise=0.1, seed=0, labels="pm1")
+    model = MLP(2, [4, 1], seed=0)
+    assert evaluate(model, np.array(X), np.array(y), loss="hinge") == \
+        evaluate(model, X, y, loss="hinge")
+    runs = [fit(MLP(2, [4, 1], seed=0), X[:10], y[:10], loss="hinge", epochs=2,
+                progress=False, validation=validation)
+            for validation in [(X[10:], y[10:]), (np.array(X[10:]), np.array(y[10:]))]]
+    assert runs[0] == runs[1] and runs[0]["val_loss"][-1] > 0.0
+
+
 def test_scheduler_for_another_optimizer_is_rejected():
     model = MLP(1, [1], seed=0)
     other = SGD(MLP(1, [1], seed=1).parameters(), lr=0.1)
@@ -447,7 +547,9 @@ def test_fit_puts_the_model_in_training_mode():
     (dict(validation=([[1.0]], [1.0]), validation_split=0.5), ValueError, "not both"),
     (dict(validation_split=1.0), ValueError, r"a float in \(0, 1\)"),
     (dict(validation=([[1.0]],)), ValueError, r"a pair \(X_val, y_val\)"),
-    (dict(validation=([[1.0]], [])), ValueError, "matching non-empty"),
+    (dict(validation=([[1.0]], [])), ValueError, "X_val has 1 examples but y_val has 0"),
+    (dict(validation=([], [])), ValueError, "at least one example"),
+    (dict(validation=([[math.nan]], [1.0])), ValueError, r"X_val\[0\] is \[nan\]"),
     (dict(early_stopping=3), ValueError, "early_stopping watches the validation loss"),
     (dict(validation=([[1.0]], [1.0]), early_stopping=0), ValueError, "an int >= 1"),
 ])
@@ -482,5 +584,5 @@ def test_evaluate_is_the_mean_loss_without_changing_the_mode():
     expected = sum((w.data * x[0] + b.data - t) ** 2 for x, t in zip(X, y)) / 2
     assert evaluate(model, X, y) == pytest.approx(expected, rel=1e-15)   # dropout off
     assert model.training
-    with pytest.raises(ValueError, match="matching non-empty"):
+    with pytest.raises(ValueError, match="evaluate needs at least one example"):
         evaluate(model, [], [])

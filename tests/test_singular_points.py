@@ -162,3 +162,63 @@ def test_the_issue_12_examples():
         Value(INF).sin()
     with pytest.raises(OverflowError, match="Value\\(data\\).*too large for a float"):
         Value(10 ** 400)
+
+
+# Points where the order of the chain rule's arithmetic decides the number (issue 21): each
+# is `f(inputs) * upstream`, so the op's contribution is upstream times (or over) its local.
+def _log(x):
+    return x.log()
+
+
+EDGE_POINTS = [
+    # (name, the op on Values or tensors, inputs, upstream)
+    ("subnormal ** 0", lambda a, b: a ** b, (1e-310, 0.0), 1.0),          # was nan: 0 * inf
+    ("(-0) ** 0.5", lambda a, b: a ** b, (-0.0, 0.5), 1.0),               # was d/da = -inf
+    ("x / subnormal", lambda x, y: x / y, (1.0, 1e-310), 2e-287),         # was inf: g * (1/y)
+    ("-x / subnormal", lambda x, y: x / y, (-3.0, -4e-320), 1e-300),
+    ("log(subnormal)", _log, (1e-310,), 1e-310),                          # was inf
+    ("log(tiny normal)", _log, (3e-308,), 1e-300),
+]
+
+
+def _every_way(build, point, upstream):
+    """The gradient of build(*point) * upstream by backward(), grad(), grad(create_graph) and
+    compiled code: they must agree."""
+    leaves = [Value(x) for x in point]
+    (build(*leaves) * upstream).backward()
+    by_grad = grad(build(*leaves) * upstream, leaves)
+    by_graph = [float(g) for g in grad(build(*leaves) * upstream, leaves, create_graph=True)]
+    compiled = autograd.compile(lambda *v: build(*v) * upstream, list(point))(*point)[1]
+    return [[v.grad for v in leaves], by_grad, by_graph, list(compiled)]
+
+
+@pytest.mark.parametrize("name, build, point, upstream", EDGE_POINTS,
+                         ids=[e[0] for e in EDGE_POINTS])
+def test_edge_points_give_pytorchs_gradient_every_way(torch, name, build, point, upstream):
+    xs = [torch.tensor(x, dtype=torch.float64, requires_grad=True) for x in point]
+    (build(*xs) * upstream).backward()
+    theirs = [x.grad.item() for x in xs]
+    for ours in _every_way(build, point, upstream):
+        assert all(same(a, b) for a, b in zip(ours, theirs)), (name, ours, theirs)
+
+
+def test_property_a_tiny_upstream_over_a_tiny_denominator_is_pytorchs(torch):
+    """x / y and log(y) for y down to the subnormals and upstream gradients down to 1e-320:
+    the contribution upstream / y is finite where upstream * (1 / y) overflowed, and the fast
+    path, grad(), create_graph and compiled code all give PyTorch's number."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    tiny = st.floats(5e-324, 1e-290).flatmap(lambda v: st.sampled_from([v, -v]))
+
+    @settings(max_examples=60, deadline=None)
+    @given(st.floats(-10.0, 10.0), tiny, st.floats(1e-320, 1e-250), st.booleans())
+    def check(x, y, upstream, use_log):
+        build, point = (_log, (abs(y),)) if use_log else (lambda a, b: a / b, (x, y))
+        xs = [torch.tensor(v, dtype=torch.float64, requires_grad=True) for v in point]
+        (build(*xs) * upstream).backward()
+        theirs = [t.grad.item() for t in xs]
+        for ours in _every_way(build, point, upstream):
+            assert all(same(a, b) for a, b in zip(ours, theirs)), (point, ours, theirs)
+
+    check()
