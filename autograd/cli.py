@@ -5,6 +5,7 @@
     chainrule explain "x * y" x=2 y=-3
     chainrule step "x * y" x=2 y=-3 -o backprop.html
     chainrule playground -o site
+    chainrule course -o site --offline
 
 Exit status, the same for every command:
 
@@ -122,6 +123,25 @@ def _parser() -> argparse.ArgumentParser:
                             help="folder to write the site to (default playground)")
     playground.add_argument("--pyodide", metavar="DIR", default=None,
                             help="the npm pyodide package (default: node_modules/pyodide)")
+
+    summary = ("Write the course as a website: every notebook executed, with its pictures, "
+               "runnable in the browser (JupyterLite), the API reference and the playground.")
+    course = commands.add_parser("course", help=summary, description=summary,
+                                 allow_abbrev=False, epilog="example:\n  chainrule course -o "
+                                 "site --offline && python -m http.server -d site",
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    course.add_argument("-o", "--output", default="site",
+                        help="folder to write the site to (default site; an earlier course "
+                        "site there is replaced)")
+    course.add_argument("--offline", action="store_true",
+                        help="bundle everything the browser needs, so that no page loads "
+                        "anything from outside the site (lessons that need numpy or "
+                        "matplotlib then run in the browser only online)")
+    course.add_argument("--notebooks", metavar="DIR", default=None,
+                        help="the folder of the lessons (default: notebooks/)")
+    course.add_argument("--node-modules", metavar="DIR", default=None,
+                        help="the folder with the npm packages pyodide and katex "
+                        "(default: node_modules/, installed by npm ci)")
     return parser
 
 
@@ -157,6 +177,18 @@ def _run(args: argparse.Namespace) -> None:
         except (PlaygroundError, OSError) as error:
             raise _Failure(str(error), EXIT_FAILURE) from None
         print(how_to_open(page))
+        return
+    if args.command == "course":
+        from autograd import course
+
+        try:
+            page = course.build(args.output, offline=args.offline, notebooks=args.notebooks,
+                                node_modules=args.node_modules)
+        except course.OutputFolderError as error:
+            raise _Failure(str(error)) from None
+        except (course.CourseError, OSError) as error:
+            raise _Failure(str(error), EXIT_FAILURE) from None
+        print(course.how_to_open(page))
         return
     root, leaves = _expression_graph(args)
     try:
