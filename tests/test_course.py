@@ -13,21 +13,26 @@ import json
 import re
 import threading
 import time
-import tomllib
 from html.parser import HTMLParser
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from importlib import metadata
 from pathlib import Path
 
 import pytest
+import tomllib
 from conftest import require_module, require_npm_package
 from hypothesis import given
 from hypothesis import strategies as st
 
 from autograd.cli import main
 from autograd.course import MARKER
-from autograd.course.lite import (JUPYTERLITE_VERSION, PRELOAD, PYODIDE_CDN, PYODIDE_MARKERS,
-                                  patched_lock)
+from autograd.course.lite import (
+    JUPYTERLITE_VERSION,
+    PRELOAD,
+    PYODIDE_CDN,
+    PYODIDE_MARKERS,
+    patched_lock,
+)
 from autograd.course.notebooks import imports, lesson
 from autograd.playground import PYODIDE_VERSION
 
@@ -75,8 +80,9 @@ def test_every_lesson_has_a_page_with_its_outputs_and_its_browser_link(site, not
     page = (site / "notebooks" / notebook.stem / "index.html").read_text(encoding="utf-8")
     cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
     code = [c for c in cells if c["cell_type"] == "code"]
-    outputs = page.count('class="jp-OutputArea-output')
-    assert outputs >= len(code) // 2, f"{notebook.stem}: {outputs} outputs for {len(code)} cells"
+    printing = [c for c in code if "print(" in "".join(c["source"])]
+    outputs = len(re.findall(r'class="[^"]*\bjp-OutputArea-output\b', page))
+    assert outputs >= len(printing) > 0, f"{notebook.stem}: {outputs} outputs"
     assert "Traceback" not in page and "jp-OutputArea-error" not in page
     assert f'href="../../lite/lab/index.html?path={notebook.name}"' in page
     assert (site / "lite" / "files" / notebook.name).is_file()
@@ -99,14 +105,15 @@ def test_each_lesson_says_whether_it_runs_offline_from_its_imports(site):
 
 def test_the_home_page_the_api_reference_and_the_playground(site):
     home = (site / "index.html").read_text(encoding="utf-8")
-    assert "24.7041 138.8338 645.5773" in home and 'src="example.svg"' in home
+    text = re.sub(r"<[^>]+>", "", home)
+    assert "24.7041 138.8338 645.5773" in text and 'src="example.svg"' in home
     assert (site / "example.svg").read_text(encoding="utf-8").lstrip().startswith(("<?xml",
                                                                                    "<svg"))
     for notebook in NOTEBOOKS:
         assert f'href="notebooks/{notebook.stem}/"' in home
     api = (site / "api" / "index.html").read_text(encoding="utf-8")
     for name in ("Value", "draw_graph", "explain", "stepper", "MLP", "SGD", "fit"):
-        assert f'id="autograd.' in api and re.search(rf'id="[\w.]*\.{name}"', api), name
+        assert 'id="autograd.' in api and re.search(rf'id="[\w.]*\.{name}"', api), name
     assert (site / "playground" / "app" / "index.html").is_file()
     assert (site / "assets" / "katex" / "katex.min.js").is_file()
     assert (site / MARKER).read_text() == "offline\n"
@@ -164,7 +171,7 @@ def outside_urls(site: Path) -> dict[str, list[str]]:
             parser = LoadedURLs()
             parser.feed(text)
             urls = parser.urls + [u for style in re.findall(r"<style[^>]*>(.*?)</style>", text,
-                                                          re.S) for u in css_urls(style)]
+                                                          re.DOTALL) for u in css_urls(style)]
         elif path.suffix == ".css":
             urls = css_urls(text)
         else:
@@ -312,8 +319,8 @@ def test_the_lock_describes_the_sites_wheels_and_nothing_else_offline(tmp_path, 
         "numpy": {"name": "numpy", "version": "2", "file_name": "numpy-2-wasm.whl",
                   "sha256": "n", "depends": [], "imports": ["numpy"]}}}
     wheels = [fake_wheel(tmp_path, "micropip", "1"),
-              fake_wheel(tmp_path, "chainrule", "0.1", ["graphviz", "wasmtime; sys_platform "
-                                                        "!= 'emscripten'"]),
+              fake_wheel(tmp_path, "chainrule", "0.1",
+                         ["graphviz", "wasmtime; sys_platform != 'emscripten'"]),
               fake_wheel(tmp_path, "graphviz", "0.21")]
     packages = patched_lock(lock, wheels, offline=offline)["packages"]
     assert packages["micropip"]["file_name"] == "micropip-1-py3-none-any.whl"

@@ -168,8 +168,8 @@ def _runs(item: Lesson, offline: bool) -> str:
 
 
 def _names(names: tuple[str, ...]) -> str:
-    quoted = [f"{name}" for name in names]
-    return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " and " + quoted[-1]
+    """``a``, ``a and b``, ``a, b and c``."""
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
 def _add_banner(path: Path, item: Lesson, offline: bool) -> None:
@@ -212,10 +212,10 @@ def _write_pages(docs: Path, snippets: Path, lessons: list[Lesson], katex: Path)
 
 def _example_picture(code: str) -> str:
     """The graph of the home page's example, drawn by running it."""
-    from autograd import draw_graph
-
     import contextlib
     import io
+
+    from autograd import draw_graph
 
     namespace: dict = {}
     with contextlib.redirect_stdout(io.StringIO()):      # it prints its numbers
@@ -229,9 +229,9 @@ def _api_page() -> str:
     import autograd
     import nn
 
-    lines = ["# API reference", "",
-             "Every public name of the two packages, as `from autograd import ...` and "
-             "`from nn import ...` give them, documented from its docstring.", ""]
+    intro = ("Every public name of the two packages, as `from autograd import ...` and "
+             "`from nn import ...` give them, documented from its docstring.")
+    lines = ["# API reference", "", intro, ""]
     for package in (autograd, nn):
         lines += [f"## {package.__name__}", ""]
         for name in package.__all__:
@@ -268,7 +268,7 @@ def _mkdocs(work: Path, docs: Path, output: Path, lessons: list[Lesson]) -> None
             python["paths"] = [str(Path(autograd.__file__).resolve().parents[1])]
     (work / "mkdocs.yml").write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
     done = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-q",
-                           "-f", str(work / "mkdocs.yml")], capture_output=True, text=True)
+                           "-f", str(work / "mkdocs.yml")], capture_output=True, text=True, check=False)
     if done.returncode != 0:
         tail = "\n".join((done.stdout + done.stderr).splitlines()[-15:])
         raise CourseError(f"'mkdocs build' failed:\n{tail}")

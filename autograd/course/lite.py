@@ -87,7 +87,7 @@ def build_lite(output: Path, notebooks: Iterable[Path], runtime: Path, *, offlin
     command = [sys.executable, "-m", "jupyter", "lite", "build", "--lite-dir", str(lite_dir),
                "--contents", str(contents), "--output-dir", str(output), "--apps", "lab",
                "--no-sourcemaps", "--no-unused-shared-packages"]
-    done = subprocess.run(command, cwd=work, capture_output=True, text=True)
+    done = subprocess.run(command, cwd=work, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         tail = "\n".join((done.stdout + done.stderr).splitlines()[-15:])
         raise LiteError(f"'jupyter lite build' failed:\n{tail}")
@@ -122,7 +122,7 @@ def startup_wheels(lock: dict, cache: Path) -> list[Path]:
         command = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
                    "--python-version", PYODIDE_MARKERS["python_version"], "-q",
                    "--disable-pip-version-check", "-d", str(cache), *missing]
-        done = subprocess.run(command, capture_output=True, text=True)
+        done = subprocess.run(command, capture_output=True, text=True, check=False)
         if done.returncode != 0:
             raise LiteError(f"cannot download the kernel's wheels {' '.join(missing)} from "
                             f"the package index: {done.stderr.strip().splitlines()[-1:]}")

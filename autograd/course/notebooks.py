@@ -28,10 +28,6 @@ class Lesson:
     online: tuple[str, ...]       # from Pyodide's full distribution: the browser needs a network
     local_only: tuple[str, ...]   # not in Pyodide at all (torch, ...): a local install only
 
-    @property
-    def name(self) -> str:
-        return self.path.stem
-
 
 def imports(notebook: dict) -> set[str]:
     """The top-level modules a notebook's code cells import."""
