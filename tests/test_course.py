@@ -87,8 +87,10 @@ def test_every_lesson_has_a_page_with_its_outputs_and_its_browser_link(site, not
     assert f'href="../../lite/lab/index.html?path={notebook.name}"' in page
     assert (site / "lite" / "files" / notebook.name).is_file()
     source = "".join("".join(c["source"]) for c in code)
-    if "draw_graph(" in source or "stepper(" in source:
-        assert "<svg" in page or "&lt;svg" in page          # inline, or in the stepper's iframe
+    if "draw_graph(" in source:
+        assert 'data-mime-type="image/svg+xml"' in page
+    if "stepper(" in source:
+        assert "&lt;svg" in page                             # in the stepper's iframe
     if "plt.show()" in source:
         assert 'src="data:image/png;base64,' in page
 
@@ -214,6 +216,20 @@ def test_the_offline_kernel_loads_only_wheels_of_the_site(site):
     assert settings["pyodideUrl"] == "./static/pyodide/pyodide.mjs"
     assert settings["disablePyPIFallback"] is True
     assert settings["loadPyodideOptions"]["packages"] == list(PRELOAD)
+
+
+@pytest.mark.browser
+def test_a_wide_graph_keeps_its_size_and_scrolls(server, browser):
+    page = browser.new_page(viewport={"width": 900, "height": 900})
+    try:
+        page.goto(server + "notebooks/01_values_and_the_chain_rule/")
+        sizes = page.evaluate("""() => [...document.querySelectorAll('.jp-RenderedSVG img')]
+            .map(img => [img.naturalWidth, img.getBoundingClientRect().width,
+                         img.parentElement.scrollWidth, img.parentElement.clientWidth])""")
+    finally:
+        page.close()
+    assert sizes and all(abs(natural - shown) < 1 for natural, shown, _, _ in sizes)
+    assert any(scroll > client for _, _, scroll, client in sizes)    # micrograd's example
 
 
 # --- notebook 08 in the browser --------------------------------------------------------------
