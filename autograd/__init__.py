@@ -22,11 +22,13 @@ from autograd.value import Scope, Value
 __all__ = [
     "Value", "Scope", "no_grad", "detect_anomaly", "AnomalyError", "grad", "gradcheck",
     "GradcheckError", "register_op", "ops", "topological_order", "explain", "draw_graph",
-    "draw_dot", "stepper", "Exercise", "paths",
+    "draw_dot", "stepper", "Exercise", "paths", "jvp", "jacobian",
 ]
 __version__ = "0.1.0"
+#: Marks this ``autograd`` as chainrule's (HIPS autograd has the same import name).
+__chainrule__ = True
 
-# Teaching and drawing tools load on first use, so `import autograd` stays light.
+# Teaching and drawing tools, and forward mode, load on first use: `import autograd` stays light.
 _LAZY = {
     "explain": ("autograd.trace", "explain"),
     "BackwardTrace": ("autograd.trace", "BackwardTrace"),
@@ -36,6 +38,8 @@ _LAZY = {
     "stepper": ("autograd.viz.stepper", "stepper"),
     "Exercise": ("autograd.exercise", "Exercise"),
     "paths": ("autograd.paths", "paths"),
+    "jvp": ("autograd.forward", "jvp"),
+    "jacobian": ("autograd.forward", "jacobian"),
     "compile": ("autograd.compiler", "compile"),
     "compile_outputs": ("autograd.compiler", "compile_outputs"),
 }

@@ -16,11 +16,10 @@ each gets the serial result.
 from __future__ import annotations
 
 import itertools
-import math
 import threading
 from typing import Any, Sequence, Union
 
-from autograd.modes import AnomalyError, anomaly_enabled, ieee, no_grad
+from autograd.modes import AnomalyError, anomaly_enabled, first_non_finite, ieee, no_grad
 from autograd import ops
 from autograd.value import Value, _const, _to_float, describe_inputs
 
@@ -181,10 +180,9 @@ def chain_rule_step(node: Value, upstream: Any, create_graph: bool = False) -> l
 
 
 def _check_contributions(node: Value, upstream: float, found: list[tuple]) -> None:
-    if not math.isfinite(upstream):
-        return  # not the first non-finite number: that was found before this node
+    operands = [upstream, node.data, *(v.data for v in node.inputs)]
     for k, (_inp, local, contribution) in enumerate(found):
-        if contribution is not None and not math.isfinite(contribution):
+        if contribution is not None and first_non_finite(contribution, operands):
             raise AnomalyError(
                 f"the backward pass made {contribution} at the {node.op!r} node "
                 f"({describe_inputs(node.inputs)}): upstream gradient {upstream} times local "

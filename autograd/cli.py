@@ -11,10 +11,14 @@ Exit status, the same for every command:
 
     0  success.
     2  a problem with what was typed or asked for: the expression (syntax, an unknown name,
-       math such as log(0)), the variables, the output file (its extension, a missing
-       folder, no permission, a directory), a graph too big to draw, or a Graphviz program
-       missing for the format asked for.
+       math such as log(0)), the variables, the output file or folder (its extension, a
+       missing folder, no permission, a directory, a full disk, a folder holding another
+       site), a graph too big to draw, or a Graphviz program (or the playground's Pyodide
+       runtime) missing for what was asked for.
     1  an unexpected failure: a bug in chainrule, or Graphviz itself failing.
+
+Standard output that is a pipe closed by its reader (``chainrule explain ... | head``) ends
+the output quietly, with the command's own status; a full one is an error (status 2).
 
 An error is always one line on stderr, ``chainrule COMMAND: error: ...``, never a traceback
 (``CHAINRULE_DEBUG=1`` shows the traceback of an unexpected failure). A result that is not
@@ -42,9 +46,10 @@ _EXIT_STATUS = """\
 exit status:
   0  success
   2  a problem with what was typed or asked for: the expression (syntax, an unknown
-     name, math such as log(0)), the variables, the output file (extension, missing
-     folder, permission, a directory), a graph too big to draw, or a Graphviz
-     program missing for the format asked for
+     name, math such as log(0)), the variables, the output file or folder (extension,
+     missing folder, permission, a directory, a full disk, a folder holding another
+     site), a graph too big to draw, or a Graphviz program (or the playground's Pyodide
+     runtime) missing for what was asked for
   1  an unexpected failure: a bug in chainrule, or Graphviz itself failing
 An error is one line on stderr, never a traceback. A result that is not finite
 (sqrt'(0) = inf) succeeds with one warning line naming the op where it appeared."""
@@ -56,6 +61,11 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         self.exit(EXIT_USAGE, f"{self.prog}: error: {_one_line(message)} "
                               f"(see {self.prog} --help)\n")
+
+    def _print_message(self, message: str, file=None) -> None:
+        # argparse ignores a failed write; main reports it (a full disk) or not (a closed pipe).
+        if message:
+            (file or sys.stderr).write(message)
 
 
 def _one_line(message: str) -> str:
@@ -123,6 +133,9 @@ def _parser() -> argparse.ArgumentParser:
                             help="folder to write the site to (default playground)")
     playground.add_argument("--pyodide", metavar="DIR", default=None,
                             help="the npm pyodide package (default: node_modules/pyodide)")
+    playground.add_argument("--force", action="store_true",
+                            help="replace an index.html (and the site's other files) that the "
+                            "playground did not write")
 
     summary = ("Write the course as a website: every notebook executed, with its pictures, "
                "runnable in the browser (JupyterLite), the API reference and the playground.")
@@ -153,6 +166,54 @@ class _Failure(Exception):
         self.status = status
 
 
+class _ReaderGone(Exception):
+    """Standard output is a pipe whose reader has stopped reading (``| head``)."""
+
+
+def _say(text: str) -> None:
+    """Print a line of the result now, so that a closed pipe or a full disk shows here."""
+    try:
+        print(text, flush=True)
+    except BrokenPipeError:
+        raise _ReaderGone from None
+    except OSError as error:
+        _stdout_to_null()
+        raise _Failure(_stdout_failure(error)) from None
+
+
+def _stdout_failure(error: OSError) -> str:
+    return f"cannot write to the standard output: {error.strerror or error}"
+
+
+def _finish_stdout(command: str, status: int) -> int:
+    """Flush what is left on standard output (argparse's --help, say) and return the status.
+
+    A reader that stopped reading is normal use (``chainrule explain ... | head``): quiet, and
+    the status stands. A full disk is an error line (status 2). Either way standard output
+    then points at the null device, so that Python's own flush at exit has nothing to fail.
+    """
+    try:
+        sys.stdout.flush()
+    except OSError as error:
+        return _stdout_broke(command, error, status)
+    return status
+
+
+def _stdout_broke(command: str, error: OSError, status: int) -> int:
+    _stdout_to_null()
+    if isinstance(error, BrokenPipeError):
+        return status
+    print(f"{command}: error: {_stdout_failure(error)}", file=sys.stderr)
+    return status or EXIT_USAGE
+
+
+def _stdout_to_null() -> None:
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (AttributeError, OSError, ValueError):  # not a file (captured in tests): nothing to do
+        pass
+
+
 def _expression_graph(args: argparse.Namespace):
     from autograd.expr import ExpressionError, evaluate, parse_assignment
 
@@ -173,10 +234,12 @@ def _run(args: argparse.Namespace) -> None:
         from autograd.playground import PlaygroundError, build, how_to_open
 
         try:
-            page = build(args.output, args.pyodide)
-        except (PlaygroundError, OSError) as error:
-            raise _Failure(str(error), EXIT_FAILURE) from None
-        print(how_to_open(page))
+            page = build(args.output, args.pyodide, force=args.force)
+        except PlaygroundError as error:
+            raise _Failure(str(error)) from None
+        except OSError as error:                # no permission, a full disk
+            raise _Failure(f"cannot write {args.output!r}: {error.strerror or error}") from None
+        _say(how_to_open(page))
         return
     if args.command == "course":
         from autograd import course
@@ -186,9 +249,11 @@ def _run(args: argparse.Namespace) -> None:
                                 node_modules=args.node_modules)
         except course.OutputFolderError as error:
             raise _Failure(str(error)) from None
-        except (course.CourseError, OSError) as error:
+        except course.CourseError as error:
             raise _Failure(str(error), EXIT_FAILURE) from None
-        print(course.how_to_open(page))
+        except OSError as error:                # no permission, a full disk
+            raise _Failure(f"cannot write {args.output!r}: {error.strerror or error}") from None
+        _say(course.how_to_open(page))
         return
     root, leaves = _expression_graph(args)
     try:
@@ -196,15 +261,15 @@ def _run(args: argparse.Namespace) -> None:
             from autograd.display import format_number
 
             root.backward()
-            print(f"value = {format_number(root.data)}")
+            _say(f"value = {format_number(root.data)}")
             for name, leaf in leaves.items():
-                print(f"d/d{name} = {format_number(leaf.grad)}")
+                _say(f"d/d{name} = {format_number(leaf.grad)}")
         elif args.command == "explain":
             from autograd.trace import explain
 
-            print(str(explain(root)))
+            _say(str(explain(root)))
         else:
-            print(f"wrote {_picture(root, args)}")
+            _say(f"wrote {_picture(root, args)}")
     # The forward pass succeeded, so these come from the picture asked for (a graph over the
     # node limit, an unknown extension): the input's problem.
     except (ArithmeticError, ValueError) as error:
@@ -282,14 +347,28 @@ def _subcommand_actions(parser: argparse.ArgumentParser) -> list[argparse.Action
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run the command line; returns the exit status (0 ok, 2 bad input, 1 unexpected failure)."""
+    import autograd
+    from autograd.identity import clash
+
+    if clash(autograd):         # a broken install: nothing here can work
+        print(f"chainrule: error: {clash(autograd)}", file=sys.stderr)
+        return EXIT_FAILURE
     parser = _parser()
     try:
         args = parser.parse_args(_protect_expression(parser,
                                                      sys.argv[1:] if argv is None else argv))
     except SystemExit as done:              # --help, --version, or a usage error (status 2)
-        return int(done.code or 0)
+        return _finish_stdout("chainrule", int(done.code or 0))
+    except OSError as error:                # --help or --version could not be written
+        return _stdout_broke("chainrule", error, 0)
+    return _finish_stdout(f"chainrule {args.command}", _command(args))
+
+
+def _command(args: argparse.Namespace) -> int:
     try:
         _run(args)
+    except _ReaderGone:                     # `chainrule explain ... | head`: normal use
+        _stdout_to_null()
     except _Failure as failure:
         print(f"chainrule {args.command}: error: {_one_line(str(failure))}", file=sys.stderr)
         return failure.status

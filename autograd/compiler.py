@@ -48,6 +48,7 @@ from typing import Any, Callable, Iterable, Optional, Sequence
 
 from autograd import ops
 from autograd.backprop import graph_lock, topological_order
+from autograd.dense import DenseLayer, find_dense_layers
 from autograd.display import node_names
 from autograd.modes import anomaly_enabled, grad_enabled
 from autograd.ops import Op
@@ -63,6 +64,9 @@ __all__ = ["compile", "compile_outputs", "CompiledFunction", "Program", "Forward
 #: needed below SMALL_PROGRAM nodes.
 VECTOR_MIN_ROWS = 32
 SMALL_PROGRAM = 500
+#: A program with dense layers (a few matrix products per pass) beats the row loop from two
+#: rows on (measured on MLP(2, [16, 16, 1]): 2 rows 0.12 ms either way, 8 rows 0.09 vs 0.25).
+LAYERED_MIN_ROWS = 2
 
 # ---------------------------------------------------------------- the functions code calls
 # Every name the generated code uses that is not a node's variable starts with "_", and no
@@ -106,6 +110,13 @@ def _vector_functions(np: Any) -> dict[str, Callable[..., Any]]:
         products[0] += head  # head + w0 x0 first, bit for bit (addition commutes)
         return np.add.reduce(products, axis=0)
 
+    def matrix(leaves: list, *shape: int) -> Any:
+        return np.array([leaf.data for leaf in leaves]).reshape(shape or (-1,))
+
+    def accumulate(leaves: list, grads: Any) -> None:
+        for leaf, g in zip(leaves, grads.ravel().tolist()):
+            leaf.grad += g
+
     functions = {
         "exp": np.exp, "log": np.log, "sqrt": np.sqrt, "sin": np.sin, "cos": np.cos,
         "tanh": np.tanh, "sigmoid": sigmoid, "softplus": softplus,
@@ -116,6 +127,8 @@ def _vector_functions(np: Any) -> dict[str, Callable[..., Any]]:
         "where": np.where, "zeros_like": np.zeros_like,
         "sum": np.add.reduce,  # over the rows (the leaves get floats at the end)
         "sum_in_order": sum_in_order, "weighted_sum": weighted_sum,
+        # dense layers (autograd.dense): parameters in, gradients out, a Value per number
+        "matrix": matrix, "accumulate": accumulate, "column_stack": np.column_stack,
     }
     functions.update({name: getattr(np, name) for name in VECTOR_OPERATORS.values()})
     return {"_" + name: f for name, f in functions.items()}
@@ -126,11 +139,9 @@ VECTOR_NAMES = frozenset(SCALAR) | {"div", "pow"}
 
 
 def _numpy() -> Any:
-    try:
-        import numpy
-    except ImportError:  # numpy is optional: the scalar code runs everywhere
-        return None
-    return numpy
+    from autograd.optional import optional
+
+    return optional("numpy")  # numpy is optional: the scalar code runs everywhere
 
 
 # ---------------------------------------------------------------- identifiers
@@ -187,6 +198,7 @@ class _Generator:
         self.leaves = [n for n in order if n.is_leaf and n not in input_set]
         self.names = node_names(order + [x for x in inputs if x not in seen])
         taken: set[str] = set()
+        self.taken = taken
         self.var: dict[Value, str] = {}
         for node in order + [x for x in inputs if x not in seen]:
             self.var[node] = self._fresh(_identifier(self.names[node]), taken)
@@ -206,6 +218,49 @@ class _Generator:
         self.functions: dict[str, Any] = {}    # code name -> scalar function (custom ops)
         self.custom: dict[Op, str] = {}
         self.vectorizable = True
+        self.layers: list[_Layer] = []          # the dense layers, in vectorized code only
+        self.layer_nodes: set[Value] = set()    # every node they compute
+        self.constants: dict[str, Any] = {}     # code name -> object (a layer's leaves)
+
+    def _find_layers(self, vector: bool) -> None:
+        """The dense layers of the graph (vectorized code only: a row has no matrices)."""
+        self.layers, self.layer_nodes = [], set()
+        if not vector:
+            return
+
+        def vectorizable(rule: Op, param: Any) -> bool:
+            symbolic = rule.symbolic(param)
+            if symbolic.local_grads is None or any(d.kind == "none" for d in
+                                                   symbolic.local_grads):
+                return False
+            return symbolic.forward is not None or (
+                rule.name in ops.BUILTIN and _CODE_NAMES.get(rule.name, rule.name)
+                in VECTOR_NAMES)
+
+        found = find_dense_layers(self.order, self.varies, self.count,
+                                  set(self.outputs) | set(self.extras), vectorizable)
+        by_outputs = {}
+        for k, dense in enumerate(found, 1):
+            layer = _Layer(dense, k, lambda name: self._fresh(name, self.taken), self)
+            layer.takes_from = by_outputs.get(tuple(dense.inputs))
+            if layer.takes_from is not None:
+                layer.X = layer.takes_from.H  # this layer reads that one's matrix whole
+            by_outputs[tuple(dense.outputs)] = layer
+            self.layers.append(layer)
+            self.layer_nodes |= dense.nodes
+            self.constants[layer.weights_list] = [w for row in dense.weights for w in row]
+            if dense.biases is not None:
+                self.constants[layer.biases_list] = dense.biases
+        # the columns of a layer's outputs that single nodes (or another layer's X) read
+        read = set(self.outputs) | set(self.extras)
+        for node in self.order:
+            if node not in self.layer_nodes:
+                read.update(node.inputs)
+        for layer in self.layers:
+            if layer.takes_from is None:
+                read.update(layer.dense.inputs)
+        for layer in self.layers:
+            layer.columns = [h for h in layer.dense.outputs if h in read]
 
     @staticmethod
     def _fresh(name: str, taken: set[str]) -> str:
@@ -267,23 +322,35 @@ class _Generator:
             lines.append("    " * indent + line)
 
         body = 2 if not vector else 1  # scalar code loops over the rows
+        self._find_layers(vector)
+        in_layers = self.layer_nodes
         backward, input_backward, needed, dvar = self._backward_lines(vector, body)
         inputs = [var[x] for x in self.inputs]
         emit("def _forward_backward(_rows, _extras):", 0)
         emit('"""Generated by autograd.compile: forward over all rows, then backward."""', 1)
-        if self.leaves:
+        layer_leaves = {leaf for layer in self.layers for leaf in layer.dense.leaves}
+        if len(layer_leaves) < len(self.leaves):
             emit("# leaves that are not inputs: their current .data", 1)
         for i, leaf in enumerate(self.leaves):
-            emit(f"{var[leaf]} = _leaves[{i}].data" + self._label_comment(leaf), 1)
+            if leaf not in layer_leaves:
+                emit(f"{var[leaf]} = _leaves[{i}].data" + self._label_comment(leaf), 1)
+        for layer in self.layers:
+            lines.extend("    " + line for line in layer.parameter_lines())
         outputs = ", ".join(var[o] for o in self.outputs)
-        saved = [var[n] for n in self.order if n in needed and n not in self.leaves]
+        leaves = set(self.leaves)
+        saved = [var[n] for n in self.order if n in needed and n not in leaves]
         if vector:
             if inputs:
                 emit(f"{', '.join(inputs)}, = _rows", 1)
             emit("# forward: one line per node, each on a column of every row; a long sum in", 1)
             emit("# one call (its terms added one after the other, as the engine adds them)", 1)
             sums, folded = self._long_sums(needed)
+            starts = {layer.dense.sums[0]: layer for layer in self.layers}
             for node in self.order:
+                if node in starts:
+                    lines.extend("    " + line for line in starts[node].forward_lines(var))
+                if node in in_layers:
+                    continue
                 if node in sums:
                     emit(f"{var[node]} = {sums[node]}" + self._label_comment(node), 1)
                 elif not node.is_leaf and node not in folded:
@@ -313,7 +380,8 @@ class _Generator:
             emit("_seeds, _want_input_grads = yield _outputs", 1)
         emit("# backward: the chain rule from the outputs back to every leaf and input", 1)
         for leaf in self.leaves:
-            emit(f"{gvar[leaf]} = 0.0", 1)
+            if leaf not in layer_leaves:
+                emit(f"{gvar[leaf]} = 0.0", 1)
         emit("_input_grads = []", 1)
         if not vector:
             pattern = ", ".join(saved) + ("," if len(saved) == 1 else "")
@@ -328,8 +396,11 @@ class _Generator:
         lines.extend("    " + line for line in input_backward)
         emit(f"_input_grads.append(({grads}{',' if grads else ''}))", body + 1)
         for i, leaf in enumerate(self.leaves):
-            total = f"_float({gvar[leaf]})" if vector else gvar[leaf]  # not a numpy scalar
-            emit(f"_leaves[{i}].grad += {total}", 1)
+            if leaf not in layer_leaves:
+                total = f"_float({gvar[leaf]})" if vector else gvar[leaf]  # not a numpy scalar
+                emit(f"_leaves[{i}].grad += {total}", 1)
+        for layer in self.layers:
+            lines.extend("    " + line for line in layer.accumulate_lines())
         emit("yield _input_grads", 1)
         return "\n".join(lines) + "\n"
 
@@ -345,7 +416,8 @@ class _Generator:
         keep = set(self.outputs) | set(self.extras) | needed
 
         def foldable(node: Value) -> bool:
-            return self.count.get(node, 0) == 1 and node not in keep and not node.is_leaf
+            return (self.count.get(node, 0) == 1 and node not in keep and not node.is_leaf
+                    and node not in self.layer_nodes)
 
         consumer: dict[Value, Value] = {}
         for node in self.order:
@@ -354,7 +426,8 @@ class _Generator:
         sums: dict[Value, str] = {}
         folded: set[Value] = set()
         for node in reversed(self.order):  # the last addition of a chain is met first
-            if node.rule is not ops.ADD or node in folded or node in sums:
+            if (node.rule is not ops.ADD or node in folded or node in sums
+                    or node in self.layer_nodes):
                 continue
             terms, links, link = [], [], node
             while True:
@@ -431,7 +504,7 @@ class _Generator:
 
         def gathered(target: Value) -> bool:
             return (vector and self.count.get(target, 0) >= 4 and not target.is_leaf
-                    and target not in outputs)
+                    and target not in outputs and target not in self.layer_nodes)
 
         def flush(target: Value) -> None:
             contributions = pending.pop(target)
@@ -482,8 +555,26 @@ class _Generator:
 
         dvar_of = [""]  # the upstream gradient's name at the contribution being added
         lines = node_lines
+        # a layer's backward pass runs when its first output is reached: every gradient of its
+        # outputs is complete then (each is read only after every output is made)
+        ends = {layer.dense.outputs[0]: layer for layer in self.layers}
         for node in reversed(self.order):
             if node.is_leaf:
+                continue
+            if node in ends:
+                layer = ends[node]
+                columns = [dvar[h] if h in assigned else None for h in layer.dense.outputs]
+                xs = layer.dense.inputs
+                to_inputs = all(x in input_set for x in xs)
+                own, dx = layer.backward_lines(columns)
+                node_lines.extend(pad + line for line in own)
+                if dx is not None:  # dX = dZ @ W, handed to the inputs column by column
+                    (input_lines if to_inputs else node_lines).append(pad + dx)
+                    for i, x in enumerate(xs):
+                        dvar_of[0] = layer.dX
+                        add(x, f"{layer.dX}[:, {i}]")
+                continue
+            if node in self.layer_nodes:
                 continue
             if node in pending:
                 flush(node)
@@ -526,6 +617,99 @@ class _Generator:
                 total = f"_sum({dvar[leaf]})" if vector else dvar[leaf]
                 node_lines.append(accumulate(gvar[leaf], "+", total))
         return node_lines, input_lines, needed, dvar
+
+class _Layer:
+    """A dense layer in vectorized code: ``H = act(X @ W.T + b)`` and its backward pass, with
+    the names its matrices have in the code (``W1``, ``Z1`` ...: free names, numbered by
+    layer; ``autograd.dense`` says how layers are found)."""
+
+    def __init__(self, dense: DenseLayer, k: int, fresh: Callable[[str], str],
+                 generator: "_Generator") -> None:
+        self.dense, self.generator = dense, generator
+        self.m, self.n = len(dense.sums), len(dense.inputs)
+        self.X, self.W, self.b, self.Z = (fresh(f"{part}{k}") for part in "XWbZ")
+        self.H = fresh(f"H{k}") if dense.activation is not None else self.Z
+        self.dH, self.dZ, self.dW, self.db, self.dX = (
+            fresh(f"d{part}{k}") for part in ("H", "Z", "W", "b", "X"))
+        if dense.activation is None:
+            self.dH = self.dZ
+        self.weights_list, self.biases_list = f"layer{k}_weights", f"layer{k}_biases"
+        self.takes_from: Optional[_Layer] = None  # the layer whose outputs are X, in order
+        self.columns: list[Value] = []            # outputs that other code reads one by one
+        self.grads_in: list[str] = []             # dX of the layers that take H as their X
+
+    def parameter_lines(self) -> list[str]:
+        def span(leaves: list[Value]) -> str:  # L1.N1.w0 ... L1.N16.w1: rows named by neuron
+            first, last = (_comment(self.generator.names[leaf]) for leaf in (leaves[0],
+                                                                              leaves[-1]))
+            return first if len(leaves) == 1 else f"{first} ... {last}"
+
+        lines = [f"{self.W} = _matrix(_{self.weights_list}, {self.m}, {self.n})  "
+                 f"# {span([w for row in self.dense.weights for w in row])}"]
+        if self.dense.biases is not None:
+            lines.append(f"{self.b} = _matrix(_{self.biases_list})  "
+                         f"# {span(self.dense.biases)}")
+        return lines
+
+    def forward_lines(self, var: dict[Value, str]) -> list[str]:
+        dense = self.dense
+        lines = [f"# layer {self.W[1:]}: {_count(self.n, 'input')} -> "
+                 f"{_count(self.m, 'neuron')}, one matrix product for all rows"]
+        if self.takes_from is None:
+            lines.append(f"{self.X} = _column_stack(({', '.join(var[x] for x in dense.inputs)},))")
+        bias = f" + {self.b}" if dense.biases is not None else ""
+        lines.append(f"{self.Z} = {self.X} @ {self.W}.T{bias}")
+        act = dense.activation
+        if act is not None:
+            symbolic = act.rule.symbolic(act.op_param)
+            if symbolic.forward is not None:
+                code = to_code(symbolic.forward, self._names(), True)
+            else:
+                param = f", {_literal(act.op_param)}" if act.rule.has_param else ""
+                code = f"_{self.generator._function(act.rule)}({self.Z}{param})"
+            lines.append(f"{self.H} = {code}  # {act.op}({self.Z})")
+        position = {h: j for j, h in enumerate(dense.outputs)}
+        lines += [f"{var[h]} = {self.H}[:, {position[h]}]" for h in self.columns]
+        return lines
+
+    def _names(self) -> dict[str, str]:
+        act = self.dense.activation
+        (symbol,) = act.rule.symbolic(act.op_param).inputs
+        return {symbol: self.Z, "out": self.H}
+
+    def backward_lines(self, columns: list[Optional[str]]) -> tuple[list[str], Optional[str]]:
+        """The lines of this layer's backward pass, given the gradients of its outputs read
+        one by one (None where none came), and the line of dX (None when another layer's
+        backward pass takes dZ @ W whole)."""
+        parts = list(self.grads_in)
+        if any(c is not None for c in columns):
+            zero = f"_zeros_like({self.Z}[:, 0])"
+            parts.append(f"_column_stack(({', '.join(c or zero for c in columns)},))")
+        lines = [f"# layer {self.W[1:]}, backward"]
+        lines.append(f"{self.dH} = {' + '.join(parts) if parts else f'_zeros_like({self.Z})'}")
+        act = self.dense.activation
+        if act is not None:
+            (local,) = act.rule.symbolic(act.op_param).local_grads
+            sign, expression = _contribution(self.dH, local, self._names(), True)
+            lines.append(f"{self.dZ} = {expression if sign == '+' else f'-({expression})'}")
+        lines.append(f"{self.dW} = {self.dZ}.T @ {self.X}")
+        if self.dense.biases is not None:
+            lines.append(f"{self.db} = {self.dZ}.sum(0)")
+        if self.takes_from is not None:
+            self.takes_from.grads_in.append(f"{self.dZ} @ {self.W}")
+            return lines, None
+        return lines, f"{self.dX} = {self.dZ} @ {self.W}"
+
+    def accumulate_lines(self) -> list[str]:
+        lines = [f"_accumulate(_{self.weights_list}, {self.dW})"]
+        if self.dense.biases is not None:
+            lines.append(f"_accumulate(_{self.biases_list}, {self.db})")
+        return lines
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
 
 def _nodes_read(local: Sym, node: Value, names: dict[str, str]) -> set[Value]:
     """The nodes (``node`` or its inputs) whose values a local derivative reads."""
@@ -670,9 +854,7 @@ class ForwardPass:
 
 def _np_rows(column: Any, n: int) -> list[float]:
     """A vectorized value as n floats (one that is the same for every row is a number)."""
-    import numpy
-
-    return numpy.broadcast_to(column, (n,)).tolist()
+    return _numpy().broadcast_to(column, (n,)).tolist()
 
 
 class Program:
@@ -694,18 +876,18 @@ class Program:
         self.num_nodes = len(generator.order)
         self.scalar_source = generator.source(vector=False)
         self.vector_source = generator.source(vector=True) if generator.vectorizable else None
+        #: The dense layers found in the graph (``autograd.dense``), written as matrix code.
+        self.layers = [layer.dense for layer in generator.layers] if self.vector_source else []
         self._namespace = {
             "_leaves": self.leaves, "_type": builtins.type, "_float": builtins.float,
             "_to_float": _to_float,
             "_zip": builtins.zip, "_inf": math.inf, "_nan": math.nan,
             **{"_" + name: f for name, f in SCALAR.items()},
-            **{"_" + name: f for name, f in generator.functions.items()}}
-        label = f"<autograd.compile {getattr(fn, '__name__', 'fn')}>"
-        scalar_namespace = dict(self._namespace)
-        exec(builtins.compile(self.scalar_source, label, "exec"), scalar_namespace)
-        self._scalar = scalar_namespace["_forward_backward"]
+            **{"_" + name: f for name, f in generator.functions.items()},
+            **{"_" + name: c for name, c in generator.constants.items()}}
+        self._label = f"<autograd.compile {getattr(fn, '__name__', 'fn')}>"
+        self._scalar_code: Any = None
         self._vector: Any = None
-        self._label = label
 
     @property
     def num_inputs(self) -> int:
@@ -713,8 +895,18 @@ class Program:
 
     @property
     def source(self) -> str:
-        """The generated scalar code (the vectorized twin is ``vector_source``)."""
-        return self.scalar_source
+        """The generated code to read: for a graph with dense layers the vectorized code,
+        where each layer is a matrix product (``Z1 = X1 @ W1.T + b1``); otherwise the scalar
+        code, one line per node (both are always there: ``scalar_source``, ``vector_source``)."""
+        return self.vector_source if self.layers else self.scalar_source
+
+    def _scalar(self, rows: list, extras: list) -> Any:
+        """The row loop, compiled on first use (a program with layers may never need it)."""
+        if self._scalar_code is None:
+            namespace = dict(self._namespace)
+            exec(builtins.compile(self.scalar_source, self._label, "exec"), namespace)
+            self._scalar_code = namespace["_forward_backward"]
+        return self._scalar_code(rows, extras)
 
     def _vector_code(self) -> Any:
         """The vectorized code, compiled on first use; None without numpy or for custom ops."""
@@ -745,6 +937,8 @@ class Program:
 
     def _vectorize(self, n: int) -> bool:
         """Whether n rows run faster through the vectorized code than through the row loop."""
+        if self.layers:
+            return n >= max(2, LAYERED_MIN_ROWS)
         needed = VECTOR_MIN_ROWS if self.num_nodes >= SMALL_PROGRAM else 2 * VECTOR_MIN_ROWS
         return n >= max(2, needed)
 

@@ -5,9 +5,14 @@ The learner gives gradients (and, if they like, forward values) by name::
     ex = Exercise(L)
     ex.check({"a": 6.0, "b": -4.0})        # or set a.grad ... by hand, then ex.check_grads()
 
-and gets ✔ or ✘ per node and, for the first wrong gradient in backward order, a diagnosis
-found by comparing the answer with the true chain-rule steps (``explain``'s replay, which
-touches no ``.grad``). The gradient of a node x is the sum over its uses:
+and gets ✔ or ✘ per node. An answer is right when it agrees with the true gradient to the
+digits every tool prints (4 significant digits, see ``Exercise.tolerance``), or with what
+follows from the learner's own right answers of the nodes it feeds (the numbers they
+carried). A wrong answer that follows from the learner's own *wrong* answer of a node it
+feeds is marked so ("follows from your dL/dz"): one early slip is one slip. The first wrong
+answer in backward order that does not follow from another gets a diagnosis, found by
+comparing the answer with the true chain-rule steps (``explain``'s replay, which touches no
+``.grad``). The gradient of a node x is the sum over its uses:
 
     dL/dx = sum over each edge x -> c of  dL/dc · ∂c/∂x   (upstream · local)
 
@@ -15,11 +20,16 @@ so a wrong answer is recognised by what it equals instead:
 
 * ``missing_contribution``: the sum over only some of x's uses ("x is used twice");
 * ``upstream_forgotten``: a local derivative ∂c/∂x alone, without the upstream dL/dc;
+* ``value_for_grad``: a node's value where its gradient belongs (x's own value, or the
+  value of c instead of dL/dc as the upstream factor);
+* ``mean_forgotten``: n times the gradient, the 1/n of a mean ``s · (1/n)`` left out;
 * ``sign_slip``: the right size with the wrong sign (of the total or of one contribution);
 * ``wrong_forward``: the rule evaluated with a wrong forward value: the learner's own (given
   as ``data=``), or a neighbour's (tanh's ``1 - x·x`` instead of ``1 - out·out``);
-* ``wrong_local``: anything else: the answer does not follow from the local derivative, whose
-  op and rule the diagnosis names.
+* ``close``: none of those, but within ``CLOSE`` (5%) of the true value: an arithmetic or
+  rounding slip, the method is right;
+* ``wrong_local``: anything else: with the upstream right, what is left is the local
+  derivative, whose op and rule the diagnosis names.
 
 The same texts serve the stepper's quiz (``stepper(root, quiz=True)``): ``contribution_slips``
 gives them for one chain-rule step.
@@ -32,27 +42,42 @@ import math
 from dataclasses import dataclass
 from itertools import combinations
 from numbers import Real
-from typing import Any, Iterable, Mapping, Optional, Union
+from typing import Any, Callable, Iterable, Iterator, Mapping, Optional, Union
 
 from autograd.backprop import graph_lock, topological_order
 from autograd.display import (factor, format_number, forward_rule, node_names, operand_note,
                               times)
+from autograd.lookup import NameIndex
 from autograd.symbolic import Sym
 from autograd.trace import ChainRuleStep, _replay
 from autograd.value import Value
 
-__all__ = ["Exercise", "Report", "Mark", "Diagnosis", "Slip", "contribution_slips", "KINDS"]
+__all__ = ["Exercise", "Report", "Mark", "Diagnosis", "Slip", "contribution_slips", "KINDS",
+           "CLOSE"]
 
 #: Each kind of diagnosis and how the report titles it.
 KINDS = {
     "wrong_local": "wrong local derivative",
     "missing_contribution": "missing contribution",
     "upstream_forgotten": "upstream gradient forgotten",
+    "value_for_grad": "a value used instead of a gradient",
+    "mean_forgotten": "the 1/n of a mean forgotten",
     "sign_slip": "sign slip",
     "wrong_forward": "wrong forward value",
+    "close": "close: an arithmetic or rounding slip",
 }
 
+#: A wrong answer within this fraction of the true value, and no other slip, is ``close``.
+CLOSE = 0.05
+
+#: How many uses of a node the report lists before "... and 3,996 more".
+SHOWN_USES = 6
+
 NodeRef = Union[str, Value]
+
+#: A recognisable wrong value: (kind, value, the text saying what happened, made on demand:
+#: a node used 4,000 times has 8,000 candidates and only one is ever shown).
+Candidate = tuple[str, float, Callable[[], str]]
 
 
 @dataclass(frozen=True)
@@ -67,11 +92,14 @@ class Slip:
 @dataclass(frozen=True)
 class Mark:
     """One line of a report: ``dL/d{name}`` (``what="grad"``) or ``{name}`` (``what="data"``),
-    the learner's ``answer`` (None: not answered) and whether it is right (``ok``)."""
+    the learner's ``answer`` (None: not answered) and whether it is right (``ok``);
+    ``follows``: for a wrong gradient that is right given the learner's own wrong answers of
+    the nodes it feeds, their names (else empty)."""
     name: str
     what: str
     answer: Optional[float]
     ok: Optional[bool]
+    follows: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -86,8 +114,9 @@ class Diagnosis:
 
 class Report:
     """The result of ``Exercise.check``: ``marks`` per node, ``diagnosis`` of the first wrong
-    one (None if none is wrong); ``passed`` when every asked gradient is answered and right
-    and every given forward value is right. ``str`` in the REPL, HTML in Jupyter."""
+    one that does not follow from another (None if none is wrong); ``passed`` when every
+    asked gradient is answered and right and every given forward value is right. ``str`` in
+    the REPL, HTML in Jupyter."""
 
     def __init__(self, root_name: str, marks: list[Mark], diagnosis: Optional[Diagnosis]) -> None:
         self.root_name = root_name
@@ -105,9 +134,17 @@ class Report:
         grads = [m for m in self.marks if m.what == "grad"]
         right = sum(1 for m in grads if m.ok)
         missing = sum(1 for m in grads if m.answer is None)
+        wrong = len(grads) - right - missing
         parts = [f"{right} of {len(grads)} gradients right"]
-        if len(grads) - right - missing:
-            parts.append(f"{len(grads) - right - missing} wrong")
+        if wrong:
+            following = [m for m in grads if m.follows]
+            text = f"{wrong} wrong"
+            if following:
+                first = [self._label(m) for m in grads if m.ok is False and not m.follows]
+                text += (f" ({len(following)} of them follow from your "
+                         f"{_listed(first, 'earlier answers')}: fix "
+                         f"{'it' if len(first) == 1 else 'those'} first)")
+            parts.append(text)
         if missing:
             parts.append(f"{missing} not answered")
         data = [m for m in self.marks if m.what == "data"]
@@ -115,13 +152,16 @@ class Report:
             parts.append(f"{sum(1 for m in data if m.ok)} of {len(data)} forward values right")
         return ", ".join(parts) + (": all done." if self.passed else ".")
 
-    def _lines(self) -> list[tuple[str, str, str]]:
-        """(symbol, what, answer) per mark."""
+    def _lines(self) -> list[tuple[str, str, str, str]]:
+        """(symbol, what, answer, note) per mark."""
         rows = []
         for m in self.marks:
             symbol = "·" if m.answer is None else "✔" if m.ok else "✘"
             answer = "(no answer)" if m.answer is None else format_number(m.answer)
-            rows.append((symbol, self._label(m), answer))
+            note = (f"follows from your "
+                    f"{_listed([f'd{self.root_name}/d{n}' for n in m.follows], 'answers')}"
+                    if m.follows else "")
+            rows.append((symbol, self._label(m), answer, note))
         return rows
 
     def _diagnosis_title(self) -> str:
@@ -131,11 +171,12 @@ class Report:
 
     def __str__(self) -> str:
         rows = self._lines()
-        width = max((len(what) for _, what, _ in rows), default=0)
+        width = max((len(what) for _, what, _, _ in rows), default=0)
         lines = [self._summary()]
-        for symbol, what, answer in rows:
+        for symbol, what, answer, note in rows:
             equals = "  " if symbol == "·" else " ="
-            lines.append(f"  {symbol} {what.ljust(width)}{equals} {answer}")
+            lines.append(f"  {symbol} {what.ljust(width)}{equals} {answer}"
+                         + (f"   ({note})" if note else ""))
         if self.diagnosis is not None:
             lines += [self._diagnosis_title(), "  " + self.diagnosis.text]
         return "\n".join(lines)
@@ -147,8 +188,9 @@ class Report:
         colour = {"✔": "#2ca02c", "✘": "#d62728", "·": "#999999"}
         rows = "".join(
             f'<tr><td style="color:{colour[symbol]};font-weight:bold">{symbol}</td>'
-            f"<td>{esc(what)}</td><td style=\"text-align:right\">{esc(answer)}</td></tr>"
-            for symbol, what, answer in self._lines())
+            f"<td>{esc(what)}</td><td style=\"text-align:right\">{esc(answer)}</td>"
+            f'<td style="color:#666666">{esc(note)}</td></tr>'
+            for symbol, what, answer, note in self._lines())
         diagnosis = ""
         if self.diagnosis is not None:
             diagnosis = (f'<p style="border-left:4px solid #d62728;padding-left:8px">'
@@ -158,36 +200,51 @@ class Report:
                 f"<table>{rows}</table>{diagnosis}</div>")
 
 
+def _listed(names: list[str], many: str) -> str:
+    """``dL/dz``, ``dL/dz and dL/dw``, or for more than three ``4 earlier answers``."""
+    if len(names) > 3:
+        return f"{len(names)} {many}"
+    return " and ".join(names) if len(names) < 3 else f"{names[0]}, {names[1]} and {names[2]}"
+
+
 class Exercise:
     """Backpropagate ``root`` by hand: ``check`` answers, ``hint`` and ``solution`` per node.
 
     ``ask``: the nodes (names or Values) whose gradient dL/dnode the learner is to find;
-    default every node except the root and the unnamed constants. An answer is right within
-    ``abs(answer - true) <= atol + rtol * abs(true)`` (relative 1e-6 by default). Nothing here
-    changes the graph or any ``.grad``.
+    default every node except the root and the unnamed constants. An answer is right when it
+    agrees with the true value to ``digits`` significant digits, the precision every tool
+    prints (see ``tolerance``); ``digits=None`` and ``rtol``/``atol`` check to a relative or
+    absolute tolerance instead. Nothing here changes the graph or any ``.grad``.
     """
 
     def __init__(self, root: Value, ask: Optional[Iterable[NodeRef]] = None,
-                 rtol: float = 1e-6, atol: float = 1e-12) -> None:
+                 digits: Optional[int] = 4, rtol: float = 0.0, atol: float = 1e-12) -> None:
         if not isinstance(root, Value):
             raise TypeError(f"Exercise() needs the Value to backpropagate from, got "
                             f"{type(root).__name__} {root!r:.40}")
         for what, tol in (("rtol", rtol), ("atol", atol)):
             if isinstance(tol, bool) or not isinstance(tol, Real) or not tol >= 0:
                 raise ValueError(f"Exercise({what}=...) must be a number >= 0, got {tol!r}")
-        self.root, self.rtol, self.atol = root, float(rtol), float(atol)
+        if digits is not None and (isinstance(digits, bool) or not isinstance(digits, int)
+                                   or not 1 <= digits <= 17):
+            raise ValueError(f"Exercise(digits=...) must be an int from 1 to 17 (significant "
+                             f"digits) or None, got {digits!r}")
+        self.root, self.digits, self.rtol, self.atol = root, digits, float(rtol), float(atol)
         with graph_lock:
             self.order = topological_order(root)
             self.names = node_names(self.order)
             self.steps, self.grads = _replay(root, self.order, self.names)
-        self._by_name = {name: node for node, name in self.names.items()}
+        self.root_name = self.names[root]
+        self._index = NameIndex(self.names, self.root_name)
+        self._position = {node: i for i, node in enumerate(self.order)}
         self._into: dict[Value, list[ChainRuleStep]] = {node: [] for node in self.order}
+        self._out_of: dict[Value, list[ChainRuleStep]] = {node: [] for node in self.order}
         for step in self.steps:
             self._into[step.input].append(step)
-        self.root_name = self.names[root]
+            self._out_of[step.node].append(step)
+        self._without_mean: dict[Value, dict[Value, float]] = {}
         if ask is None:
-            asked = [n for n in self.order if n is not root
-                     and not (n.is_leaf and not n.label and n.scope is None)]
+            asked = [n for n in self.order if n is not root and not _constant(n)]
         else:
             asked = [self._node(ref, "ask") for ref in ask]
         wanted = set(asked)
@@ -201,17 +258,7 @@ class Exercise:
                                  f"{self.root_name}")
             return ref
         if isinstance(ref, str):
-            node = self._by_name.get(ref)
-            if node is None:
-                import difflib
-
-                close = difflib.get_close_matches(ref, list(self._by_name), n=3)
-                hint = f"; did you mean {', '.join(map(repr, close))}?" if close else (
-                    f"; the nodes are {', '.join(map(repr, list(self._by_name)[:12]))}"
-                    + (" ..." if len(self._by_name) > 12 else ""))
-                raise KeyError(f"{where}: no node named {ref!r} in the graph of "
-                               f"{self.root_name}{hint}")
-            return node
+            return self._index.find(ref, where)
         raise TypeError(f"{where}: name a node by its name (a str) or give the Value, got "
                         f"{type(ref).__name__} {ref!r:.40}")
 
@@ -220,31 +267,62 @@ class Exercise:
             return {}
         if not isinstance(given, Mapping):
             raise TypeError(f"{where} takes a dict {{name: number}}, got {type(given).__name__}")
-        found = {}
+        found: dict[Value, float] = {}
         for ref, number in given.items():
             node = self._node(ref, where)
+            name = self.names[node]
             if isinstance(number, bool) or not isinstance(number, Real):
-                raise TypeError(f"{where}: the answer for {self.names[node]!r} must be a "
-                                f"number, got {type(number).__name__} {number!r:.40}")
-            found[node] = float(number)
+                use = " (give its .data)" if isinstance(number, Value) else ""
+                raise TypeError(f"{where}: the answer for {name!r} must be a number{use}, got "
+                                f"{type(number).__name__} {number!r:.40}")
+            try:
+                answer = float(number)
+            except OverflowError:
+                raise ValueError(f"{where}: the answer for {name!r} is {str(number):.40}..., "
+                                 f"too large for a float (beyond ±1.8e308): give a number "
+                                 f"the tools can print") from None
+            if math.isnan(answer):
+                raise ValueError(f"{where}: the answer for {name!r} is nan, not a number: "
+                                 f"give the number you found")
+            if node in found and found[node] != answer:
+                raise ValueError(f"{where}: {name!r} is answered twice, "
+                                 f"{format_number(found[node])} and {format_number(answer)}")
+            found[node] = answer
         return found
 
     # ------------------------------------------------------------ checking
+    def tolerance(self, true: float) -> float:
+        """How far an answer may be from ``true`` and still be right.
+
+        ``atol + max(rtol·|true|, unit)``, where ``unit`` is one unit in the ``digits``-th
+        significant digit of ``true``: ``10^(floor(log10 |true|) - digits + 1)``, 0 for
+        ``true = 0`` (then only ``atol``, 1e-12, so float noise such as 1e-17 passes as 0).
+        With 4 digits, 0.1402 is right for 0.14024 (off by 0.4 of a unit, as printing
+        rounds) and for 0.14031 (by 0.7: a product of rounded numbers is off by that much);
+        0.1398 is not. Signs count: -0.1402 is never right for 0.14024.
+        """
+        unit = 0.0
+        if self.digits is not None and true != 0.0 and math.isfinite(true):
+            unit = 10.0 ** (math.floor(math.log10(abs(true))) - self.digits + 1)
+        # (1 + 1e-9): a decimal printed at exactly one unit is not lost to binary rounding
+        return self.atol + max(self.rtol * abs(true), unit * (1.0 + 1e-9))
+
     def close(self, answer: float, true: float) -> bool:
-        """Whether ``answer`` is ``true`` within the tolerance (nan only matches nan)."""
+        """Whether ``answer`` is ``true`` within ``tolerance(true)`` (infinities only equal
+        themselves; nan matches nan)."""
         if math.isnan(answer) or math.isnan(true):
             return math.isnan(answer) and math.isnan(true)
         if math.isinf(answer) or math.isinf(true):
             return answer == true
-        return abs(answer - true) <= self.atol + self.rtol * abs(true)
+        return abs(answer - true) <= self.tolerance(true)
 
     def check(self, grads: Optional[Mapping[NodeRef, Any]] = None,
               data: Optional[Mapping[NodeRef, Any]] = None) -> Report:
         """Check gradients ``{name: dL/dnode}`` and forward values ``{name: data}``.
 
         Every asked node gets a mark (answered or not); so does every other node answered.
-        The diagnosis is for the first wrong gradient in backward order, else for the first
-        wrong forward value.
+        The diagnosis is for the first wrong gradient in backward order that does not follow
+        from another wrong answer, else for the first wrong forward value.
         """
         grad_answers = self._answers(grads, "check(grads)")
         data_answers = self._answers(data, "check(data)")
@@ -256,14 +334,16 @@ class Exercise:
                 ok = self.close(answer, node.data)
                 marks.append(Mark(self.names[node], "data", answer, ok))
         wrong_data = {n: a for n, a in data_answers.items() if not self.close(a, n.data)}
+        right, follows = self._grade(grad_answers)
         asked = set(self.ask)
         for node in reversed(self.order):
             if node not in grad_answers and node not in asked:
                 continue
             answer = grad_answers.get(node)
-            ok = None if answer is None else self.close(answer, self.grads[node])
-            marks.append(Mark(self.names[node], "grad", answer, ok))
-            if ok is False and diagnosis is None:
+            ok = None if answer is None else right[node]
+            sources = tuple(self.names[n] for n in follows.get(node, ()))
+            marks.append(Mark(self.names[node], "grad", answer, ok, sources))
+            if ok is False and not sources and diagnosis is None:
                 kind, text = self._diagnose_grad(node, answer, wrong_data)
                 diagnosis = Diagnosis(kind, self.names[node], "grad", answer, text)
         if diagnosis is None:
@@ -278,74 +358,207 @@ class Exercise:
         """Check the ``.grad`` that the learner set on each asked node by hand."""
         return self.check({node: node.grad for node in self.ask})
 
+    def _grade(self, answers: Mapping[Value, float]
+               ) -> tuple[dict[Value, bool], dict[Value, list[Value]]]:
+        """Whether each answer is right, and for a wrong one that follows from the learner's
+        own wrong answers, those answers (nearest first).
+
+        One backward pass in two streams: ``carried``, the gradients that follow from the
+        learner's right answers (the numbers they carry on, rounded as printed), and
+        ``yours``, from all their answers, right or wrong. An answer is right when it agrees
+        with the true gradient or with ``carried``; a wrong one follows when it agrees with
+        ``yours`` and some wrong answer feeds it (through unanswered nodes).
+        """
+        carried = {node: 0.0 for node in self.order}
+        carried[self.root] = 1.0
+        yours = dict(carried)
+        came_from: dict[Value, list[Value]] = {}  # the wrong answers a gradient carries
+        right: dict[Value, bool] = {}
+        follows: dict[Value, list[Value]] = {}
+        for node in reversed(self.order):
+            sources = came_from.get(node, [])
+            if node in answers:
+                answer = answers[node]
+                ok = right[node] = (self.close(answer, self.grads[node])
+                                    or self.close(answer, carried[node]))
+                if not ok and sources and self.close(answer, yours[node]):
+                    follows[node] = sources
+                up_carried = answer if ok else carried[node]
+                up_yours = answer
+                sources = [] if ok else [node]
+            else:
+                up_carried, up_yours = carried[node], yours[node]
+            for step in self._out_of[node]:
+                if step.local != 0.0:  # (0: no gradient flows, not even inf · 0)
+                    carried[step.input] += up_carried * step.local
+                    yours[step.input] += up_yours * step.local
+                if sources:
+                    known = came_from.setdefault(step.input, [])
+                    known.extend(n for n in sources if n not in known)
+        return right, follows
+
     # ------------------------------------------------------------ diagnoses
     def _diagnose_grad(self, node: Value, answer: float,
                        wrong_data: dict[Value, float]) -> tuple[str, str]:
         true = self.grads[node]
-        for slip in self._grad_slips(node, wrong_data):
-            if slip.value is None:
-                return slip.kind, slip.text
-            if self.close(answer, slip.value) and not self.close(slip.value, true):
-                return slip.kind, slip.text
-        raise AssertionError("the last slip catches every answer")  # pragma: no cover
+        for kind, value, text in self._candidates(node, wrong_data):
+            if self._recognises(answer, value, true):
+                return kind, text()
+        if math.isfinite(true) and abs(answer - true) <= CLOSE * abs(true):
+            r, x = self.root_name, self.names[node]
+            precision = (f"to {self.digits} significant digits" if self.digits
+                         else "within the tolerance")
+            return "close", (
+                f"Within {_percent(abs(answer - true) / abs(true))} of d{r}/d{x}, but not "
+                f"equal to it {precision}: the method is right, a number went astray. Redo "
+                f"the arithmetic with the numbers as printed (ex.solution({x!r}) shows the "
+                f"step worked out).")
+        return "wrong_local", self._catch_all(node)
 
-    def _grad_slips(self, node: Value, wrong_data: dict[Value, float]) -> list[Slip]:
-        """Every recognisable wrong value of dL/dnode, most specific first; the last catches
-        the rest."""
+    def _recognises(self, answer: float, value: float, true: float) -> bool:
+        """The answer is this wrong value: it agrees with it, nearer to it than to the truth,
+        and the value itself is not (nearly) the true one."""
+        if not math.isfinite(value) or self.close(value, true):
+            return False
+        return self.close(answer, value) and abs(answer - value) < abs(answer - true)
+
+    def _candidates(self, node: Value, wrong_data: dict[Value, float]) -> Iterator[Candidate]:
+        """Every recognisable wrong value of dL/dnode, most specific first."""
         r, x = self.root_name, self.names[node]
         edges = self._into[node]
         true = self.grads[node]
         if not edges:
-            return [Slip("wrong_local", None, f"d{r}/d{r} = 1: the backward pass starts with "
-                                              f"the output's gradient with respect to itself.")]
-        slips: list[Slip] = []
+            return
         if wrong_data:  # the learner's forward values, carried through both passes
-            shown = sorted(wrong_data, key=self.order.index)
-            slips.append(Slip("wrong_forward", self._grads_with(wrong_data)[node], (
-                "Your answer follows from your forward value"
+            yield ("wrong_forward", self._grads_with(wrong_data)[node],
+                   lambda: self._carried_forward_text(wrong_data))
+        for mean, position, n in self._means():
+            without = self._grads_without_mean(mean, position)
+            if without[node] != true:
+                yield ("mean_forgotten", without[node],
+                       lambda mean=mean, n=n: self._mean_text(node, mean, n))
+        k = len(edges)
+        if k > 1:
+            yield from self._missing_contributions(node)
+            terms = lambda: " + ".join(_term(s, r) for s in edges)  # noqa: E731
+            yield ("upstream_forgotten", math.fsum(s.local for s in edges),
+                   lambda: f"That is the sum of the local derivatives alone: each "
+                           f"contribution is an upstream gradient times a local derivative, "
+                           f"d{r}/d{x} = {terms()}.")
+            yield ("sign_slip", -true,
+                   lambda: f"Right size, wrong sign: check the sign of each of the {k} "
+                           f"contributions, d{r}/d{x} = {terms()}.")
+            yield ("value_for_grad", math.fsum(s.node.data * s.local for s in edges),
+                   lambda: f"That multiplies each local derivative by the value of the node "
+                           f"it feeds instead of that node's gradient: d{r}/d{x} = {terms()}.")
+        for step in edges:  # one contribution wrong, the others right
+            rest = true - step.contribution
+            prefix = f"In the contribution through {_through(step)}: " if k > 1 else ""
+            for kind, value, text in _contribution_candidates(step, r, self.names):
+                yield (kind, rest + value,
+                       lambda text=text, prefix=prefix: prefix + text())
+        # the node's own value last: the least specific of the explanations
+        yield ("value_for_grad", node.data,
+               lambda: f"That is {x}'s value, {x} = {format_number(node.data)}, from the "
+                       f"forward pass. Its gradient d{r}/d{x} is how fast {r} changes with "
+                       f"{x}: upstream · local, summed over {x}'s uses (ex.hint({x!r})).")
+
+    def _missing_contributions(self, node: Value) -> Iterator[Candidate]:
+        """The sums over only some of the node's uses: every subset for up to 12 uses, else
+        all uses but one and one use alone (2^k subsets would never end)."""
+        edges = self._into[node]
+        k = len(edges)
+        if k <= 12:
+            for size in range(k - 1, 0, -1):
+                for kept in combinations(range(k), size):
+                    left_out = [i for i in range(k) if i not in kept]
+                    yield ("missing_contribution", math.fsum(edges[i].contribution for i in kept),
+                           lambda left_out=left_out: self._missing_text(node, left_out))
+            return
+        total = self.grads[node]
+        for i in range(k):
+            yield ("missing_contribution", total - edges[i].contribution,
+                   lambda i=i: self._missing_text(node, [i]))
+        for i in range(k):
+            yield ("missing_contribution", edges[i].contribution,
+                   lambda i=i: self._missing_text(node, [j for j in range(k) if j != i]))
+
+    def _missing_text(self, node: Value, left_out: list[int]) -> str:
+        r, x = self.root_name, self.names[node]
+        edges = self._into[node]
+        k = len(edges)
+        missing = [edges[i] for i in left_out]
+        through = ", ".join(_through(s) for s in missing[:SHOWN_USES]) + (
+            f" and {len(missing) - SHOWN_USES:,} more" if len(missing) > SHOWN_USES else "")
+        return (f"{x} is used {times(k)} ({_uses(edges, self.names)}), so d{r}/d{x} is the sum "
+                f"of {k:,} contributions, one per use; yours has {k - len(missing):,}. Add the "
+                f"one{'s' if len(missing) > 1 else ''} through {through}.")
+
+    def _catch_all(self, node: Value) -> str:
+        r, x = self.root_name, self.names[node]
+        edges = self._into[node]
+        if not edges:
+            return (f"d{r}/d{r} = 1: the backward pass starts with the output's gradient with "
+                    f"respect to itself.")
+        if len(edges) == 1:
+            return _contribution_catch_all(edges[0], r, self.names)
+        return (f"{x} is used {times(len(edges))}: d{r}/d{x} = "
+                + " + ".join(_term(s, r) for s in edges[:SHOWN_USES])
+                + (" + ..." if len(edges) > SHOWN_USES else "")
+                + ". Check each local derivative: "
+                + "; ".join(_rule_with_values(s, self.names) for s in edges[:SHOWN_USES])
+                + (" ..." if len(edges) > SHOWN_USES else "") + ".")
+
+    def _carried_forward_text(self, wrong_data: dict[Value, float]) -> str:
+        shown = sorted(wrong_data, key=self._position.__getitem__)
+        return ("Your answer follows from your forward value"
                 + ("s " if len(shown) > 1 else " ")
                 + ", ".join(f"{self.names[n]} = {format_number(wrong_data[n])}" for n in shown)
                 + ", but " + ", ".join(f"{self.names[n]} = {format_number(n.data)}"
                                        for n in shown)
-                + ": fix the forward pass first, then this gradient.")))
-        k = len(edges)
-        if k > 1:
-            uses = _uses(edges, self.names)
-            for size in range(k - 1, 0, -1):
-                if k > 12 and size not in (1, k - 1):
-                    continue  # 2^k subsets: only the likely ones for a node used very often
-                for kept in combinations(range(k), size):
-                    missing = [edges[i] for i in range(k) if i not in kept]
-                    slips.append(Slip("missing_contribution",
-                                      sum(edges[i].contribution for i in kept), (
-                        f"{x} is used {times(k)} ({uses}), so d{r}/d{x} is the sum of {k} "
-                        f"contributions, one per use; yours has {size}. Add the one"
-                        f"{'s' if len(missing) > 1 else ''} through "
-                        + ", ".join(_through(s) for s in missing) + ".")))
-            terms = " + ".join(_term(s, r) for s in edges)
-            slips.append(Slip("upstream_forgotten", sum(s.local for s in edges),
-                              f"That is the sum of the local derivatives alone: each "
-                              f"contribution is an upstream gradient times a local derivative, "
-                              f"d{r}/d{x} = {terms}."))
-            slips.append(Slip("sign_slip", -true,
-                              f"Right size, wrong sign: check the sign of each of the {k} "
-                              f"contributions, d{r}/d{x} = {terms}."))
-        for step in edges:  # one contribution wrong, the others right
-            rest = true - step.contribution
-            prefix = f"In the contribution through {_through(step)}: " if k > 1 else ""
-            for slip in contribution_slips(step, r, self.names):
-                if slip.value is not None:
-                    slips.append(Slip(slip.kind, rest + slip.value, prefix + slip.text))
-        if k == 1:
-            slips.append(contribution_slips(edges[0], r, self.names)[-1])
-        else:
-            slips.append(Slip("wrong_local", None,
-                              f"{x} is used {times(k)}: d{r}/d{x} = "
-                              + " + ".join(_term(s, r) for s in edges)
-                              + ". Check each local derivative: "
-                              + "; ".join(_rule_with_values(s, self.names) for s in edges)
-                              + "."))
-        return slips
+                + ": fix the forward pass first, then this gradient.")
+
+    # ------------------------------------------------------------ means
+    def _means(self) -> list[tuple[Value, int, int]]:
+        """The nodes that take a mean of a sum, ``s · (1/n)`` or ``s / n`` with n >= 2 an
+        unnamed constant, as (node, position of s, n); the three nearest the output."""
+        found = []
+        for node in reversed(self.order):
+            inputs = node.inputs
+            if node.op == "*":
+                for position, c in enumerate(inputs):
+                    n = _whole(1.0 / c.data) if _constant(c) and c.data else None
+                    if n is not None and inputs[1 - position].op == "+":
+                        found.append((node, 1 - position, n))
+                        break
+            elif node.op == "/" and _constant(inputs[1]) and inputs[0].op == "+":
+                n = _whole(inputs[1].data)
+                if n is not None:
+                    found.append((node, 0, n))
+            if len(found) == 3:
+                break
+        return found
+
+    def _grads_without_mean(self, mean: Value, position: int) -> dict[Value, float]:
+        """The gradients of a backward pass in which ``mean``'s 1/n is left out (its local
+        derivative by s taken as 1)."""
+        grads = self._without_mean.get(mean)
+        if grads is None:
+            grads = {node: 0.0 for node in self.order}
+            grads[self.root] = 1.0
+            for step in self.steps:
+                local = 1.0 if step.node is mean and step.position == position else step.local
+                if local != 0.0:
+                    grads[step.input] += grads[step.node] * local
+            self._without_mean[mean] = grads
+        return grads
+
+    def _mean_text(self, node: Value, mean: Value, n: int) -> str:
+        r, x, m = self.root_name, self.names[node], self.names[mean]
+        shown = {v: factor(v.data) if _constant(v) else self.names[v] for v in mean.inputs}
+        return (f"That is {n} times d{r}/d{x}: {m} = {forward_rule(mean, shown)} is a "
+                f"mean over {n} terms, and its 1/{n} = {format_number(1.0 / n)} multiplies "
+                f"every gradient that flows back through it. Yours leaves it out.")
 
     def _grads_with(self, data: Mapping[Value, float]) -> dict[Value, float]:
         """The gradients of a backward pass done right on the learner's forward pass: the
@@ -459,30 +672,59 @@ def contribution_slips(step: ChainRuleStep, root_name: str,
 
     Shared by ``Exercise`` and the stepper's quiz, so both say the same.
     """
-    r, n, i = root_name, step.node_name, step.input_name
+    return ([Slip(kind, value, text()) for kind, value, text in
+             _contribution_candidates(step, root_name, names)]
+            + [Slip("wrong_local", None, _contribution_catch_all(step, root_name, names))])
+
+
+def _contribution_candidates(step: ChainRuleStep, root_name: str,
+                             names: dict[Value, str]) -> Iterator[Candidate]:
+    r, n = root_name, step.node_name
     upstream = f"d{r}/d{n} = {format_number(step.upstream)}"
-    rule = step.rule or f"∂{n}/∂{i}"
-    slips = [
-        Slip("upstream_forgotten", step.local,
-             f"That is the local derivative {rule} alone: the chain rule multiplies it by the "
-             f"upstream gradient {upstream}."),
-        Slip("sign_slip", -step.contribution,
-             f"Right size, wrong sign: check the sign of the local derivative {rule} and of "
-             f"the upstream gradient {upstream}."),
-    ]
+    rule = step.rule or f"∂{n}/∂{step.input_name}"
+    yield ("upstream_forgotten", step.local,
+           lambda: f"That is the local derivative {rule} alone: the chain rule multiplies it "
+                   f"by the upstream gradient {upstream}.")
+    yield ("sign_slip", -step.contribution,
+           lambda: f"Right size, wrong sign: check the sign of the local derivative {rule} "
+                   f"and of the upstream gradient {upstream}.")
     for slot, wrong, source in _swapped_values(step):
         local = _local_with(step, {slot: wrong})
-        slips.append(Slip("wrong_forward", step.upstream * local,
-                          f"The rule {rule} is right, but it was evaluated with "
-                          f"{names[slot]} = {format_number(wrong)}, which is {names[source]}'s "
-                          f"value; here {names[slot]} = {format_number(slot.data)}."))
-    slips.append(Slip("wrong_local", None,
-                      f"Check the local derivative of the {step.op!r} node: "
-                      f"{_rule_with_values(step, names)}; then multiply it by the upstream "
-                      f"gradient {upstream}."))
-    return slips
+        yield ("wrong_forward", step.upstream * local,
+               lambda slot=slot, wrong=wrong, source=source:
+               f"The rule {rule} is right, but it was evaluated with {names[slot]} = "
+               f"{format_number(wrong)}, which is {names[source]}'s value; here "
+               f"{names[slot]} = {format_number(slot.data)}.")
+    yield ("value_for_grad", step.node.data * step.local,
+           lambda: f"That multiplies the local derivative {rule} by {n}'s value, "
+                   f"{n} = {format_number(step.node.data)}: the chain rule multiplies it by "
+                   f"{n}'s gradient, the upstream {upstream}.")
 
 
+def _contribution_catch_all(step: ChainRuleStep, root_name: str,
+                            names: dict[Value, str]) -> str:
+    upstream = f"d{root_name}/d{step.node_name} = {format_number(step.upstream)}"
+    return (f"Check the local derivative of the {step.op!r} node: "
+            f"{_rule_with_values(step, names)}; then multiply it by the upstream gradient "
+            f"{upstream}.")
+
+
+def _constant(node: Value) -> bool:
+    """A number written into the expression (``x * 0.25``): a leaf with no label or scope."""
+    return node.is_leaf and not node.label and node.scope is None
+
+
+def _whole(x: float) -> Optional[int]:
+    """``x`` as a whole number n >= 2 (the n of a mean), else None."""
+    if not math.isfinite(x) or x < 1.5:
+        return None
+    n = round(x)
+    return n if abs(x - n) <= 1e-9 * n else None
+
+
+def _percent(fraction: float) -> str:
+    """``0.8%``, ``3%``: how far off, in the words of a teacher."""
+    return f"{fraction:.1%}" if fraction < 0.01 else f"{fraction:.0%}"
 def _slots(step: ChainRuleStep) -> list[Value]:
     """The nodes whose data the local-derivative rule reads: the inputs, then the output."""
     return [*step.node.inputs, step.node]
@@ -555,5 +797,8 @@ def _term(step: ChainRuleStep, root_name: str) -> str:
 
 
 def _uses(steps: list[ChainRuleStep], names: dict[Value, str]) -> str:
-    """``by c = x·y, by d = x + z``: where a node is used."""
-    return ", ".join(f"by {_through(s)} = {forward_rule(s.node, names)}" for s in steps)
+    """``by c = x·y, by d = x + z``: where a node is used (the first few of many)."""
+    shown = ", ".join(f"by {_through(s)} = {forward_rule(s.node, names)}"
+                      for s in steps[:SHOWN_USES])
+    more = len(steps) - SHOWN_USES
+    return shown + (f" and {more:,} more" if more > 0 else "")

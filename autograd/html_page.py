@@ -1,26 +1,27 @@
 """A self-contained HTML page (the stepper, a training animation): saved to a file, and shown
-inline in Jupyter inside its own iframe."""
+inline in Jupyter inside its own iframe.
+
+A page is three package files, ``NAME.html``, ``NAME.css`` and ``NAME.js``, put together by
+``fill_page`` with the data the Python side computed: the script reads that data as JSON
+(``<script type="application/json" id="page-data">``), so the front end is read, diffed and
+checked as what it is.
+"""
 
 from __future__ import annotations
 
 import html
 import json
 import os
+import re
+from importlib import resources
 from typing import Any, Union
 
-__all__ = ["HtmlPage", "HEAD", "json_for_script"]
+__all__ = ["HtmlPage", "fill_page", "json_for_script"]
 
 PathLike = Union[str, "os.PathLike[str]"]
 
-#: How every page starts: the document's head up to its <style> (``__TITLE__`` filled in).
-HEAD = """<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>__TITLE__</title>
-<style>
-"""
+#: ``__STYLE__``, ``__SCRIPT__``, ``__TITLE__``, ``__DATA__`` ... in a page's .html file.
+_PLACEHOLDER = re.compile(r"__([A-Z]+)__")
 
 
 def json_for_script(data: Any) -> str:
@@ -30,6 +31,22 @@ def json_for_script(data: Any) -> str:
                          ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
         text = text.replace(char, escape)
     return text
+
+
+def fill_page(package: str, name: str, title: str, data: Any, **markup: str) -> str:
+    """The page ``NAME.html`` of ``package`` with its stylesheet (``NAME.css``), its script
+    (``NAME.js``), ``title`` (escaped), ``data`` (as JSON for ``<script>``) and each ``markup``
+    part (``svg=`` fills ``__SVG__``: markup made by this library, never user text) put in.
+
+    One pass over the template: what is put in is never searched again, so a label such as
+    ``__DATA__`` inside the SVG or the data stays that text.
+    """
+    def read(suffix: str) -> str:
+        return (resources.files(package) / (name + suffix)).read_text(encoding="utf-8")
+
+    parts = {"STYLE": read(".css"), "SCRIPT": read(".js"), "TITLE": html.escape(title),
+             "DATA": json_for_script(data), **{k.upper(): v for k, v in markup.items()}}
+    return _PLACEHOLDER.sub(lambda match: parts[match.group(1)], read(".html"))
 
 
 class HtmlPage:

@@ -19,6 +19,7 @@ from typing import Iterator, Union
 
 from autograd.backprop import graph_lock, topological_order
 from autograd.display import factor, format_number, node_names, operand_note, times
+from autograd.lookup import NameIndex
 from autograd.trace import ChainRuleStep, _replay
 from autograd.value import Value
 
@@ -96,9 +97,10 @@ def paths(root: Value, x: Union[Value, str], max_paths: int = 1000) -> GradientP
     """Every path from ``x`` to ``root`` with its local derivatives and their product:
     d root/dx = sum over paths of prod over its edges of d out/d in.
 
-    ``x`` is a Value or a node's name (as ``explain`` shows it). Refuses with ValueError when
-    there are more than ``max_paths`` paths (they grow exponentially with depth). Touches no
-    ``.grad``.
+    ``x`` is a Value or a node's name (as ``explain`` shows it; a label that several nodes
+    share is refused). Refuses with ValueError when there are more than ``max_paths`` paths
+    (they grow exponentially with depth: counted up to the limit, so a count of thousands of
+    digits is never formed). Touches no ``.grad``.
     """
     if not isinstance(root, Value):
         raise TypeError(f"paths() needs the output Value first, got {type(root).__name__} "
@@ -115,13 +117,10 @@ def paths(root: Value, x: Union[Value, str], max_paths: int = 1000) -> GradientP
         if node not in position:
             return GradientPaths(r, name, [], 0.0)
         # Count first (the paths from x into each node), so a huge number is refused at once.
-        count = {v: 0 for v in order}
-        count[node] = 1
-        for v in order[position[node] + 1:]:
-            count[v] = sum(count[inp] for inp in v.inputs)
+        count = _count_paths(order, node, position, max_paths)
         if count[root] > max_paths:
             raise ValueError(
-                f"{name} reaches {r} along {count[root]:,} paths, more than "
+                f"{name} reaches {r} along {_how_many(order, node, position)} paths, more than "
                 f"max_paths={max_paths}: the number of paths multiplies at every shared "
                 f"node. Backprop sums them node by node instead: see explain({r}); or pass "
                 f"a larger max_paths")
@@ -135,6 +134,35 @@ def paths(root: Value, x: Union[Value, str], max_paths: int = 1000) -> GradientP
                           math.prod(s.local for s in reversed(chain)))
              for chain in _walk(node, root, uses)]
     return GradientPaths(r, name, found, grads[node])
+
+
+def _count_paths(order: list[Value], start: Value, position: dict[Value, int],
+                 max_paths: int) -> dict[Value, int]:
+    """How many paths lead from ``start`` into each node, counted up to ``max_paths + 1``
+    (beyond it the exact number, which can have thousands of digits, is never needed)."""
+    cap = max_paths + 1
+    count = {v: 0 for v in order}
+    count[start] = 1
+    for v in order[position[start] + 1:]:
+        count[v] = min(cap, sum(count[inp] for inp in v.inputs))
+    return count
+
+
+def _how_many(order: list[Value], start: Value, position: dict[Value, int]) -> str:
+    """The number of paths from ``start`` to the output in words: exact up to 10^15
+    (``1,099,511,627,776``), else its power of ten (``about 10^4,515``), counted in
+    logarithms so no huge number is ever formed."""
+    exact = _count_paths(order, start, position, 10 ** 15)[order[-1]]
+    if exact <= 10 ** 15:
+        return f"{exact:,}"
+    log10 = {v: -math.inf for v in order}  # log10 of the number of paths into v
+    log10[start] = 0.0
+    for v in order[position[start] + 1:]:
+        logs = [log10[inp] for inp in v.inputs if log10[inp] > -math.inf]
+        if logs:
+            top = max(logs)
+            log10[v] = top + math.log10(math.fsum(10.0 ** (x - top) for x in logs))
+    return f"about 10^{math.floor(log10[order[-1]]):,}"
 
 
 def _walk(start: Value, root: Value,
@@ -154,9 +182,6 @@ def _find(x: Union[Value, str], names: dict[Value, str], root: Value) -> Value:
     if isinstance(x, Value):
         return x  # a Value outside the graph has no path: 0 paths
     if isinstance(x, str):
-        for node, name in names.items():
-            if name == x:
-                return node
-        raise KeyError(f"paths(): no node named {x!r} in the graph of {names[root]}")
+        return NameIndex(names, names[root]).find(x, "paths()")
     raise TypeError(f"paths(): x must be a Value or a node's name, got {type(x).__name__} "
                     f"{x!r:.40}")

@@ -104,8 +104,9 @@ class BackwardTrace:
 
     def _title(self) -> str:
         name = self.names[self.root]
-        return (f"backward pass of {name} = {format_number(self.root.data)}: "
-                f"{len(self.steps)} chain-rule steps, d{name}/d{name} = 1.0")
+        steps = f"{len(self.steps)} chain-rule step{'' if len(self.steps) == 1 else 's'}"
+        return (f"backward pass of {name} = {format_number(self.root.data)}: {steps}, "
+                f"d{name}/d{name} = 1.0")
 
     def __str__(self) -> str:
         rows = [self._HEADER] + self._rows()

@@ -33,7 +33,8 @@ from numbers import Real
 from typing import Any, Iterable, Optional, Union
 
 from autograd import ops
-from autograd.modes import OPEN, AnomalyError, anomaly_enabled, grad_enabled, ieee_enabled
+from autograd.modes import (OPEN, AnomalyError, anomaly_enabled, first_non_finite, grad_enabled,
+                            ieee_enabled)
 from autograd.ops import (ABS, ADD, COS, DIV, EXP, LEAKY_RELU, LOG, MUL, NEG, POW, POWC, RELU,
                           SIGMOID, SIN, SOFTPLUS, SQRT, SUB, TANH, Op, _exp, _pow)
 
@@ -124,7 +125,7 @@ def _special(out: "Value") -> None:
     # (A rule evaluated at a singular point makes inf on purpose: the backward pass checks it.)
     if anomaly_enabled() and not ieee_enabled() and not math.isfinite(out.data):
         inputs = out.inputs
-        if all(math.isfinite(v.data) for v in inputs):
+        if first_non_finite(out.data, [v.data for v in inputs]):
             raise AnomalyError(f"the forward pass made {out.data} at the {out.op!r} node "
                                f"({describe_inputs(inputs)}): the first non-finite value")
     if not grad_enabled():

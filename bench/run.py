@@ -526,6 +526,77 @@ def time_chain(engine: Engine, n: int) -> dict:
     return result
 
 
+# ---------------------------------------------------------------- compiled vs PyTorch's tensors
+def run_tensors(quick: bool) -> dict:
+    """One SGD step of an MLP on 100 points with MSE: chainrule's compiled step (the model's
+    dense layers as matrix products, the loss traced with it: ``fit(compile=True)``'s step)
+    against PyTorch's vectorized step (``nn.Linear`` layers on a (100, 2) float64 tensor,
+    one thread), interleaved in this process; and the compiled row loop (no numpy) for
+    comparison. Both start from the same weights and are checked to give the same loss."""
+    import torch
+    from autograd import compiler
+    import nn as cnn
+
+    results = {}
+    X, y = make_moons(100)
+    repeats = 50 if quick else 300
+    for sizes in ([2, 16, 16, 1], [2, 64, 64, 1]):
+        weights = make_weights(sizes)
+        model = chainrule_mlp(weights)
+        t0 = clock()
+        step = cnn.make_compiled_step(model, cnn.mse_loss, cnn.SGD(model.parameters(), lr=0.0))
+        step(X[:2], y[:2])
+        compile_time = clock() - t0
+        net = torch.nn.Sequential(*[m for k, (a, b) in enumerate(zip(sizes, sizes[1:]))
+                                    for m in ([torch.nn.Linear(a, b).double()] +
+                                              ([torch.nn.ReLU()] if k < len(sizes) - 2 else []))])
+        with torch.no_grad():
+            linears = [m for m in net if isinstance(m, torch.nn.Linear)]
+            for layer, neurons in zip(linears, weights):
+                layer.weight.copy_(torch.tensor([w for w, _ in neurons], dtype=torch.float64))
+                layer.bias.copy_(torch.tensor([b for _, b in neurons], dtype=torch.float64))
+        tx = torch.tensor(X, dtype=torch.float64)
+        ty = torch.tensor(y, dtype=torch.float64)[:, None]
+        optimizer = torch.optim.SGD(net.parameters(), lr=0.0)
+
+        def torch_step() -> float:
+            optimizer.zero_grad()
+            loss = ((net(tx) - ty) ** 2).mean()
+            loss.backward()
+            optimizer.step()
+            return loss.item()
+
+        ours, theirs = step(X, y)[0], torch_step()
+        assert close(ours, theirs, 1e-9), f"tensors {sizes}: compiled {ours} != torch {theirs}"
+
+        def row_loop() -> float:
+            saved = compiler.LAYERED_MIN_ROWS, compiler.VECTOR_MIN_ROWS
+            compiler.LAYERED_MIN_ROWS = compiler.VECTOR_MIN_ROWS = 10 ** 9
+            try:
+                return step(X, y)[0]
+            finally:
+                compiler.LAYERED_MIN_ROWS, compiler.VECTOR_MIN_ROWS = saved
+
+        runs: dict[str, list] = {"compiled": [], "torch": [], "row loop": []}
+        for k in range(repeats):
+            for name, run in (("compiled", lambda: step(X, y)), ("torch", torch_step),
+                              ("row loop", row_loop)):
+                if name == "row loop" and k % 10:
+                    continue  # slow: a tenth as many runs
+                t0 = clock()
+                run()
+                runs[name].append(clock() - t0)
+        found = {name: statistics.median(times) for name, times in runs.items()}
+        found["compile_time"] = compile_time
+        results["x".join(map(str, sizes))] = found
+        print(f"\nMLP({sizes[0]}, {sizes[1:]}) SGD step on 100 points, MSE, in one process, "
+              f"interleaved (ms, median of {repeats}; compiled in {compile_time * 1e3:.0f} ms)")
+        for name in runs:
+            print(f"{name:<12}{ms(found[name])}  {found[name] / found['torch']:5.2f}x "
+                  "PyTorch's time")
+    return results
+
+
 # ---------------------------------------------------------------- memory
 def bytes_per_node_traced(engine: Engine, program: list) -> float:
     """tracemalloc: memory held by the graph (with gradients) after backward, per node."""
@@ -647,7 +718,7 @@ def fresh_processes(rounds: int) -> dict:
 
 
 # ---------------------------------------------------------------- driver
-WORKLOADS = ["expr", "shallow", "mlp", "chain", "memory", "fresh"]
+WORKLOADS = ["expr", "shallow", "mlp", "tensors", "chain", "memory", "fresh"]
 ENGINES: dict[str, Callable[[], Engine]] = {
     "chainrule": Chainrule, "micrograd": Micrograd, "torch": TorchScalar, "floats": Floats}
 
@@ -815,6 +886,9 @@ def main(argv: list[str] | None = None) -> dict:
             work = fast - res["compiled"]["teardown"]  # the collection walks the whole process
             print(f"compiled step without the collection: {work * 1e3:.1f} ms; the plain-float "
                   f"forward pass alone: {res['floats']['forward'] * 1e3:.1f} ms")
+
+    if "tensors" in todo:
+        results["tensors"] = run_tensors(quick)
 
     if "chain" in todo:
         n = 100_000 if quick else 1_000_000

@@ -12,9 +12,16 @@ dependency only when called.
 
 from __future__ import annotations
 
+import autograd as _autograd
+from autograd.identity import clash as _clash
+
+if _clash(_autograd):
+    raise ImportError(_clash(_autograd))
+
 from nn import data, init, losses, metrics, optim, plot, schedulers
-from nn.layers import (Activation, Dropout, LeakyReLU, Linear, ReLU, Residual, Sequential, Sigmoid,
-                       Tanh)
+from nn.conv import Conv1d
+from nn.layers import (Activation, Dropout, Flatten, LeakyReLU, Linear, ReLU, Residual,
+                       Sequential, Sigmoid, Tanh)
 from nn.losses import (bce_with_logits, cross_entropy, hinge_loss, l2_penalty, log_softmax,
                        mse_loss, softmax)
 from nn.metrics import accuracy
@@ -31,7 +38,7 @@ from nn.train import History, evaluate, fit, make_compiled_step, make_step
 __all__ = [
     "Module", "Neuron", "Layer", "MLP",
     "Linear", "Activation", "ReLU", "Tanh", "Sigmoid", "LeakyReLU", "Sequential", "Residual",
-    "Dropout", "LayerNorm", "BatchNorm1d", "RNNCell", "RNN", "tbptt",
+    "Dropout", "Flatten", "Conv1d", "LayerNorm", "BatchNorm1d", "RNNCell", "RNN", "tbptt",
     "mse_loss", "bce_with_logits", "cross_entropy", "hinge_loss", "l2_penalty",
     "log_softmax", "softmax", "accuracy",
     "Optimizer", "SGD", "RMSprop", "Adam", "AdamW", "clip_grad_norm_", "clip_grad_value_",

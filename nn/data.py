@@ -2,7 +2,9 @@
 
 Every classification generator returns ``(X, y)``: ``X`` a list of ``[x1, x2]`` points
 (lists of floats) and ``y`` a list of int labels. ``make_sine_sequence`` returns one long
-sequence for a recurrent network: inputs and next-step targets, both lists of floats.
+sequence for a recurrent network: inputs and next-step targets, both lists of floats;
+``make_pattern_signals`` signals of one channel (``[[s_0, s_1, ...]]``) for a ``Conv1d``,
+labelled by whether they hold a pattern.
 ``seed`` (an int) makes the data reproducible with a private ``random.Random``; the global
 ``random`` state is never touched (``seed=None`` draws a fresh generator from the system).
 
@@ -21,7 +23,8 @@ from typing import Any, Iterator, Optional, Sequence, Union
 from nn.arguments import Seed, count, data_rng
 
 __all__ = ["make_moons", "make_circles", "make_xor", "make_spirals", "make_blobs",
-           "make_yinyang", "make_sine_sequence", "batches", "train_test_split"]
+           "make_yinyang", "make_sine_sequence", "make_pattern_signals", "batches",
+           "train_test_split"]
 
 Data = tuple[list[list[float]], list[int]]
 
@@ -212,6 +215,40 @@ def make_sine_sequence(length: int = 200, period: float = 20.0, noise: float = 0
                                                                    else 0.0)
               for t in range(length + 1)]
     return values[:-1], values[1:]
+
+
+def make_pattern_signals(n_samples: int = 100, length: int = 12,
+                         pattern: Sequence[float] = (1.0, 2.0, -1.0), noise: float = 0.1,
+                         seed: Seed = None, labels: str = "01"
+                         ) -> tuple[list[list[list[float]]], list[int]]:
+    """Signals that hold a short ``pattern`` somewhere (class 1) or the same pattern reversed
+    in time (class 0), at a random place, on a background of zeros, plus Gaussian noise of std
+    ``noise`` on every value. The two classes have the same values, sum and energy: only
+    their order tells them apart, wherever it is. Classes balanced; shuffled.
+
+    Each ``X[i]`` is one channel of ``length`` values, ``[[s_0, ..., s_{length-1}]]``: one
+    sample for ``Conv1d(1, ...)``.
+    """
+    count(n_samples, "n_samples", 2)
+    pattern = [float(v) for v in pattern]
+    if pattern == pattern[::-1]:
+        raise ValueError(f"pattern must differ from its reverse (the other class), got "
+                         f"{pattern!r}")
+    count(length, "length", len(pattern))
+    noise = _noise(noise)
+    rng = data_rng(seed)
+    signals, y = [], []
+    for i in range(n_samples):
+        label = i % 2
+        signal = [rng.gauss(0.0, noise) if noise else 0.0 for _ in range(length)]
+        start = rng.randrange(length - len(pattern) + 1)
+        for k, v in enumerate(pattern if label == 1 else pattern[::-1]):
+            signal[start + k] += v
+        signals.append([signal])
+        y.append(label)
+    order = list(range(n_samples))
+    rng.shuffle(order)
+    return [signals[i] for i in order], _binary([y[i] for i in order], labels)
 
 
 def batches(X: Sequence[Any], y: Sequence[Any], batch_size: Optional[int] = None,

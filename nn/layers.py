@@ -1,10 +1,12 @@
-"""PyTorch-style layers: Linear, activations, Sequential, Residual, Dropout.
+"""PyTorch-style layers: Linear, activations, Sequential, Residual, Dropout, Flatten.
 
 A layer maps one sample (a list of Values or numbers; a single number is a list of one) to a
-list of Values. ``Sequential`` chains layers and, like ``MLP``, returns one Value when the
-last layer has one output. Called on a batch (a list of samples), ``Sequential`` and
-``Residual`` return one output per sample: modules that need the whole batch at once
-(``BatchNorm1d``) get it, the others are called on each sample in turn.
+list of Values; a ``Conv1d``'s sample is a list of channels (lists), which the activations,
+``Residual`` and ``Dropout`` take too and ``Flatten`` turns into one list. ``Sequential`` chains layers and, like
+``MLP``, returns one Value when the last layer has one output. Called on a batch (a list of
+samples), ``Sequential`` and ``Residual`` return one output per sample: modules that need
+the whole batch at once (``BatchNorm1d``) get it, the others are called on each sample in
+turn.
 
 Scopes (for ``draw_graph(collapse=...)`` and traces): a ``Linear`` is a ``layer`` whose
 output ``j`` is made by a ``neuron`` scope ``N{j+1}`` holding ``w0, w1, ..., b``, so
@@ -28,14 +30,27 @@ from nn.module import (LINEAR, Module, _check_activation, _preview, input_values
                        weighted_sum_names)
 
 __all__ = ["Linear", "Activation", "ReLU", "Tanh", "Sigmoid", "LeakyReLU", "Sequential",
-           "Residual", "Dropout", "is_batch", "call_on_batch"]
+           "Residual", "Dropout", "Flatten", "is_batch", "sample_depth", "call_on_batch",
+           "flatten_sample", "unflatten_sample"]
 
 Sample = Union[Sequence[Any], Value, float]
 
 
-def is_batch(x: Any) -> bool:
-    """True for a batch (a list of samples, each a list), False for one sample."""
-    return isinstance(x, (list, tuple)) and len(x) > 0 and isinstance(x[0], (list, tuple))
+def is_batch(x: Any, depth: int = 1) -> bool:
+    """True for a batch (a list of samples), False for one sample, where a sample is
+    ``depth`` levels of lists: 1 for a list of features, 2 for a Conv1d's channels of a
+    signal (see ``sample_depth``)."""
+    for _ in range(depth):
+        if not isinstance(x, (list, tuple)) or len(x) == 0:
+            return False
+        x = x[0]
+    return isinstance(x, (list, tuple))
+
+
+def sample_depth(module: Any) -> int:
+    """How many levels of lists one sample of ``module`` has: 2 for a ``Conv1d`` (channels of
+    positions), and for a Sequential or Residual whose first module is one; else 1."""
+    return getattr(module, "sample_depth", 1)
 
 
 def call_on_batch(module: Any, rows: Sequence[Any]) -> list:
@@ -57,6 +72,25 @@ def sample(x: Any, n: Optional[int], who: Any) -> list:
         hint = " (a batch? call nn.Sequential(module) on it)" if is_batch(x) else ""
         raise ValueError(f"{who!r} takes {n} inputs, got {len(x)}: {_preview(x)}{hint}")
     return list(x)
+
+
+def flatten_sample(x: list) -> tuple[list, Optional[list[int]]]:
+    """One sample's entries as one list, and the lengths of its channels (None for a flat
+    sample) for ``unflatten_sample``: entrywise modules treat a signal's channels as one list."""
+    if x and isinstance(x[0], (list, tuple)):
+        return [v for row in x for v in row], [len(row) for row in x]
+    return list(x), None
+
+
+def unflatten_sample(flat: list, lengths: Optional[list[int]]) -> list:
+    """The inverse of ``flatten_sample``: ``flat`` cut back into channels of ``lengths``."""
+    if lengths is None:
+        return flat
+    rows, start = [], 0
+    for n in lengths:
+        rows.append(flat[start:start + n])
+        start += n
+    return rows
 
 
 def _tag(outputs: list, scope: Scope) -> list[Value]:
@@ -154,9 +188,11 @@ class Activation(Module):
             raise ValueError("Activation('linear') would do nothing; leave it out")
         self.name = _check_activation(name)
 
-    def __call__(self, x: Sample) -> list[Value]:
+    def __call__(self, x: Sample) -> list:
+        """``f`` on every entry: of a list, or of every channel of a Conv1d's output."""
         function = ops.lookup(self.name)
-        return _tag([function(v) for v in sample(x, None, self)], self.scope)
+        flat, lengths = flatten_sample(sample(x, None, self))
+        return unflatten_sample(_tag([function(v) for v in flat], self.scope), lengths)
 
     def architecture(self) -> dict:
         return {"type": "Activation", "name": self.name}
@@ -218,8 +254,12 @@ class Sequential(Module):
         for i, module in enumerate(self.layers):
             self._adopt(module, f"L{i + 1}")
 
+    @property
+    def sample_depth(self) -> int:
+        return sample_depth(self.layers[0])
+
     def __call__(self, x: Any) -> Any:
-        if is_batch(x):
+        if is_batch(x, self.sample_depth):
             rows = list(x)
             for module in self.layers:
                 rows = call_on_batch(module, rows)
@@ -263,18 +303,28 @@ class Residual(Module):
         self.module = module
         self._adopt(module, "f")
 
+    @property
+    def sample_depth(self) -> int:
+        return sample_depth(self.module)
+
     def __call__(self, x: Any) -> list:
-        if is_batch(x):
+        if is_batch(x, self.sample_depth):
             return [self._add(row, out) for row, out in zip(x, call_on_batch(self.module, x))]
         return self._add(x, self.module(x))
 
-    def _add(self, x: Sample, fx: Any) -> list[Value]:
-        x, fx = sample(x, None, self), sample(fx, None, self)
+    def _add(self, x: Sample, fx: Any) -> list:
+        x, x_lengths = flatten_sample(sample(x, None, self))
+        fx, fx_lengths = flatten_sample(sample(fx, None, self))
+        if fx_lengths != x_lengths:   # a signal (channels of positions) on either side
+            raise ValueError(f"{self!r}: x + f(x) needs f(x) of the shape of x, but f maps "
+                             f"channels of lengths {x_lengths or [len(x)]} to "
+                             f"{fx_lengths or [len(fx)]}; give the convolution as many output "
+                             "channels as input channels and padding = (kernel_size - 1) / 2")
         if len(fx) != len(x):
             raise ValueError(f"{self!r}: x + f(x) needs f(x) of the size of x, but f maps "
                              f"{len(x)} inputs to {len(fx)} outputs; make the module map "
                              f"{len(x)} -> {len(x)} (e.g. Linear({len(x)}, {len(x)}))")
-        return _tag([xi + fi for xi, fi in zip(x, fx)], self.scope)
+        return unflatten_sample(_tag([xi + fi for xi, fi in zip(x, fx)], self.scope), x_lengths)
 
     def architecture(self) -> dict:
         return {"type": "Residual", "module": self.module.architecture()}
@@ -311,8 +361,11 @@ class Dropout(Module):
         x = sample(x, None, self)
         if not self.training or self.p == 0.0:
             return x
-        factors = self.draw(len(x)) if self._feed is None else self._feed.take(self, len(x))
-        return _tag([xi * factor for xi, factor in zip(x, factors)], self.scope)
+        flat, lengths = flatten_sample(x)   # a signal's channels: one mask over every entry
+        n = len(flat)
+        factors = self.draw(n) if self._feed is None else self._feed.take(self, n)
+        return unflatten_sample(_tag([xi * f for xi, f in zip(flat, factors)], self.scope),
+                                lengths)
 
     def draw(self, n: int) -> list[float]:
         """A fresh mask for ``n`` inputs (kept into ``mask``) as factors: 1/(1 - p) or 0."""
@@ -325,6 +378,26 @@ class Dropout(Module):
 
     def __repr__(self) -> str:
         return f"Dropout(p={self.p})"
+
+
+class Flatten(Module):
+    """One sample's channels joined into one list, channel after channel: ``[[a, b], [c, d]]``
+    -> ``[a, b, c, d]`` (a flat list stays as it is). It makes no nodes: it hands a
+    ``Conv1d``'s output to a ``Linear``. Its PyTorch twin is ``torch.nn.Flatten()``, which
+    flattens each sample of a batch (start_dim=1)."""
+
+    scope_kind = "flatten"
+    #: It takes a Conv1d's output: a Sequential that starts with it takes signals.
+    sample_depth = 2
+
+    def __call__(self, x: Any) -> list:
+        return flatten_sample(sample(x, None, self))[0]
+
+    def architecture(self) -> dict:
+        return {"type": "Flatten"}
+
+    def __repr__(self) -> str:
+        return "Flatten()"
 
 
 class MaskFeed:

@@ -8,17 +8,21 @@ one byte per point (never a graph), so each snapshot costs ``GRID**2`` bytes.
 
 from __future__ import annotations
 
-import html
+import contextlib
 import io
 import math
 import os
+import random
 import sys
 import time
-from typing import Any, Optional, Sequence, Union
+from typing import Any, Iterator, Optional, Sequence, Union
 
 from autograd.display import format_number
-from autograd.html_page import HEAD, HtmlPage, json_for_script
-from nn.plot import _grid_axes, _grid_classes
+from autograd.html_page import HtmlPage, fill_page
+from autograd.modes import no_grad
+from autograd.value import Value
+from nn.layers import call_on_batch
+from nn.plot import _grid_axes, _predict, _predicted_class
 
 __all__ = ["Animation", "DecisionGrid", "Snapshots", "Watch", "in_jupyter",
            "training_animation"]
@@ -65,9 +69,51 @@ class DecisionGrid:
 
     def predict(self, model: Any) -> bytes:
         """The class ``model`` predicts at each grid point, row by row: entry ``j * GRID + i``
-        is the point ``(xs[i], ys[j])``."""
-        return bytes(k for row in _grid_classes(model, self.xs, self.ys, self.threshold)
-                     for k in row)
+        is the point ``(xs[i], ys[j])``. In evaluation mode (Dropout off, BatchNorm's running
+        statistics), leaving the model exactly as it was (see ``looking_only``)."""
+        points = [[x, y] for y in self.ys for x in self.xs]
+        with looking_only(model):
+            if getattr(model, "needs_batch", lambda: False)():  # BatchNorm: one call, all rows
+                with no_grad():
+                    outputs = [o.data if isinstance(o, Value) else [v.data for v in o]
+                               for o in call_on_batch(model, points)]
+            else:
+                outputs = [_predict(model, point) for point in points]
+        return bytes(_predicted_class(o, self.threshold) for o in outputs)
+
+
+@contextlib.contextmanager
+def looking_only(model: Any) -> Iterator[None]:
+    """Evaluation mode for a look at ``model`` that leaves no trace on the training: every
+    module's mode, buffers (BatchNorm's running statistics) and random generators (Dropout's,
+    and the global ``random``) are as they were afterwards, so a fit gives the same numbers,
+    bit for bit, with or without snapshots and the live view."""
+    modules = model.modules() if callable(getattr(model, "modules", None)) else []
+    modes = [(m, m.training) for m in modules]
+    # each buffer as it is (the same object) and its numbers
+    buffers = [(m, name, getattr(m, name), _copy(getattr(m, name)))
+               for m in modules for name in m.buffer_names]
+    generators = [(g, g.getstate()) for m in modules for g in vars(m).values()
+                  if isinstance(g, random.Random)]
+    global_state = random.getstate()
+    for module in modules:
+        module.training = False
+    try:
+        yield
+    finally:
+        for module, training in modes:
+            module.training = training
+        for module, name, value, numbers in buffers:
+            if isinstance(value, list):
+                value[:] = numbers
+            setattr(module, name, value)
+        for generator, state in generators:
+            generator.setstate(state)
+        random.setstate(global_state)
+
+
+def _copy(value: Any) -> Any:
+    return list(value) if isinstance(value, list) else value
 
 
 def _decision_grid(X: Sequence[Any], y: Sequence[Any], encoding: Any,
@@ -225,8 +271,8 @@ class Watch:
     r * (1 - OVERHEAD) / OVERHEAD seconds of training and comes at the end of that epoch.
     Outside a kernel it prints a one-line note and the progress bar shows the training.
     ``snapshots=k`` records the decision boundary every k epochs; without it, ``live=True``
-    records it at every redraw. Nothing here touches the training: the history is the same
-    with or without them.
+    records it at every redraw. Nothing here touches the training (``looking_only``): the
+    history and the parameters are the same, bit for bit, with or without them.
     """
 
     def __init__(self, model: Any, X: Sequence[Any], y: Sequence[Any], encoding: Any,
@@ -258,12 +304,11 @@ class Watch:
             _note("fit(live=True): not in a Jupyter kernel, so no live view; the progress "
                   "bar shows the training instead")
             return False
-        try:
-            import IPython.display  # noqa: F401
-            import matplotlib  # noqa: F401
-        except ImportError:
-            _note("fit(live=True): the live view needs matplotlib (pip install "
-                  "'chainrule[plot]'); the progress bar shows the training instead")
+        from autograd.optional import install_hint, optional
+
+        if optional("IPython.display") is None or optional("matplotlib") is None:
+            _note(f"fit(live=True): the live view needs matplotlib ({install_hint('matplotlib')}"
+                  "); the progress bar shows the training instead")
             return False
         return True
 
@@ -352,156 +397,5 @@ def training_animation(history: Any) -> Animation:
     }
     count = len(snapshots)
     title = f"The decision boundary while training: {count} snapshot{'s' * (count != 1)}"
-    page = _TEMPLATE.replace("__TITLE__", html.escape(title)).replace(
-        "__DATA__", json_for_script(data))
+    page = fill_page("nn", "animation", title, data)
     return Animation(page, list(snapshots.frames))
-
-
-_TEMPLATE = HEAD + """body { font: 14px/1.4 system-ui, -apple-system, "Segoe UI", sans-serif; margin: 12px;
-       color: #222; background: #fff; }
-h1 { font-size: 17px; margin: 0 0 8px; }
-#controls { display: flex; align-items: center; gap: 10px; margin-bottom: 10px; }
-#slider { width: 360px; }
-#status { font-variant-numeric: tabular-nums; }
-#panels { display: flex; flex-wrap: wrap; gap: 14px; align-items: flex-start; }
-#curves { display: flex; flex-direction: column; gap: 10px; }
-canvas { border: 1px solid #ddd; }
-</style>
-</head>
-<body>
-<h1>__TITLE__</h1>
-<div id="controls">
-  <button id="play" type="button">Play</button>
-  <input id="slider" type="range" min="0" max="0" value="0" aria-label="snapshot">
-  <span id="status"></span>
-</div>
-<div id="panels">
-  <canvas id="boundary" aria-label="decision boundary"></canvas>
-  <div id="curves"></div>
-</div>
-<script>
-"use strict";
-{  // a block: names such as top and status stay out of the window's
-const D = __DATA__;
-const SIZE = 380, CW = 380, CH = 160;
-const slider = document.getElementById("slider");
-const status = document.getElementById("status");
-const play = document.getElementById("play");
-
-function context(canvas, w, h) {   // sharp on high-density screens
-  const r = window.devicePixelRatio || 1;
-  canvas.width = w * r; canvas.height = h * r;
-  canvas.style.width = w + "px"; canvas.style.height = h + "px";
-  const c = canvas.getContext("2d");
-  c.scale(r, r);
-  return c;
-}
-
-const n = D.grid.n, [x0, x1] = D.grid.x, [y0, y1] = D.grid.y;
-const hx = (x1 - x0) / (n - 1) / 2, hy = (y1 - y0) / (n - 1) / 2;   // cells centred on points
-const left = x0 - hx, right = x1 + hx, bottom = y0 - hy, top = y1 + hy;
-const px = x => (x - left) / (right - left) * SIZE;
-const py = y => (top - y) / (top - bottom) * SIZE;
-const board = context(document.getElementById("boundary"), SIZE, SIZE);
-
-const light = D.palette.map(hex => {   // 35% of the colour on white
-  const rgb = [1, 3, 5].map(i => parseInt(hex.slice(i, i + 2), 16));
-  return "rgb(" + rgb.map(v => Math.round(255 - 0.35 * (255 - v))).join(",") + ")";
-});
-
-function drawBoundary(frame) {
-  const cell = SIZE / n;
-  for (let j = 0; j < n; j++) {
-    for (let i = 0; i < n; i++) {
-      board.fillStyle = light[+frame.classes[j * n + i]];
-      board.fillRect(i * cell, SIZE - (j + 1) * cell, cell + 0.5, cell + 0.5);   // no seams
-    }
-  }
-  board.lineWidth = 0.6;
-  board.strokeStyle = "#000";
-  for (const [x, y, k] of D.points) {
-    board.beginPath();
-    board.arc(px(x), py(y), 3.5, 0, 2 * Math.PI);
-    board.fillStyle = D.palette[k];
-    board.fill();
-    board.stroke();
-  }
-}
-
-const label = v => String(Number(v.toPrecision(3)));
-const curves = D.curves.map(curve => {
-  const canvas = document.createElement("canvas");
-  document.getElementById("curves").appendChild(canvas);
-  const f = v => curve.log ? Math.log10(v) : v;
-  const shown = curve.values.filter(v => v !== null).map(f);
-  let [lo, hi] = curve.range || (shown.length ? [Math.min(...shown), Math.max(...shown)]
-                                               : [0, 1]);   // no epoch yet
-  if (!(hi > lo)) { lo -= 1; hi += 1; }   // a flat curve
-  const unf = v => curve.log ? 10 ** v : v;
-  return {curve, c: context(canvas, CW, CH), f, lo, hi, ticks: [label(unf(hi)), label(unf(lo))]};
-});
-
-function drawCurve({curve, c, f, lo, hi, ticks}, epoch) {
-  const m = {l: 44, r: 10, t: 22, b: 22}, w = CW - m.l - m.r, h = CH - m.t - m.b;
-  const X = e => m.l + e / Math.max(D.epochs, 1) * w;
-  const Y = v => m.t + (hi - f(v)) / (hi - lo) * h;
-  c.clearRect(0, 0, CW, CH);
-  c.strokeStyle = "#ccc"; c.lineWidth = 1;
-  c.strokeRect(m.l, m.t, w, h);
-  c.fillStyle = "#222";
-  c.font = "13px system-ui, sans-serif";
-  c.textAlign = "left";
-  c.fillText(curve.name + (curve.log ? " (log scale)" : ""), m.l, 15);
-  c.font = "11px system-ui, sans-serif";
-  c.fillStyle = "#555";
-  c.textAlign = "right";
-  c.fillText(ticks[0], m.l - 4, m.t + 9);
-  c.fillText(ticks[1], m.l - 4, m.t + h);
-  c.fillText("epoch " + D.epochs, m.l + w, m.t + h + 15);
-  c.textAlign = "left";
-  c.fillText("0", m.l, m.t + h + 15);
-  // the whole run in grey, the epochs up to this frame in colour, the frame's epoch in red
-  for (const [upTo, colour, width] of [[D.epochs, "#ccc", 1], [epoch, "#1f77b4", 2]]) {
-    c.strokeStyle = colour; c.lineWidth = width;
-    c.beginPath();
-    let drawing = false;
-    curve.values.slice(0, upTo).forEach((v, k) => {
-      if (v === null) { drawing = false; return; }
-      drawing ? c.lineTo(X(k + 1), Y(v)) : c.moveTo(X(k + 1), Y(v));
-      drawing = true;
-    });
-    c.stroke();
-  }
-  c.strokeStyle = "#d62728"; c.lineWidth = 1;
-  c.beginPath(); c.moveTo(X(epoch), m.t); c.lineTo(X(epoch), m.t + h); c.stroke();
-}
-
-function show(k) {
-  const frame = D.frames[k];
-  slider.value = k;
-  status.textContent = frame.text;
-  drawBoundary(frame);
-  for (const curve of curves) drawCurve(curve, frame.epoch);
-}
-
-let timer = null;
-function stop() { clearInterval(timer); timer = null; play.textContent = "Play"; }
-play.addEventListener("click", () => {
-  if (timer !== null) { stop(); return; }
-  if (+slider.value === D.frames.length - 1) show(0);
-  play.textContent = "Pause";
-  timer = setInterval(() => {
-    const k = +slider.value + 1;
-    show(k);
-    if (k === D.frames.length - 1) stop();
-  }, 250);
-});
-slider.addEventListener("input", () => { stop(); show(+slider.value); });
-slider.max = D.frames.length - 1;
-play.disabled = D.frames.length < 2;
-show(D.frames.length - 1);
-}
-</script>
-</body>
-</html>
-"""

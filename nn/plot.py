@@ -11,11 +11,9 @@ __all__ = ["plot_decision_boundary", "plot_history"]
 
 
 def _pyplot() -> Any:
-    try:
-        import matplotlib.pyplot as plt
-    except ImportError:
-        raise ImportError("nn.plot needs matplotlib: pip install 'chainrule[plot]'") from None
-    return plt
+    from autograd.optional import require
+
+    return require("matplotlib.pyplot", "nn.plot")
 
 
 def _predict(model: Any, x: list[float]) -> Any:

@@ -5,10 +5,12 @@ For users who outgrow a scalar engine: train the same network with tensors, or b
 trained weights back to inspect them with chainrule. torch is imported only here, lazily.
 
 Each nn module has one PyTorch twin: ``MLP`` and ``Sequential`` -> ``torch.nn.Sequential``,
-``Linear``, ``LayerNorm``, ``BatchNorm1d``, ``Dropout``, ``RNNCell``, ``RNN`` and the
-activations -> the torch module of the same name, ``Residual`` -> a small torch module
-computing ``x + module(x)``. A leaf module's parameters are listed in PyTorch's order
-(``weight`` row by row, then ``bias``), so its weights are copied as one flat list.
+``Linear``, ``Conv1d``, ``Flatten``, ``LayerNorm``, ``BatchNorm1d``, ``Dropout``, ``RNNCell``,
+``RNN`` and the activations -> the torch module of the same name, ``Residual`` -> a small
+torch module computing ``x + module(x)``. A leaf module's parameters are listed in PyTorch's
+order (``weight`` row by row, then ``bias``), so its weights are copied as one flat list.
+torch's ``Flatten()`` flattens each sample of a batch, so a twin with a ``Flatten`` takes
+batches (N, channels, length), as torch's own networks do.
 """
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from nn.layers import Activation, Dropout, Linear, Residual, Sequential
+from autograd.optional import require
+from nn.conv import Conv1d
+from nn.layers import Activation, Dropout, Flatten, Linear, Residual, Sequential
 from nn.module import MLP, Module
 from nn.normalization import BatchNorm1d, LayerNorm
 from nn.recurrent import RNN, RNNCell
@@ -27,8 +31,11 @@ __all__ = ["to_torch", "from_torch"]
 _TORCH_ACTIVATIONS = {"relu": "ReLU", "tanh": "Tanh", "sigmoid": "Sigmoid",
                       "leaky_relu": "LeakyReLU"}
 
-_CONVERTIBLE = ("MLP, Sequential, Linear, Residual, Dropout, LayerNorm, BatchNorm1d, RNNCell, "
-                "RNN and the activations ReLU, Tanh, Sigmoid, LeakyReLU(0.01)")
+_CONVERTIBLE = ("MLP, Sequential, Linear, Conv1d, Flatten, Residual, Dropout, LayerNorm, "
+                "BatchNorm1d, RNNCell, RNN and the activations ReLU, Tanh, Sigmoid, "
+                "LeakyReLU(0.01)")
+# the modules whose parameters (and buffers) are copied as one flat list in PyTorch's order
+_LEAVES = (Linear, Conv1d, LayerNorm, BatchNorm1d, RNNCell, RNN)
 
 
 def to_torch(module: Module, dtype: Any = None) -> Any:
@@ -38,7 +45,7 @@ def to_torch(module: Module, dtype: Any = None) -> Any:
     An ``MLP`` becomes a ``torch.nn.Sequential`` of ``Linear`` layers and activations:
     neuron j of layer l becomes row j of that ``Linear``'s weight and entry j of its bias.
     """
-    import torch
+    torch = require("torch", "nn.to_torch")
 
     if not isinstance(module, Module):
         raise TypeError(f"to_torch needs an nn module ({_CONVERTIBLE}), got "
@@ -63,6 +70,12 @@ def _to_torch(module: Module, torch: Any, dtype: Any) -> Any:
         twin = tnn.Dropout(module.p)
     elif isinstance(module, Linear):
         twin = tnn.Linear(module.nin, module.nout, bias=module.bias is not None, dtype=dtype)
+    elif isinstance(module, Conv1d):
+        twin = tnn.Conv1d(module.in_channels, module.out_channels, module.kernel_size,
+                          stride=module.stride, padding=module.padding,
+                          bias=module.bias is not None, dtype=dtype)
+    elif isinstance(module, Flatten):
+        twin = tnn.Flatten()
     elif isinstance(module, LayerNorm):
         twin = tnn.LayerNorm(module.n, eps=module.eps,
                              elementwise_affine=module.weight is not None, dtype=dtype)
@@ -77,7 +90,7 @@ def _to_torch(module: Module, torch: Any, dtype: Any) -> Any:
     else:
         raise TypeError(f"to_torch cannot convert {type(module).__name__}; it converts "
                         f"{_CONVERTIBLE}")
-    if isinstance(module, (Linear, LayerNorm, BatchNorm1d, RNNCell, RNN)):
+    if isinstance(module, _LEAVES):
         _copy_to_torch(module, twin, torch)
     return twin.train(module.training)
 
@@ -116,7 +129,7 @@ def _mlp_to_torch(mlp: MLP, torch: Any, dtype: Any) -> Any:
 
 @functools.cache
 def _torch_residual_class() -> type:
-    import torch
+    torch = require("torch", "nn.to_torch")
 
     class Residual(torch.nn.Module):
         """x + module(x): the PyTorch twin of nn.Residual."""
@@ -139,7 +152,7 @@ def from_torch(model: Any) -> Module:
     ``to_torch`` makes of an MLP — becomes an ``nn.MLP``; any other ``Sequential`` an
     ``nn.Sequential`` of the converted modules.
     """
-    import torch
+    torch = require("torch", "nn.from_torch")
 
     if not isinstance(model, torch.nn.Module):
         raise TypeError(f"from_torch needs a torch.nn.Module, got {type(model).__name__}")
@@ -165,6 +178,14 @@ def _from_torch(model: Any, torch: Any, where: str) -> Module:
         ours = Dropout(model.p)
     elif type(model) is tnn.Linear:
         ours = Linear(model.in_features, model.out_features, bias=model.bias is not None, seed=0)
+    elif type(model) is tnn.Conv1d:
+        ours = _conv1d_from_torch(model, where)
+    elif type(model) is tnn.Flatten:
+        if (model.start_dim, model.end_dim) != (1, -1):
+            raise ValueError(f"from_torch: {where} is Flatten(start_dim={model.start_dim}, "
+                             f"end_dim={model.end_dim}); nn.Flatten joins every channel of a "
+                             "sample, torch's Flatten() (start_dim=1, end_dim=-1)")
+        ours = Flatten()
     elif type(model) is tnn.LayerNorm:
         if len(model.normalized_shape) != 1 or (model.weight is None) != (model.bias is None):
             raise ValueError(f"from_torch: {where} is LayerNorm{tuple(model.normalized_shape)} "
@@ -193,9 +214,26 @@ def _from_torch(model: Any, torch: Any, where: str) -> Module:
                    nonlinearity=model.nonlinearity, seed=0)
     else:
         raise ValueError(f"from_torch: {where} is {kind}; chainrule converts {_CONVERTIBLE}")
-    if isinstance(ours, (Linear, LayerNorm, BatchNorm1d, RNNCell, RNN)):
+    if isinstance(ours, _LEAVES):
         _copy_from_torch(model, ours, torch)
     return ours.train(model.training)
+
+
+def _conv1d_from_torch(model: Any, where: str) -> Conv1d:
+    """nn's Conv1d of a torch Conv1d, refusing what nn's has not (dilation, groups, padding
+    other than zeros given as a number)."""
+    unsupported = [f"{name}={value!r}" for name, value, plain in (
+        ("dilation", model.dilation, (1,)), ("groups", model.groups, 1),
+        ("padding_mode", model.padding_mode, "zeros")) if value != plain]
+    if isinstance(model.padding, str):
+        unsupported.append(f"padding={model.padding!r}")
+    if unsupported:
+        raise ValueError(f"from_torch: {where} is a Conv1d with {', '.join(unsupported)}; "
+                         "nn.Conv1d has dilation 1, one group and zero padding of a given "
+                         "size (an int)")
+    return Conv1d(model.in_channels, model.out_channels, model.kernel_size[0],
+                  stride=model.stride[0], padding=model.padding[0], bias=model.bias is not None,
+                  seed=0)
 
 
 def _copy_from_torch(model: Any, module: Module, torch: Any) -> None:

@@ -15,14 +15,15 @@ from __future__ import annotations
 import math
 from functools import partial
 from numbers import Real
-from typing import Any, Callable, Iterable, Optional, Sequence, Union
+from typing import Any, Callable, Iterable, NamedTuple, Optional, Sequence, Union
 
 from autograd.modes import no_grad
 from autograd.value import Value
 from nn.arguments import data_rng, number
 from nn.data import batches, train_test_split
-from nn.layers import MaskFeed, call_on_batch
+from nn.layers import MaskFeed, call_on_batch, flatten_sample, unflatten_sample
 from nn.live import Animation, Snapshots, Watch, training_animation
+from nn.loss_terms import loss_term
 from nn.losses import (LOSS, bce_with_logits, cross_entropy, hinge_loss, l2_penalty,
                        mse_loss)
 from nn.metrics import accuracy
@@ -121,12 +122,15 @@ def make_compiled_step(model: Any, loss_fn: Callable, optimizer: Optimizer,
                        clip: Optional[float] = None, l2: float = 0.0) -> TrainingStep:
     """``make_step`` through ``autograd.compile``: the same loss, outputs and update, faster.
 
-    The model is traced once per input size and compiled (``autograd.compile_outputs``); a
-    step runs its forward pass over the whole batch, computes ``loss_fn(outputs, targets)``
-    with the engine exactly as ``make_step`` does (so any loss works: a sum, a mean, one
-    that couples the examples), backpropagates the loss to the outputs, and hands those
-    gradients to the compiled backward pass. The L2 term is compiled too. Then clipping and
-    ``optimizer.step()`` act on the model's Values as usual.
+    The model is traced once per input size and compiled. With a built-in loss (MSE, BCE,
+    hinge, cross-entropy) the loss is traced with it, one term per example with the target as
+    inputs of the code (``nn.loss_terms``), so a step is the compiled forward and backward
+    pass of the whole batch: an MLP's layers run as matrix products. With a loss of one's
+    own, the compiled model gives the batch's outputs, ``loss_fn(outputs, targets)`` is
+    computed by the engine exactly as ``make_step`` does (so any loss works: one that couples
+    the examples too), and the gradients of the outputs go to the compiled backward pass.
+    The L2 term is compiled too. Then clipping and ``optimizer.step()`` act on the model's
+    Values as usual.
 
     The compiled code is a trace of one sample, so a model whose output for a sample depends
     on the rest of the batch (BatchNorm1d) is refused. Dropout works: its factors are inputs
@@ -139,40 +143,61 @@ def make_compiled_step(model: Any, loss_fn: Callable, optimizer: Optimizer,
     _check_traceable(model)
     params = optimizer.params
     penalty = compile_graph(lambda: l2_penalty(params, l2), []) if l2 else None
-    # number of features -> (compiled model, single output, the Dropout calls of one sample)
-    programs: dict[int, tuple[Any, bool, list]] = {}
+    term = loss_term(loss_fn)
+    # (number of features, channel lengths of a signal) -> the compiled model (and loss), the
+    # Dropout calls of one sample
+    programs: dict[tuple[int, Any], _Compiled] = {}
 
-    def program_for(example: Sequence[Any]) -> tuple[Any, bool, list]:
+    def program_for(example: Sequence[Any], lengths: Any) -> _Compiled:
         n = len(example)
-        if n not in programs:
+        key = (n, None if lengths is None else tuple(lengths))
+        if key not in programs:
             with MaskFeed().attached(model) as feed:   # a dry run counts the Dropout factors
-                single = isinstance(model(list(example)), Value)  # one output, not a list of one
+                out = model(unflatten_sample(list(example), lengths))
+            single = isinstance(out, Value)           # one output, not a list of one
+            k = 1 if single else len(out)
+            factors = [1.0] * sum(size for _, size in feed.calls)
+
+            def outputs(inputs: Sequence[Value], masks: Sequence[Value]) -> list[Value]:
+                with MaskFeed(masks).attached(model):
+                    found = model(unflatten_sample(list(inputs), lengths))
+                return [found] if single else list(found)
 
             def traced(*inputs: Value) -> Any:
-                with MaskFeed(inputs[n:]).attached(model):
-                    return model(list(inputs[:n]))
+                return outputs(inputs[:n], inputs[n:])
 
-            factors = [1.0] * sum(size for _, size in feed.calls)
-            programs[n] = (compile_outputs(traced, [*example, *factors]), single, feed.calls)
-        return programs[n]
+            def traced_loss(*inputs: Value) -> Any:
+                found = outputs(inputs[:n], inputs[n + k:])
+                return term.term(found, list(inputs[n:n + k])), found
 
-    def inputs(X_batch: list, draw: bool) -> tuple[Any, bool, list]:
-        """The compiled program and its input rows: features, then the Dropout factors (fresh
-        masks in training, 1.0 for evaluation)."""
-        rows = [tuple(x) if not isinstance(x, Real) else (x,) for x in X_batch]
-        program, single, calls = program_for(rows[0])
-        if calls:
-            rows = [(*row, *[f for dropout, size in calls
+            loss_program = None if term is None else compile_graph(
+                traced_loss, [*example, *[0.0] * k, *factors])
+            programs[key] = _Compiled(compile_outputs(traced, [*example, *factors]),
+                                      loss_program, n, single, k, feed.calls)
+        return programs[key]
+
+    def inputs(X_batch: list, draw: bool) -> tuple[_Compiled, list]:
+        """The compiled programs and the input rows: features (a signal's channels one after
+        the other), then the Dropout factors (fresh masks in training, 1.0 for evaluation)."""
+        flat = [flatten_sample(x) if not isinstance(x, Real) else ([x], None) for x in X_batch]
+        rows = [tuple(features) for features, _ in flat]
+        compiled = program_for(rows[0], flat[0][1])
+        if compiled.calls:
+            rows = [(*row, *[f for dropout, size in compiled.calls
                              for f in (dropout.draw(size) if draw else [1.0] * size)])
                     for row in rows]
-        return program, single, rows
+        return compiled, rows
+
+    def shaped(compiled: _Compiled, rows: list) -> list:
+        return [row[0] if compiled.single else list(row) for row in rows]
 
     def step(X_batch: list, y_batch: list) -> tuple[float, list]:
-        program, single, rows = inputs(X_batch, draw=True)
-        forward = program.forward(rows)
+        compiled, rows = inputs(X_batch, draw=True)
+        if compiled.loss is not None:
+            return compiled_loss_step(compiled, rows, y_batch)
+        forward = compiled.outputs.forward(rows)
         outputs = [[Value(v) for v in row] for row in forward.outputs]
-        shaped = [row[0] if single else row for row in outputs]
-        loss = _name_loss(loss_fn(shaped, y_batch))
+        loss = _name_loss(loss_fn(shaped(compiled, outputs), y_batch))
         optimizer.zero_grad()
         loss.backward()
         try:
@@ -181,18 +206,51 @@ def make_compiled_step(model: Any, loss_fn: Callable, optimizer: Optimizer,
         except BaseException:
             optimizer.zero_grad()  # no half-accumulated gradient survives a failed step
             raise
+        return finish(value, shaped(compiled, forward.outputs))
+
+    def compiled_loss_step(compiled: _Compiled, rows: list, y_batch: list) -> tuple[float, list]:
+        if len(y_batch) != len(rows):
+            raise ValueError(f"{len(rows)} examples but {len(y_batch)} targets; give one target "
+                             "per example")
+        _check_labels(getattr(loss_fn, "__name__", "loss"), loss_fn, list(y_batch), compiled.k)
+        n, k = compiled.features, compiled.k
+        rows = [(*row[:n], *term.targets(t, k), *row[n:]) for row, t in zip(rows, y_batch)]
+        optimizer.zero_grad()
+        try:
+            value, outputs = compiled.loss.batch(rows, 1.0 / term.count(len(rows), k),
+                                                 extras=True)
+            if penalty is not None:
+                value += penalty.batch([()])
+        except BaseException:
+            optimizer.zero_grad()
+            raise
+        return finish(value, shaped(compiled, outputs))
+
+    def finish(value: float, outputs: list) -> tuple[float, list]:
         if clip is not None:
             clip_grad_norm_(params, clip)
         optimizer.step()
-        return value, [list(row) if not single else row[0] for row in forward.outputs]
+        return value, outputs
 
     def predict(X_batch: list) -> list:
         """The outputs in evaluation mode (Dropout factors 1) as floats, for validation."""
-        program, single, rows = inputs(X_batch, draw=False)
-        return [list(row) if not single else row[0] for row in program.forward(rows).outputs]
+        compiled, rows = inputs(X_batch, draw=False)
+        return shaped(compiled, compiled.outputs.forward(rows).outputs)
 
     step.predict = predict  # type: ignore[attr-defined]
     return step
+
+
+class _Compiled(NamedTuple):
+    """A model compiled for one input size: the program of its outputs, the program of the
+    loss traced with it (built-in losses; else None), and the Dropout calls of one sample."""
+
+    outputs: Any
+    loss: Any
+    features: int      # inputs of the model
+    single: bool       # the model returns one Value, not a list
+    k: int             # how many outputs
+    calls: list
 
 
 def _check_traceable(model: Any) -> None:
@@ -425,11 +483,12 @@ class _EarlyStopping:
 def _progress_bar(enabled: bool, epochs: int) -> Any:
     if not enabled:
         return None
-    try:
-        from tqdm.auto import tqdm  # a widget in Jupyter, a text bar in a terminal
-    except ImportError:
+    from autograd.optional import optional
+
+    bars = optional("tqdm.auto")  # a widget in Jupyter, a text bar in a terminal
+    if bars is None:
         return None  # tqdm is optional (pip install 'chainrule[progress]')
-    return tqdm(total=epochs, unit="epoch", desc="fit")
+    return bars.tqdm(total=epochs, unit="epoch", desc="fit")
 
 
 def fit(model: Any, X: Sequence[Any], y: Sequence[Any], loss: Union[str, Callable] = "mse",
@@ -475,7 +534,10 @@ def fit(model: Any, X: Sequence[Any], y: Sequence[Any], loss: Union[str, Callabl
     one output every ``live_every`` epochs (by default often enough to take about a fifth of
     the time); outside Jupyter it prints a note and shows the progress bar.
     ``snapshots=k`` records the decision boundary every k epochs (``live=True`` at each
-    redraw) for ``history.animation()``. Neither changes the training (``nn.live``).
+    redraw) for ``history.animation()``. Neither changes the training: the boundary is
+    predicted in evaluation mode, and every module's mode, running statistics and random
+    generator are left as they were (``nn.live.looking_only``), so the losses and parameters
+    are the same, bit for bit, with or without them.
     """
     X, y = _examples(X, "X"), _examples(y, "y")
     if len(X) != len(y):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -60,6 +62,15 @@ def registered_ops_are_forgotten_after_each_test():
     ops.OPS.update(before_ops)
     ops.FUNCTIONS.clear()
     ops.FUNCTIONS.update(before_functions)
+
+
+def page_data(page: str) -> dict:
+    """The JSON an HTML page of the library (stepper, animation) draws from: its
+    ``<script type="application/json" id="page-data">``."""
+    match = re.search(r'<script type="application/json" id="page-data">(.*?)</script>', page,
+                      re.DOTALL)
+    assert match, "the page embeds its data as JSON"
+    return json.loads(match.group(1))
 
 
 #: How tests start Chromium here: headless, as root, and with no background network traffic.

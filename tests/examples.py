@@ -1,5 +1,5 @@
 """Worked examples shared by the tests: micrograd's lecture and README expressions, a node
-used twice, and random small graphs (a hypothesis strategy)."""
+used twice, random small graphs (a hypothesis strategy) and an MLP's loss on a batch."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 
 from autograd import Value, topological_order
 from autograd.playground import MICROGRAD_README
+from autograd.viz import dot
 
 
 def lecture() -> Value:
@@ -76,3 +77,20 @@ def build(graph: tuple) -> Value:
         else:
             nodes.append(UNARY[op](nodes[i % len(nodes)]))
     return nodes[-1]
+
+
+#: Every collapse mode the pictures and the stepper offer (None: nothing folded), so the
+#: stepper's order tests walk each mode the library has.
+COLLAPSE_MODES = [None, *getattr(dot, "SUGGESTED_FOLDS", ["neuron", "layer"])]
+
+
+def batch_loss(sizes: tuple = (2, 1), examples: int = 2, seed: int = 0,
+               loss: str = "mse") -> Value:
+    """An MLP(2, sizes)'s loss on a small batch: each neuron is used once per example."""
+    from nn import MLP, hinge_loss, mse_loss
+
+    model = MLP(2, list(sizes), seed=seed)
+    X = [[1.0 - 0.7 * k, -2.0 + 1.3 * k] for k in range(examples)]
+    y = [1.0 if k % 2 == 0 else -1.0 for k in range(examples)]
+    outputs = [model(x) for x in X]
+    return mse_loss(outputs, y) if loss == "mse" else hinge_loss(outputs, y)

@@ -10,12 +10,17 @@ from __future__ import annotations
 import contextlib
 import errno
 import io
+import os
 import pathlib
 import re
+import subprocess
+import sys
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+from conftest import unavailable
 
 from autograd import cli
 from autograd.expr import FUNCTIONS
@@ -170,6 +175,45 @@ def test_help_states_the_exit_statuses(args):
 
 def test_the_module_docstring_states_the_exit_statuses():
     assert "0  success." in cli.__doc__ and "2  a problem with what was typed" in cli.__doc__
+
+
+# ------------------------------------------------------------------ standard output
+# In a real process: Python's own buffering decides when a write fails.
+
+_ROOT = pathlib.Path(__file__).resolve().parent.parent
+_PRINTING = [["grad", "x * y", "x=2", "y=3"], ["explain", "tanh(x) * x", "x=1"],
+             ["render", "x * y", "x=2", "y=3", "-o", "graph.dot"], ["--help"], ["--version"],
+             ["explain", "--help"], ["explain", LARGE[:1999], "x=1"]]
+
+
+def _process(args: list[str], stdout, cwd: pathlib.Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(_ROOT)}
+    return subprocess.run([sys.executable, "-m", "autograd", *args], stdout=stdout,
+                          stderr=subprocess.PIPE, text=True, cwd=cwd, env=env, timeout=60)
+
+
+@pytest.mark.parametrize("args", _PRINTING, ids=lambda a: " ".join(a)[:20])
+def test_a_closed_pipe_is_normal_use_and_exits_quietly(args, tmp_path):
+    reading, writing = os.pipe()
+    os.close(reading)             # `chainrule ... | head` after head has gone
+    try:
+        done = _process(args, writing, tmp_path)
+    finally:
+        os.close(writing)
+    assert (done.returncode, done.stderr) == (0, "")
+
+
+@pytest.mark.parametrize("args", _PRINTING, ids=lambda a: " ".join(a)[:20])
+def test_a_full_standard_output_is_one_error_line_and_exit_2(args, tmp_path):
+    if not os.path.exists("/dev/full"):
+        unavailable("/dev/full (a Linux device: a file that is always full)")
+    with open("/dev/full", "w") as full:
+        done = _process(args, full, tmp_path)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.count("\n") == 1, done.stderr
+    assert done.stderr.startswith("chainrule")
+    assert done.stderr.endswith("error: cannot write to the standard output: No space left on "
+                                "device\n")
 
 
 # ------------------------------------------------------------------ fuzz

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 import subprocess
 import sys
@@ -10,6 +9,7 @@ import sys
 import pytest
 
 from autograd import cli, explain
+from conftest import page_data
 from examples import lecture
 
 
@@ -64,7 +64,7 @@ def test_step_writes_a_stepper_page(tmp_path):
     assert status == 0, err
     page = target.read_text(encoding="utf-8")
     assert page.startswith("<!DOCTYPE html>") and "<svg" in page and 'id="next"' in page
-    data = json.loads(re.search(r"var DATA = (.*);\n", page).group(1))
+    data = page_data(page)
     assert [numbers(s["formula"]) for s in data["backward"]] == [
         numbers(step.formula) for step in explain(lecture())]
 
@@ -90,3 +90,11 @@ def test_python_dash_m_autograd_step_end_to_end(tmp_path):
          "-o", str(target)], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert "<svg" in target.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("expression, title", [
+    ("x", "0 chain-rule steps"), ("tanh(x)", "1 chain-rule step,"),
+    ("x * x", "2 chain-rule steps"), ("tanh(x) * x", "3 chain-rule steps")])
+def test_explain_counts_its_steps_in_english(expression, title):
+    status, out, _ = run("explain", expression, "x=1")
+    assert status == 0 and title in out.splitlines()[0], out

@@ -151,3 +151,30 @@ def test_sine_sequence_targets_are_the_next_inputs():
     assert 0.09 < spread < 0.11
     with pytest.raises(ValueError, match="period must be a number > 0"):
         data.make_sine_sequence(10, period=0)
+
+
+def test_pattern_signals_hold_the_pattern_or_its_reverse_once():
+    pattern = [1.0, 2.0, -1.0]
+    random.seed(5)
+    state = random.getstate()
+    X, y = data.make_pattern_signals(30, 7, pattern=pattern, noise=0.0, seed=2)
+    assert random.getstate() == state
+    assert (X, y) == data.make_pattern_signals(30, 7, pattern=pattern, noise=0.0, seed=2)
+    assert y.count(0) == y.count(1) == 15 and y != sorted(y)        # balanced, shuffled
+    starts = set()
+    for (signal,), label in zip(X, y):
+        assert len(signal) == 7
+        shown = pattern if label == 1 else pattern[::-1]
+        (start,) = [s for s in range(5) if signal[s:s + 3] == shown]
+        starts.add(start)
+        assert signal[:start] + signal[start + 3:] == [0.0] * 4     # zeros elsewhere
+    assert starts == set(range(5))                                  # anywhere it fits
+    noisy, _ = data.make_pattern_signals(400, 20, noise=0.1, seed=0)
+    rest = [v for (s,), in zip(noisy) for v in s if abs(v) < 0.5]
+    spread = math.sqrt(sum(v * v for v in rest) / len(rest))
+    assert 0.09 < spread < 0.11
+    assert sorted(data.make_pattern_signals(4, seed=0, labels="pm1")[1]) == [-1, -1, 1, 1]
+    with pytest.raises(ValueError, match="pattern must differ from its reverse"):
+        data.make_pattern_signals(10, pattern=[1.0, 2.0, 1.0])
+    with pytest.raises(ValueError, match="length must be an int >= 3"):
+        data.make_pattern_signals(10, length=2)

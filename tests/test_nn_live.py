@@ -4,7 +4,6 @@ animation (frames equal the model's predictions), the fallback outside Jupyter."
 from __future__ import annotations
 
 import base64
-import json
 import re
 import subprocess
 import sys
@@ -12,21 +11,15 @@ import types
 from pathlib import Path
 
 import pytest
-from conftest import require_module
+from conftest import page_data, require_module
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nn import MLP, SGD, Adam, data, fit
+import nn.live
+from nn import MLP, SGD, Adam, BatchNorm1d, Dropout, Linear, ReLU, Sequential, data, fit
 from nn.live import GRID, in_jupyter
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def _page_data(page: str) -> dict:
-    """The JSON the animation page draws from (``const D = {...};``)."""
-    match = re.search(r"const D = (\{.*?\});\n", page)
-    assert match, "the page embeds its data"
-    return json.loads(match.group(1))
 
 
 # ---------------------------------------------------------------- in a real kernel
@@ -169,7 +162,7 @@ def test_each_frame_is_the_models_prediction_with_that_epochs_parameters(task):
     model = MLP(2, [5, outputs], seed=3)
     history = fit(model, X, y, loss=loss, optimizer=SGD(model.parameters(), lr=0.5),
                   epochs=7, shuffle=False, progress=False, snapshots=3)
-    page = _page_data(history.animation().html)
+    page = page_data(history.animation().html)
     assert [f["epoch"] for f in page["frames"]] == history.snapshots.epochs == [0, 3, 6, 7]
 
     # the same training one epoch at a time: the parameters after each epoch
@@ -209,8 +202,57 @@ def test_snapshots_at_0_every_k_and_the_last_epoch_change_nothing(epochs, every,
     expected = sorted({0, epochs} | set(range(0, epochs + 1, every)))
     assert recorded.snapshots.epochs == expected
     assert all(len(classes) == GRID * GRID for _, classes in recorded.snapshots.frames)
-    page = _page_data(recorded.animation().html)
+    page = page_data(recorded.animation().html)
     assert len(page["frames"]) == len(recorded.snapshots) == len(expected)
+
+
+def _noisy_model(kind, seed=0):
+    """A model whose training mode differs from its evaluation mode."""
+    middle = Dropout(0.3, seed=seed) if kind == "dropout" else BatchNorm1d(6)
+    return Sequential(Linear(2, 6, seed=seed), middle, ReLU(), Linear(6, 1, seed=seed + 1))
+
+
+@pytest.mark.parametrize("kind, compile", [("dropout", False), ("dropout", True),
+                                           ("batchnorm", False)])   # BatchNorm: no compile
+def test_snapshots_of_dropout_and_batchnorm_models_change_nothing(kind, compile):
+    """Looking predicts in evaluation mode: Dropout draws no mask (its generator is where
+    training left it), BatchNorm takes no statistics, so training with or without snapshots
+    gives the same losses and parameters, bit for bit, and the frames show no dropout."""
+    X, y = _moons(20)
+    runs = []
+    for snapshots in (None, 1):
+        model = _noisy_model(kind)
+        history = fit(model, X, y, loss="hinge", optimizer=SGD(model.parameters(), lr=0.1),
+                      epochs=3, batch_size=5, compile=compile, progress=False,
+                      snapshots=snapshots)
+        runs.append((history, model.state_dict(), [p.data for p in model.parameters()], model))
+    (plain, plain_state, plain_params, _), (seen, seen_state, seen_params, model) = runs
+    assert seen == plain and seen_state == plain_state and seen_params == plain_params
+    assert model.training, "fit leaves the model in training mode, snapshots or not"
+    # the last frame is the evaluation-mode prediction of the trained model
+    model.eval()
+    grid = seen.snapshots.grid
+    expected = nn.live.call_on_batch(model, [[x, y] for y in grid.ys for x in grid.xs])
+    assert seen.snapshots.frames[-1][1] == bytes(int(o.data > 0) for o in expected)
+
+
+@settings(max_examples=10, deadline=None)
+@given(kind=st.sampled_from(["dropout", "batchnorm"]), seed=st.integers(0, 50),
+       training=st.lists(st.booleans(), min_size=6, max_size=6))
+def test_a_look_at_the_decision_grid_leaves_the_model_as_it_was(kind, seed, training):
+    """Every module's mode (even a model left half in evaluation mode), its buffers and its
+    random generator are as they were after ``DecisionGrid.predict``."""
+    model = _noisy_model(kind, seed)
+    X, y = _moons(10)
+    fit(model, X, y, loss="hinge", epochs=1, batch_size=5, progress=False)
+    for module, mode in zip(model.modules(), training):
+        module.training = mode
+    before = ([m.training for m in model.modules()], model.state_dict(),
+              [m._rng.getstate() for m in model.modules() if isinstance(m, Dropout)])
+    grid = nn.live.DecisionGrid(X, [int(t == 1) for t in y], 2, 0.0)
+    grid.predict(model)
+    assert ([m.training for m in model.modules()], model.state_dict(),
+            [m._rng.getstate() for m in model.modules() if isinstance(m, Dropout)]) == before
 
 
 def test_animation_page_is_self_contained_and_saves_as_html(tmp_path):

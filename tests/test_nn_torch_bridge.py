@@ -73,7 +73,7 @@ def test_from_torch_reads_a_torch_built_network():
 @pytest.mark.parametrize("build, match", [
     (lambda t: t.nn.Sequential(t.nn.Linear(2, 3), t.nn.ReLU(), t.nn.Linear(4, 1)),
      "does not fit"),
-    (lambda t: t.nn.Sequential(t.nn.Linear(2, 3), t.nn.Conv1d(1, 1, 1)), "layer 1 is Conv1d"),
+    (lambda t: t.nn.Sequential(t.nn.Linear(2, 3), t.nn.Conv2d(1, 1, 1)), "layer 1 is Conv2d"),
     (lambda t: t.nn.Sequential(t.nn.Linear(2, 3), t.nn.LeakyReLU(0.2), t.nn.Linear(3, 1)),
      "slope 0.2"),
     (lambda t: t.nn.Sequential(), "empty"),

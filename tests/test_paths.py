@@ -102,3 +102,21 @@ def test_on_random_graphs_the_paths_sum_to_the_gradient(graph):
             assert p.product == pytest.approx(math.prod(s.local for s in p.steps), rel=1e-12)
             assert p.steps[0].input is node and p.steps[-1].node is root
         assert ps.total == pytest.approx(engine.grad, rel=1e-9, abs=1e-12)
+
+
+def test_a_very_deep_shared_chain_is_refused_with_the_power_of_ten():
+    """(Before: Python's "Exceeds the limit (4300 digits)" from printing 2^15000.)"""
+    with pytest.raises(ValueError, match=r"x reaches y along about 10\^4,515 paths, more than "
+                                         r"max_paths=1000"):
+        paths(chain_of_squares(15_000), "x")
+    with pytest.raises(ValueError, match=r"along 562,949,953,421,312 paths"):
+        paths(chain_of_squares(49), "x")                 # exact up to 10^15
+    with pytest.raises(ValueError, match=r"along about 10\^15 paths"):
+        paths(chain_of_squares(50), "x")                 # 2^50 = 1.126e15
+
+
+def test_a_name_two_nodes_share_is_refused():
+    a1, a2 = Value(2.0, label="a"), Value(3.0, label="a")
+    with pytest.raises(ValueError, match="'a' is ambiguous"):
+        paths(a1 * a2, "a")
+    assert len(paths(a1 * a2, a2)) == 1

@@ -132,7 +132,7 @@ def test_every_example_runs_and_shows_what_it_promises(name, capsys):
 
 def test_without_the_pyodide_runtime_the_command_says_how_to_get_it(tmp_path, capsys):
     assert main(["playground", "-o", str(tmp_path / "site"), "--pyodide",
-                 str(tmp_path / "nowhere")]) == 1
+                 str(tmp_path / "nowhere")]) == 2
     message = capsys.readouterr().err
     assert "npm install pyodide@" in message and "npm ci" in message and "\n" == message[-1]
     assert not (tmp_path / "site").exists()

@@ -11,19 +11,16 @@ import json
 import re
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies
 
 from autograd import Value, explain, stepper
 from autograd.display import format_number
 from autograd.viz import draw_graph
 from autograd.html_page import json_for_script
 from autograd.viz.stepper import Stepper
-from examples import lecture, used_twice
-
-
-def page_data(page: str) -> dict:
-    match = re.search(r"var DATA = (.*);\n", page)
-    assert match, "the page embeds its data as var DATA = {...};"
-    return json.loads(match.group(1))
+from conftest import page_data
+from examples import COLLAPSE_MODES, batch_loss, lecture, used_twice
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +33,7 @@ def test_page_is_one_self_contained_document(lecture_page):
     _, s = lecture_page
     page = s.html
     assert page.startswith("<!DOCTYPE html>") and page.rstrip().endswith("</html>")
-    assert page.count("<svg") == 1 and page.count("<script") == 1 == page.count("</script>")
+    assert page.count("<svg") == 1 and page.count("<script") == 2 == page.count("</script>")
     for needle in ("<?xml", "<!DOCTYPE svg", "<link", "@import", "src=", 'href="http',
                    "url(", "fetch(", "XMLHttpRequest", "cdn"):
         assert needle not in page, needle  # nothing to load: works offline, in any browser
@@ -144,6 +141,94 @@ def test_collapse_steps_a_model_neuron_by_neuron():
                                      "dloss/dL2.N1.w0 = ")
 
 
+def element_users(s, data):
+    """For each element of the page, the elements that read one of its values."""
+    element_of = [n["element"] for n in data["nodes"]]
+    index = {node: i for i, node in enumerate(s.trace.order)}
+    users = [set() for _ in data["elements"]]
+    for node in s.trace.order:
+        for inp in node.inputs:
+            source, user = element_of[index[inp]], element_of[index[node]]
+            if source != user:
+                users[source].add(user)
+    return users
+
+
+def assert_steps_in_a_true_order(s):
+    """Forward: an element is computed after every element it reads (a folded box computes
+    all its outputs before any is used), and every value is computed by the end. Backward:
+    an element's step comes when its gradient is complete, i.e. after every element that
+    uses it; no gradient is changed by a step of an element whose gradient is unknown."""
+    data = page_data(s.html)
+    elements, users = data["elements"], element_users(s, data)
+    computed = [e["computed"] for e in elements]
+    assert sorted(c for e, c in zip(elements, computed) if not e["leaf"]) == \
+        list(range(1, len(data["forward"]) + 1)), "every value computed once, in the forward"
+    for e, element in enumerate(elements):
+        for user in users[e]:
+            assert computed[e] < computed[user], (element["name"], elements[user]["name"])
+    complete = [e["complete"] for e in elements]   # after which backward step a grad is final
+    node_element = [n["element"] for n in data["nodes"]]
+    for b, step in enumerate(data["backward"]):
+        e = step["element"]
+        assert complete[e] <= b, f"step {b + 1} of {elements[e]['name']} before its grad is known"
+        for i, _ in step["updates"]:
+            assert node_element[i] != e or elements[e]["group"]   # a value passes to inputs
+    for e, element in enumerate(elements):
+        for user in users[e]:
+            assert complete[user] <= complete[e], (element["name"], elements[user]["name"])
+
+
+@pytest.mark.parametrize("collapse", COLLAPSE_MODES)
+@pytest.mark.parametrize("quiz", [False, True])
+def test_a_two_example_loss_steps_in_a_true_order(collapse, quiz):
+    """Forward step 1 used to compute a = L2.N1.out[1] - y[1] while the folded neuron L2.N1
+    still showed data ?; its backward passed L1 its gradient before L2.N1's was known."""
+    s = stepper(batch_loss(), collapse=collapse, quiz=quiz)
+    assert_steps_in_a_true_order(s)
+    data = page_data(s.html)
+    first = data["elements"][data["forward"][0]["element"]]
+    assert first["group"] == (collapse is not None)   # the first thing computed: layer 1
+
+
+@settings(max_examples=20, deadline=None)
+@given(sizes=strategies.sampled_from([(1,), (2, 1), (3, 1), (2, 2, 1)]),
+       examples=strategies.integers(1, 3), seed=strategies.integers(0, 20),
+       loss=strategies.sampled_from(["mse", "hinge"]),
+       collapse=strategies.sampled_from(COLLAPSE_MODES))
+def test_every_folding_of_a_batch_loss_steps_in_a_true_order(sizes, examples, seed, loss,
+                                                             collapse):
+    assert_steps_in_a_true_order(stepper(batch_loss(sizes, examples, seed, loss),
+                                         collapse=collapse, max_nodes=5000))
+
+
+@pytest.mark.parametrize("collapse", [c for c in COLLAPSE_MODES if c])
+def test_a_folded_quiz_asks_for_parameters_never_for_targets_nor_twice(collapse):
+    loss = batch_loss((2, 1))
+    s = stepper(loss, collapse=collapse, quiz=True)
+    data = page_data(s.html)
+    elements, names = data["elements"], s.trace.names
+    questions = [(elements[st["element"]], st["quiz"]) for st in data["backward"] if st["quiz"]]
+    prompts = [q["prompt"] for _, q in questions]
+    assert len(prompts) == len(set(prompts)), "nothing asked twice"
+    targets = {names[v] for v in s.trace.order if v.is_leaf and v.scope is not None
+               and v.scope.kind == "input"}
+    assert targets >= {"y[1]", "y[2]"}
+    for _, q in questions:
+        assert not any(f"/d{t} " in q["prompt"] for t in targets), q["prompt"]
+    boxes = [(e, q) for e, q in questions if e["group"]]
+    assert len(boxes) == len([e for e in elements if e["group"]]), "every box asks"
+    grads = {names[v]: v.grad for v in s.trace.order}
+    for box, q in boxes:   # a bias's gradient: the sum over both examples
+        bias = q["what"].split("/d", 1)[1]
+        assert bias.endswith(".b") and q["answer"] == pytest.approx(grads[bias], abs=1e-12)
+        assert q["prompt"].startswith(f"dloss/d{bias} = ")
+        assert all(abs(slip["value"] - q["answer"]) > 1e-9 for slip in q["slips"])
+    one_use = [slip for _, q in boxes for slip in q["slips"]
+               if slip["title"] == "missing contribution"]
+    assert one_use, "one example's share alone is recognised"
+
+
 def test_stepper_sets_grads_like_backward():
     L = lecture()
     s = stepper(L)
@@ -160,9 +245,9 @@ def test_labels_are_text_never_markup():
     z.label = "<b>z</b>"
     s = stepper(z)
     page = s.html
-    assert page.count("<script") == 1 and page.count("</script>") == 1
+    assert page.count("<script") == 2 and page.count("</script>") == 2   # data, then code
     assert "<b>z</b>" not in page and "alert(1)</script>" not in page
-    script = page[page.index("<script>"):page.index("</script>")]
+    script = page[page.index("<script"):page.index("</script>")]
     assert "\u2028" not in script and "<!--" not in script
     data = page_data(page)
     assert [n["name"] for n in data["nodes"]] == [evil, "a & b \u2028 <!-- c", "<b>z</b>"]
@@ -170,8 +255,34 @@ def test_labels_are_text_never_markup():
     assert ("<title>Forward and backward pass of &lt;b&gt;z&lt;/b&gt; = 6.0</title>"
             in page)
     quiz = stepper(z, quiz=True).html                   # the quiz's texts carry names too
-    assert quiz.count("<script") == 1 and "alert(1)</script>" not in quiz
+    assert quiz.count("<script") == 2 and "alert(1)</script>" not in quiz
     assert evil in json.dumps(page_data(quiz)["backward"], ensure_ascii=False)
+
+
+#: Texts the page's template or script could mistake for its own: its placeholders, tags, quotes.
+TRICKY_LABELS = ["__DATA__", "__SVG__", "__TITLE__", "__STYLE__", "__SCRIPT__", "</script>",
+                 "</style>", 'say "hi"', "it's", "${x}", "\\u003c", "$&", "\\1"]
+LABEL = strategies.sampled_from(TRICKY_LABELS) | strategies.text(max_size=8)
+
+
+@settings(max_examples=25, deadline=None)
+@given(labels=strategies.lists(LABEL, min_size=3, max_size=3))
+def test_labels_never_change_the_page_around_them(labels):
+    """A label that reads like a placeholder of the page (``__DATA__`` ...) stays that text:
+    the page is filled in one pass, so the data and the SVG appear once each, where the
+    template puts them."""
+    x, y = Value(2.0, label=labels[0]), Value(-3.0, label=labels[1])
+    z = x * y + x
+    z.label = labels[2]
+    for quiz in (False, True):
+        page = stepper(z, quiz=quiz).html
+        assert page.count("<svg") == 1 and page.count("</svg>") == 1
+        assert page.count("<script") == 2 and page.count("<style>") == 1
+        assert page.count('id="page-data"') == 1
+        data = page_data(page)
+        names = {n["name"] for n in data["nodes"]}
+        assert {label for label in labels if label} <= names
+        assert page_data(stepper(z, quiz=quiz).html) == data   # the same every time
 
 
 @pytest.mark.parametrize("text, escaped", [

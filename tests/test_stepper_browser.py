@@ -6,12 +6,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import require_module
+from conftest import page_data, require_module
 
 from autograd import Value, explain, stepper
 from autograd.display import format_number
 from autograd.viz import draw_graph
-from examples import lecture, used_twice
+from examples import COLLAPSE_MODES, batch_loss, lecture, used_twice
+from test_stepper import element_users
 
 pytestmark = pytest.mark.browser
 
@@ -191,20 +192,70 @@ def test_two_steppers_inline_in_a_notebook_page_work_independently(tmp_path, pag
     assert page.errors == []
 
 
-def test_fit_width_toggles_full_size(tmp_path, page):
+def lecture_neuron() -> Value:
+    """micrograd's lecture neuron: o = tanh(x1·w1 + x2·w2 + b), a wide graph."""
+    x1, x2 = Value(2.0, label="x1"), Value(0.0, label="x2")
+    w1, w2 = Value(-3.0, label="w1"), Value(1.0, label="w2")
+    n = x1 * w1 + x2 * w2 + Value(6.8813735870195432, label="b")
+    n.label = "n"
+    o = n.tanh()
+    o.label = "o"
+    return o
+
+
+# The graph's box and size, its smallest node text's font size in pixels, and whether the page
+# itself scrolls.
+SIZES = """() => {
+  const box = document.getElementById("graph"), svg = box.querySelector("svg");
+  const px = svg.getBoundingClientRect().width / svg.viewBox.baseVal.width;  // per unit
+  const texts = Array.from(svg.querySelectorAll("g.node:not([id^=legend]) text"))
+      .map(t => parseFloat(t.getAttribute("font-size")) * px);
+  const r = svg.getBoundingClientRect(), b = box.getBoundingClientRect();
+  return {svg: [r.width, r.height], box: [b.width, b.height, box.scrollWidth, box.clientWidth],
+          text: Math.min(...texts), pageScrolls: document.documentElement.scrollHeight >
+          window.innerHeight, natural: [svg.width.baseVal.value, svg.height.baseVal.value]};
+}"""
+
+
+@pytest.mark.parametrize("viewport", [(1280, 800), (1920, 1080), (800, 900)])
+def test_fit_uses_the_visible_area_and_keeps_text_readable(tmp_path, page, viewport):
+    """The lecture neuron at 1280 x 800 was drawn 1256 px wide with 6-7 px text, half the
+    screen empty: fitted, its node text is at least 10 px, the page does not scroll, and a
+    graph wider than that scrolls in its box, which follows the step."""
+    page.set_viewport_size({"width": viewport[0], "height": viewport[1]})
+    stepper(lecture_neuron()).save(tmp_path / "neuron.html")
+    page.goto((tmp_path / "neuron.html").as_uri())
+    page.screenshot(path=str(tmp_path / "neuron.png"))
+    fitted = page.evaluate(SIZES)
+    assert fitted["text"] >= 9.99 and not fitted["pageScrolls"], fitted
+    assert fitted["svg"][0] <= fitted["natural"][0] + 0.5
+    assert fitted["box"][1] <= viewport[1]
+    if fitted["box"][2] > fitted["box"][3]:          # scrolls sideways: follows the step
+        page.fill("#slider", "5")
+        (left, right) = page.evaluate("""() => { const r = document.querySelector(
+            '#graph g.node.current').getBoundingClientRect(); return [r.left, r.right]; }""")
+        assert 0 <= left and right <= viewport[0]
+    page.uncheck("#fit")                              # actual size
+    actual = page.evaluate(SIZES)
+    assert actual["svg"] == pytest.approx(actual["natural"], abs=0.1)
+    page.check("#fit")
+    assert page.evaluate(SIZES)["svg"] == pytest.approx(fitted["svg"], abs=0.1)
+
+
+def test_fit_shows_a_small_graph_whole_at_most_at_actual_size(tmp_path, page):
+    stepper(Value(2.0, label="x") * Value(3.0, label="y")).save(tmp_path / "small.html")
+    page.goto((tmp_path / "small.html").as_uri())
+    fitted = page.evaluate(SIZES)
+    assert fitted["svg"] == pytest.approx(fitted["natural"], abs=0.1)   # not blown up
+    assert fitted["box"][2] <= fitted["box"][3] and not fitted["pageScrolls"]
     x = Value(0.5, label="x")
     y = x
     for _ in range(12):
         y = (y * 1.01).tanh()
     stepper(y).save(tmp_path / "wide.html")
     page.goto((tmp_path / "wide.html").as_uri())
-    width = "() => document.querySelector('#graph svg').getBoundingClientRect().width"
-    fitted = page.evaluate(width)
-    assert fitted <= 1100
-    page.uncheck("#fit")
-    assert page.evaluate(width) > fitted
-    page.check("#fit")
-    assert page.evaluate(width) == fitted
+    assert page.evaluate(SIZES)["text"] >= 9.99
+    assert page.errors == []
 
 
 # ------------------------------------------------------------------ the inspector
@@ -335,20 +386,146 @@ def test_a_folded_model_steps_neuron_by_neuron(tmp_path, page):
     assert page.errors == []
 
 
-def test_a_folded_quiz_asks_only_single_steps(tmp_path, page):
-    from nn import MLP, mse_loss
-
-    loss = mse_loss(MLP(2, [2, 1], seed=0)([1.0, -2.0]), 1.0)
-    s = stepper(loss, collapse="neuron", quiz=True, forward=False)
+def test_a_folded_quiz_asks_each_box_for_a_bias_gradient(tmp_path, page):
+    s = stepper(batch_loss(), collapse="neuron", quiz=True, forward=False)
     s.save(tmp_path / "mlp.html")
     page.goto((tmp_path / "mlp.html").as_uri())
     last = int(page.get_attribute("#slider", "max"))
-    asked = 0
+    prompts = []
     while page.evaluate(STATE)["step"] < last:
         page.click("#next")
         if page.get_attribute("body", "data-asking") is not None:
-            asked += 1
+            prompts.append(page.text_content("#formula"))
             page.click("#reveal")
-    assert asked == 3                  # loss -> a, a -> L2.N1.out, a -> y; neurons: shown
-    assert page.text_content("#score") == "Score: 0 / 3 right at the first try"
+    assert not any("/dy[" in prompt for prompt in prompts), prompts   # never the target's
+    biases = [p.split(" = ")[0] for p in prompts if " = Σ" in p]
+    assert biases == ["dloss/dL2.N1.b", "dloss/dL1.N2.b", "dloss/dL1.N1.b"]
+    assert page.text_content("#score") == f"Score: 0 / {len(prompts)} right at the first try"
+    assert page.errors == []
+
+
+def test_labels_like_the_pages_own_text_show_as_text_and_the_page_works(tmp_path, page):
+    """A node labelled __DATA__ once got the whole JSON blob drawn inside its box."""
+    x, y = Value(2.0, label="__DATA__"), Value(-3.0, label="__SVG__")
+    z = Value(0.5, label='</script><b>"q"</b>')
+    out = x * y + z
+    out.label = "__TITLE__"
+    s = stepper(out, quiz=True)
+    s.save(tmp_path / "tricky.html")
+    page.goto((tmp_path / "tricky.html").as_uri())
+    texts = page.evaluate("""() => Array.from(document.querySelectorAll('#graph g.node text'))
+                             .map(t => t.textContent)""")
+    for label in ("__DATA__", "__SVG__", '</script><b>"q"</b>', "__TITLE__"):
+        assert label in texts, label
+    assert page.title() == page.text_content("h1") == "Quiz of __TITLE__ = -5.5"
+    assert page.evaluate("document.querySelectorAll('b, svg').length") == 1   # no <b> made
+    for _ in range(2):
+        page.click("#next")
+    page.click("#next")                                  # the first backward step: asked
+    page.fill("#answer", format_number(s.trace.steps[0].contribution))
+    page.press("#answer", "Enter")
+    assert page.evaluate(STATE)["formula"] == s.trace.steps[0].formula
+    assert page.errors == []
+
+
+# ------------------------------------------------------------------ every collapse mode
+
+# Each element's shown data, grad and grad state (unknown, partial, complete) by SVG id.
+FIELDS = """() => {
+  const found = {};
+  for (const g of document.querySelectorAll("g.node")) {
+    const texts = Array.from(g.querySelectorAll("text"));
+    const last = (word) => texts.filter(t => t.textContent.trim().startsWith(word + " ")).pop();
+    const data = last("data"), grad = last("grad");
+    if (!data && !grad) continue;
+    found[g.id] = {data: data ? data.textContent.trim().slice(5) : null,
+                   grad: grad ? grad.textContent.trim().slice(5) : null,
+                   complete: Boolean(grad && grad.classList.contains("grad-known"))};
+  }
+  return {step: Number(document.body.dataset.step), fields: found,
+          current: Array.from(document.querySelectorAll("g.node.current")).map(g => g.id)};
+}"""
+
+
+@pytest.mark.parametrize("collapse", COLLAPSE_MODES)
+def test_every_step_of_every_collapse_mode_shows_only_what_is_known(tmp_path, page, collapse):
+    """Walking a two-example MLP loss step by step: a value's data is shown once every value
+    it reads is; the forward phase ends with every value computed; a step passes back only a
+    gradient its page already shows complete, and a gradient is complete only once every
+    element that uses it shows its own complete."""
+    s = stepper(batch_loss(), collapse=collapse)
+    s.save(tmp_path / "steps.html")
+    data = page_data(s.html)
+    elements, users = data["elements"], element_users(s, data)
+    reads = {e: [] for e in range(len(elements))}
+    for e, found in enumerate(users):
+        for user in found:
+            reads[user].append(e)
+    ids = [e["id"] for e in elements]
+    forward, last = len(data["forward"]), len(data["forward"]) + len(data["backward"])
+    page.goto((tmp_path / "steps.html").as_uri())
+    before = page.evaluate(FIELDS)
+    assert {f["grad"] for f in before["fields"].values()} == {"?"}
+    for k in range(1, last + 1):
+        page.click("#next")
+        now = page.evaluate(FIELDS)
+        fields = now["fields"]
+        assert now["step"] == k and len(now["current"]) == 1
+        (current,) = [e for e, i in enumerate(ids) if i == now["current"][0]]
+        if k <= forward:   # the forward pass: this element computed from what is shown
+            assert before["fields"][ids[current]]["data"] == "?"
+            assert fields[ids[current]]["data"] != "?"
+            for source in reads[current]:
+                assert before["fields"][ids[source]]["data"] != "?", \
+                    (k, elements[current]["name"], elements[source]["name"])
+            if k == forward:
+                assert all(f["data"] != "?" for f in fields.values() if f["data"] is not None)
+        else:              # the backward pass
+            assert before["fields"][ids[current]]["complete"] or k == forward + 1, \
+                (k, elements[current]["name"])
+            assert fields[ids[current]]["complete"]
+            changed = [e for e, i in enumerate(ids) if i in fields
+                       and fields[i]["grad"] != before["fields"][i]["grad"]]
+            seed = [current] if k == forward + 1 else []   # dloss/dloss = 1 appears
+            assert all(current in users[e] for e in changed if e not in seed), (k, changed)
+            for e, i in enumerate(ids):
+                if i in fields and fields[i]["complete"]:
+                    for user in users[e]:
+                        assert fields[ids[user]]["complete"], \
+                            (k, elements[e]["name"], elements[user]["name"])
+        before = now
+    assert all(f["complete"] for f in before["fields"].values() if f["grad"] is not None)
+    assert page.errors == []
+
+
+# ------------------------------------------------------------------ inside Jupyter's output
+
+def test_the_quiz_works_inside_jupyters_sandboxed_iframe(tmp_path, page):
+    """Jupyter (and the playground) show the page in an iframe with sandbox="allow-scripts":
+    no form submission there, so Check and Enter must work without one."""
+    from autograd.exercise import KINDS
+
+    s = stepper(lecture(), quiz=True, forward=False)
+    (tmp_path / "notebook.html").write_text(
+        f"<!DOCTYPE html><html><body><h1>Out[3]:</h1>{s._repr_html_()}</body></html>",
+        encoding="utf-8")
+    console = []
+    page.on("console", lambda message: console.append(message.text))
+    page.goto((tmp_path / "notebook.html").as_uri())
+    assert page.get_attribute("iframe", "sandbox") == "allow-scripts"
+    frame = page.frame_locator("iframe")
+    first, second = s.trace.steps[0], s.trace.steps[1]
+    frame.locator("#next").click()
+    frame.locator("#answer").fill(format_number(-first.contribution))   # the wrong sign
+    frame.locator("#check").click()
+    assert frame.locator("#feedback").text_content().startswith(f"✘ {KINDS['sign_slip']}.")
+    frame.locator("#answer").fill(format_number(first.contribution))    # right: Enter
+    frame.locator("#answer").press("Enter")
+    assert frame.locator("body").get_attribute("data-step") == "1"
+    assert frame.locator("#formula").text_content() == first.formula
+    frame.locator("#next").click()
+    frame.locator("#answer").fill(format_number(second.contribution))   # right: Check
+    frame.locator("#check").click()
+    assert frame.locator("body").get_attribute("data-step") == "2"
+    assert not [text for text in console if "form" in text.lower()], console
     assert page.errors == []

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import threading
 
+import pytest
 
 import autograd
-from autograd import Value, draw_graph, explain, grad, no_grad, stepper, topological_order
+from autograd import (Value, detect_anomaly, draw_graph, explain, grad, modes, no_grad, stepper,
+                      topological_order)
 from nn import MLP
 
 THREADS, PASSES = 8, 100
@@ -105,26 +107,74 @@ def test_explain_and_stepper_from_many_threads():
     assert all(run_in_threads(work, threads=4))
 
 
-def test_no_grad_exited_in_another_thread_is_a_clear_error_and_changes_no_mode():
+def test_no_grad_exited_in_another_thread_is_a_clear_error_and_restores_both_modes():
     block = no_grad()
     block.__enter__()
-    try:
-        assert (Value(1.0) * 2).is_leaf
-        caught = []
+    assert (Value(1.0) * 2).is_leaf
+    caught = []
 
-        def other():
-            try:
-                block.__exit__(None, None, None)
-            except RuntimeError as error:
-                caught.append(error)
-            caught.append((Value(1.0) * 2).is_leaf)  # this thread's mode: grad on
+    def other():
+        try:
+            block.__exit__(None, None, None)
+        except RuntimeError as error:
+            caught.append(error)
+        caught.append((Value(1.0) * 2).is_leaf)  # this thread's mode: grad on
 
-        t = threading.Thread(target=other)
+    t = threading.Thread(target=other)
+    t.start()
+    t.join()
+    assert "entered in one thread and exited in another" in str(caught[0])
+    assert caught[1] is False
+    assert not (Value(1.0) * 2).is_leaf          # the entering thread is out of no_grad too
+    assert modes.OPEN[0] == 0
+    with pytest.raises(RuntimeError, match="exited without being entered"):
+        block.__exit__(None, None, None)         # closing it again changes nothing
+    assert not (Value(1.0) * 2).is_leaf and modes.OPEN[0] == 0
+
+
+@pytest.mark.parametrize("mode, on", [(no_grad, lambda: not modes.grad_enabled()),
+                                      (detect_anomaly, modes.anomaly_enabled)])
+def test_a_generator_resumed_in_another_thread_leaves_no_thread_in_its_mode(mode, on):
+    def numbers():
+        with mode():
+            yield 1
+            yield 2
+
+    gen = numbers()
+    assert next(gen) == 1 and on()               # this thread entered the block
+    errors = []
+
+    def finish():
+        try:
+            list(gen)                            # leaves the block in this other thread
+        except RuntimeError as error:
+            errors.append(error)
+        errors.append(on())
+
+    t = threading.Thread(target=finish)
+    t.start()
+    t.join()
+    assert "exited in another" in str(errors[0]) and errors[1] is False
+    assert not on() and modes.OPEN[0] == 0
+
+
+def test_one_block_object_nests_and_is_shared_by_threads():
+    block = no_grad()
+    with block:
+        with block:
+            assert not modes.grad_enabled()
+        assert not modes.grad_enabled()
+    assert modes.grad_enabled()
+    seen = []
+
+    def work():
+        with block:
+            seen.append(modes.grad_enabled())
+        seen.append(modes.grad_enabled())
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
         t.start()
+    for t in threads:
         t.join()
-        assert "entered in one thread and exited in another" in str(caught[0])
-        assert caught[1] is False
-        assert (Value(1.0) * 2).is_leaf  # this thread is still inside its block
-    finally:
-        block.__exit__(None, None, None)
-    assert not (Value(1.0) * 2).is_leaf
+    assert seen.count(False) == 4 and seen.count(True) == 4 and modes.OPEN[0] == 0

@@ -35,13 +35,15 @@ def _in(dom) -> st.SearchStrategy[float]:
 
 
 @st.composite
-def programs(draw, max_steps: int = 10) -> tuple[list[float], list[tuple]]:
+def programs(draw, max_steps: int = 10,
+             cases: list = CASES) -> tuple[list[float], list[tuple]]:
+    """Leaves, then steps that each apply a row of ``cases`` (the op table by default)."""
     n_leaves = draw(st.integers(1, 3))
     leaves = draw(st.lists(st.floats(-2.0, 2.0), min_size=n_leaves, max_size=n_leaves))
     steps = []
     n_nodes = n_leaves
     for _ in range(draw(st.integers(1, max_steps))):
-        case = draw(st.sampled_from(CASES))
+        case = draw(st.sampled_from(cases))
         operands: list[tuple] = []
         for k, dom in enumerate(case.domains):
             last = k == case.arity - 1

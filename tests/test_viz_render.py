@@ -274,3 +274,25 @@ def test_a_dot_syntax_error_in_webassembly_is_reported_as_graphvizs_own_message(
     with pytest.raises(RuntimeError, match="^the WebAssembly Graphviz could not draw the graph: "
                                            "Failed to parse DOT source$"):
         render("digraph { a -> }", "svg", engine="wasm")
+
+
+@pytest.mark.parametrize("family, meant", [("Helvetica,sans-Serif", "sans-serif"),
+                                           ("Times,SERIF", "serif"),
+                                           ("Courier,Monospace", "monospace")])
+def test_png_without_dot_uses_the_font_family_graphviz_asked_for(family, meant):
+    # Graphviz writes font-family="Helvetica,sans-Serif"; resvg reads the generic family in
+    # lower case only, and drew dot's sans-serif text in a serif font.
+    from autograd.viz.render import _rasterise, _resvg
+
+    resvg_py = _resvg()
+    svg = ('<svg width="150pt" height="30pt" viewBox="0 0 150 30" '
+           'xmlns="http://www.w3.org/2000/svg"><text x="5" y="20" font-family="{}" '
+           'font-size="14">grad 1.0 Ag</text></svg>')
+    wanted = _rasterise(resvg_py, svg.format(meant).encode())
+    assert _rasterise(resvg_py, svg.format(family).encode()) == wanted
+    # The family's own name stays (a system with Helvetica uses it, as dot does).
+    seen = []
+    fake = type("resvg", (), {"svg_to_bytes": staticmethod(
+        lambda svg_string, background: seen.append(svg_string) or b"")})
+    _rasterise(fake, svg.format(family).encode())
+    assert f'font-family="{family.split(",")[0]},{meant}"' in seen[0]

@@ -100,7 +100,7 @@ def _execute(path: Path, output: Path) -> str:
     except CellExecutionError as error:
         last = " ".join(str(error).strip().splitlines()[-1:])
         if "ModuleNotFoundError" in last:
-            last += " (the build runs every notebook: pip install 'chainrule[course,torch]')"
+            last += " (the build runs every notebook: pip install 'chainrule[course]')"
         return f"{path.name} failed: {last}"
     nbformat.write(notebook, output / path.name)
     return ""

