@@ -84,9 +84,13 @@ def build(directory: PathLike, *, offline: bool = False, notebooks: Optional[Pat
             _add_banner(docs / "notebooks" / item.path.name, item, offline)
         _write_pages(docs, work / "snippets", lessons, modules / "katex" / "dist")
         _mkdocs(work, docs, work / "site", lessons)
+        from autograd.playground import PlaygroundError
         from autograd.playground import build as build_playground
 
-        build_playground(work / "site" / "playground" / "app", modules / "pyodide")
+        try:
+            build_playground(work / "site" / "playground" / "app", modules / "pyodide")
+        except PlaygroundError as error:
+            raise CourseError(str(error)) from None
         shutil.move(str(work / "lite"), work / "site" / "lite")
         (work / "site" / MARKER).write_text("offline\n" if offline else "online\n")
         if site.exists():
