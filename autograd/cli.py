@@ -247,7 +247,7 @@ def _run(args: argparse.Namespace) -> None:
         try:
             page = course.build(args.output, offline=args.offline, notebooks=args.notebooks,
                                 node_modules=args.node_modules)
-        except course.OutputFolderError as error:
+        except course.CourseSetupError as error:
             raise _Failure(str(error)) from None
         except course.CourseError as error:
             raise _Failure(str(error), EXIT_FAILURE) from None

@@ -259,7 +259,8 @@ def test_notebook_08_opens_from_its_page_and_runs_to_the_end_offline(site, serve
         page.click(".lm-Menu-itemLabel:text-is('Run All Cells')")
         page.wait_for_function(
             """() => {
-                 const prompts = [...document.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')];
+                 const prompts = [
+                   ...document.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')];
                  return prompts.length > 0 && prompts.every(p => /\\[\\d+\\]/.test(p.textContent));
                }""", timeout=RUN_ALL_MS)
         print(f"notebook 08 ran in JupyterLite {time.perf_counter() - start:.0f} s after the "
@@ -356,7 +357,19 @@ def test_a_folder_that_is_not_a_course_site_is_left_alone(tmp_path, capsys):
     assert main(["course", "-o", str(tmp_path)]) == 2
     error = capsys.readouterr().err
     assert error.startswith("chainrule course: error: ") and error.count("\n") == 1
+    assert "is not an empty folder nor a course site" in error
     assert [p.name for p in tmp_path.iterdir()] == ["essay.txt"]
+
+
+def test_a_folder_without_notebooks_is_named(tmp_path, capsys):
+    (tmp_path / "lessons").mkdir()
+    assert main(["course", "-o", str(tmp_path / "site"), "--notebooks",
+                 str(tmp_path / "lessons")]) == 2
+    error = capsys.readouterr().err
+    assert error == (f"chainrule course: error: no notebooks (*.ipynb) in {tmp_path / 'lessons'}"
+                     ": run this in a chainrule checkout, or pass --notebooks with the folder "
+                     "of the lessons\n")
+    assert not (tmp_path / "site").exists()
 
 
 # --- the versions agree ----------------------------------------------------------------------

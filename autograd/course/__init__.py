@@ -30,7 +30,7 @@ from typing import Optional, Union
 from autograd.course.lite import LiteError, build_lite
 from autograd.course.notebooks import Lesson, NotebookError, execute_all, lesson
 
-__all__ = ["build", "how_to_open", "CourseError", "OutputFolderError"]
+__all__ = ["build", "how_to_open", "CourseError", "CourseSetupError"]
 
 PathLike = Union[str, "os.PathLike[str]"]
 #: Marks a folder as a course site, which a new build may replace.
@@ -43,8 +43,9 @@ class CourseError(RuntimeError):
     """The course cannot be built: something it needs is missing, or a notebook failed."""
 
 
-class OutputFolderError(CourseError):
-    """The folder asked for holds something else than a course site (left untouched)."""
+class CourseSetupError(CourseError):
+    """What was asked cannot be started: the output folder holds something else (it is left
+    untouched), or the notebooks, the npm packages or the ``[course]`` extra are missing."""
 
 
 def build(directory: PathLike, *, offline: bool = False, notebooks: Optional[PathLike] = None,
@@ -59,7 +60,7 @@ def build(directory: PathLike, *, offline: bool = False, notebooks: Optional[Pat
     site = Path(directory)
     if site.exists() and not (site / MARKER).exists() and (
             not site.is_dir() or any(site.iterdir())):
-        raise OutputFolderError(f"{site} exists and is not an empty folder nor a course site: "
+        raise CourseSetupError(f"{site} exists and is not an empty folder nor a course site: "
                                 "choose a new folder, or an earlier output of "
                                 "'chainrule course'")
     sources = _notebooks(notebooks)
@@ -117,8 +118,9 @@ def _notebooks(folder: Optional[PathLike]) -> list[Path]:
         found = sorted(candidate.glob("*.ipynb"))
         if found:
             return found
-    raise CourseError(f"no notebooks (*.ipynb) in {candidates[0]}: run this in a chainrule "
-                      "checkout, or pass --notebooks with the folder of the lessons")
+    raise CourseSetupError(f"no notebooks (*.ipynb) in {candidates[0]}: run this in a "
+                           "chainrule checkout, or pass --notebooks with the folder of the "
+                           "lessons")
 
 
 def _find_node_modules(folder: Optional[PathLike]) -> Path:
@@ -131,9 +133,9 @@ def _find_node_modules(folder: Optional[PathLike]) -> Path:
     for candidate in candidates:
         if all((candidate / name / "package.json").is_file() for name in ("pyodide", "katex")):
             return candidate
-    raise CourseError("the course needs the npm packages pyodide (Python in the browser) and "
-                      "katex (maths): run 'npm ci' in a chainrule checkout, or pass "
-                      "--node-modules with the folder that holds them")
+    raise CourseSetupError("the course needs the npm packages pyodide (Python in the browser) "
+                           "and katex (maths): run 'npm ci' in a chainrule checkout, or pass "
+                           "--node-modules with the folder that holds them")
 
 
 def _require_toolchain() -> None:
@@ -143,8 +145,8 @@ def _require_toolchain() -> None:
                                  "jupyterlite_core", "jupyterlite_pyodide_kernel", "nbclient")
                if importlib.util.find_spec(name) is None]
     if missing:
-        raise CourseError(f"the course needs {', '.join(missing)}: "
-                          "pip install 'chainrule[course]'")
+        raise CourseSetupError(f"the course needs {', '.join(missing)}: "
+                               "pip install 'chainrule[course]'")
 
 
 def _asset(name: str) -> str:
@@ -272,7 +274,8 @@ def _mkdocs(work: Path, docs: Path, output: Path, lessons: list[Lesson]) -> None
             python["paths"] = [str(Path(autograd.__file__).resolve().parents[1])]
     (work / "mkdocs.yml").write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
     done = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-q",
-                           "-f", str(work / "mkdocs.yml")], capture_output=True, text=True, check=False)
+                           "-f", str(work / "mkdocs.yml")],
+                          capture_output=True, text=True, check=False)
     if done.returncode != 0:
         tail = "\n".join((done.stdout + done.stderr).splitlines()[-15:])
         raise CourseError(f"'mkdocs build' failed:\n{tail}")
