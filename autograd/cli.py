@@ -5,6 +5,7 @@
     chainrule explain "x * y" x=2 y=-3
     chainrule step "x * y" x=2 y=-3 -o backprop.html
     chainrule playground -o site
+    chainrule course -o site --offline
 
 Exit status, the same for every command:
 
@@ -135,6 +136,25 @@ def _parser() -> argparse.ArgumentParser:
     playground.add_argument("--force", action="store_true",
                             help="replace an index.html (and the site's other files) that the "
                             "playground did not write")
+
+    summary = ("Write the course as a website: every notebook executed, with its pictures, "
+               "runnable in the browser (JupyterLite), the API reference and the playground.")
+    course = commands.add_parser("course", help=summary, description=summary,
+                                 allow_abbrev=False, epilog="example:\n  chainrule course -o "
+                                 "site --offline && python -m http.server -d site",
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    course.add_argument("-o", "--output", default="site",
+                        help="folder to write the site to (default site; an earlier course "
+                        "site there is replaced)")
+    course.add_argument("--offline", action="store_true",
+                        help="bundle everything the browser needs, so that no page loads "
+                        "anything from outside the site (lessons that need numpy or "
+                        "matplotlib then run in the browser only online)")
+    course.add_argument("--notebooks", metavar="DIR", default=None,
+                        help="the folder of the lessons (default: notebooks/)")
+    course.add_argument("--node-modules", metavar="DIR", default=None,
+                        help="the folder with the npm packages pyodide and katex "
+                        "(default: node_modules/, installed by npm ci)")
     return parser
 
 
@@ -220,6 +240,20 @@ def _run(args: argparse.Namespace) -> None:
         except OSError as error:                # no permission, a full disk
             raise _Failure(f"cannot write {args.output!r}: {error.strerror or error}") from None
         _say(how_to_open(page))
+        return
+    if args.command == "course":
+        from autograd import course
+
+        try:
+            page = course.build(args.output, offline=args.offline, notebooks=args.notebooks,
+                                node_modules=args.node_modules)
+        except course.CourseSetupError as error:
+            raise _Failure(str(error)) from None
+        except course.CourseError as error:
+            raise _Failure(str(error), EXIT_FAILURE) from None
+        except OSError as error:                # no permission, a full disk
+            raise _Failure(f"cannot write {args.output!r}: {error.strerror or error}") from None
+        _say(course.how_to_open(page))
         return
     root, leaves = _expression_graph(args)
     try:

@@ -75,7 +75,7 @@ def test_the_wheel_metadata_names_python_versions_and_the_extras(built):
     # setuptools refuses a License classifier next to a license expression.
     assert not any(c.startswith("License ::") for c in classifiers)
     assert set(metadata.get_all("Provides-Extra")) == {"plot", "progress", "torch", "notebooks",
-                                                       "bench", "dev"}
+                                                       "course", "bench", "dev"}
     requires = metadata.get_all("Requires-Dist")
     # A learner's torch extra takes a range; the exact pin is for the tests and the bench.
     assert 'torch>=2.1; extra == "torch"' in requires
