@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import json
 import os
 import re
 import shutil
+import threading
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -62,6 +66,25 @@ def registered_ops_are_forgotten_after_each_test():
     ops.OPS.update(before_ops)
     ops.FUNCTIONS.clear()
     ops.FUNCTIONS.update(before_functions)
+
+
+class _QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, *args):  # keep the test output clean
+        pass
+
+
+@contextlib.contextmanager
+def static_server(folder: Path):
+    """A plain static file server for ``folder`` on localhost (like ``python -m http.server
+    -d folder``): its base URL."""
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0),
+                                functools.partial(_QuietHandler, directory=str(folder)))
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}/"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
 
 
 def page_data(page: str) -> dict:

@@ -8,19 +8,16 @@ Pyodide, KaTeX) are checked to agree with each other.
 
 from __future__ import annotations
 
-import functools
 import json
 import re
-import threading
 import time
 from html.parser import HTMLParser
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from importlib import metadata
 from pathlib import Path
 
 import pytest
 import tomllib
-from conftest import require_module, require_npm_package
+from conftest import require_module, require_npm_package, static_server
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -57,20 +54,10 @@ def site(tmp_path_factory):
     return folder
 
 
-class QuietHandler(SimpleHTTPRequestHandler):
-    def log_message(self, *args):  # keep the test output clean
-        pass
-
-
 @pytest.fixture(scope="module")
 def server(site):
-    """A plain static file server on localhost, like ``python -m http.server -d site``."""
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0),
-                                functools.partial(QuietHandler, directory=str(site)))
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}/"
-    httpd.shutdown()
-    httpd.server_close()
+    with static_server(site) as url:
+        yield url
 
 
 # --- the pages -------------------------------------------------------------------------------

@@ -7,14 +7,11 @@ no request leaving localhost.
 
 from __future__ import annotations
 
-import functools
 import json
-import threading
 import zipfile
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from conftest import require_npm_package
+from conftest import require_npm_package, static_server
 
 from autograd.cli import main
 from autograd.playground import EXAMPLES, PlaygroundError, build
@@ -32,21 +29,10 @@ def site(tmp_path_factory):
     return folder
 
 
-class QuietHandler(SimpleHTTPRequestHandler):
-    def log_message(self, *args):  # keep the test output clean
-        pass
-
-
 @pytest.fixture(scope="module")
 def server(site):
-    """A plain static file server on localhost, like ``python -m http.server``."""
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0),
-                                functools.partial(QuietHandler, directory=str(site)))
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}/"
-    httpd.shutdown()
-    httpd.server_close()
+    with static_server(site) as url:
+        yield url
 
 
 def test_the_site_has_the_runtime_the_packages_and_the_examples(site):
