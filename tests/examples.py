@@ -81,7 +81,7 @@ def build(graph: tuple) -> Value:
 
 #: Every collapse mode the pictures and the stepper offer (None: nothing folded), so the
 #: stepper's order tests walk each mode the library has.
-COLLAPSE_MODES = [None, *getattr(dot, "SUGGESTED_FOLDS", ["neuron", "layer"])]
+COLLAPSE_MODES = [None, *dot.SUGGESTED_FOLDS]
 
 
 def batch_loss(sizes: tuple = (2, 1), examples: int = 2, seed: int = 0,
