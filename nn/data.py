@@ -20,7 +20,7 @@ import math
 import random
 from typing import Any, Iterator, Optional, Sequence, Union
 
-from nn.arguments import Seed, count, data_rng
+from nn.arguments import Seed, count, data_rng, flag
 
 __all__ = ["make_moons", "make_circles", "make_xor", "make_spirals", "make_blobs",
            "make_yinyang", "make_sine_sequence", "make_pattern_signals", "batches",
@@ -260,7 +260,7 @@ def batches(X: Sequence[Any], y: Sequence[Any], batch_size: Optional[int] = None
     n = len(X)
     size = n if batch_size is None else count(batch_size, "batch_size")
     order = list(range(n))
-    if shuffle:
+    if flag(shuffle, "batches(shuffle)"):
         data_rng(seed).shuffle(order)
     for start in range(0, n, max(size, 1)):
         chunk = order[start:start + size]
@@ -284,7 +284,7 @@ def train_test_split(X: Sequence[Any], y: Sequence[Any], test_size: float = 0.25
     if n_test >= n:
         raise ValueError(f"test_size={test_size!r} leaves no training data out of {n} examples")
     order = list(range(n))
-    if shuffle:
+    if flag(shuffle, "train_test_split(shuffle)"):
         data_rng(seed).shuffle(order)
     train, test = order[n_test:], order[:n_test]
     return ([X[i] for i in train], [X[i] for i in test],

@@ -8,21 +8,16 @@ one byte per point (never a graph), so each snapshot costs ``GRID**2`` bytes.
 
 from __future__ import annotations
 
-import contextlib
 import io
 import math
 import os
-import random
 import sys
 import time
-from typing import Any, Iterator, Optional, Sequence, Union
+from typing import Any, Optional, Sequence, Union
 
 from autograd.display import format_number
 from autograd.html_page import HtmlPage, fill_page
-from autograd.modes import no_grad
-from autograd.value import Value
-from nn.layers import call_on_batch
-from nn.plot import _grid_axes, _predict, _predicted_class
+from nn.plot import _grid_axes, predicted_classes
 
 __all__ = ["Animation", "DecisionGrid", "Snapshots", "Watch", "in_jupyter",
            "training_animation"]
@@ -69,51 +64,10 @@ class DecisionGrid:
 
     def predict(self, model: Any) -> bytes:
         """The class ``model`` predicts at each grid point, row by row: entry ``j * GRID + i``
-        is the point ``(xs[i], ys[j])``. In evaluation mode (Dropout off, BatchNorm's running
-        statistics), leaving the model exactly as it was (see ``looking_only``)."""
+        is the point ``(xs[i], ys[j])``. In evaluation mode, leaving the model exactly as it
+        was (``nn.plot.looking_only``)."""
         points = [[x, y] for y in self.ys for x in self.xs]
-        with looking_only(model):
-            if getattr(model, "needs_batch", lambda: False)():  # BatchNorm: one call, all rows
-                with no_grad():
-                    outputs = [o.data if isinstance(o, Value) else [v.data for v in o]
-                               for o in call_on_batch(model, points)]
-            else:
-                outputs = [_predict(model, point) for point in points]
-        return bytes(_predicted_class(o, self.threshold) for o in outputs)
-
-
-@contextlib.contextmanager
-def looking_only(model: Any) -> Iterator[None]:
-    """Evaluation mode for a look at ``model`` that leaves no trace on the training: every
-    module's mode, buffers (BatchNorm's running statistics) and random generators (Dropout's,
-    and the global ``random``) are as they were afterwards, so a fit gives the same numbers,
-    bit for bit, with or without snapshots and the live view."""
-    modules = model.modules() if callable(getattr(model, "modules", None)) else []
-    modes = [(m, m.training) for m in modules]
-    # each buffer as it is (the same object) and its numbers
-    buffers = [(m, name, getattr(m, name), _copy(getattr(m, name)))
-               for m in modules for name in m.buffer_names]
-    generators = [(g, g.getstate()) for m in modules for g in vars(m).values()
-                  if isinstance(g, random.Random)]
-    global_state = random.getstate()
-    for module in modules:
-        module.training = False
-    try:
-        yield
-    finally:
-        for module, training in modes:
-            module.training = training
-        for module, name, value, numbers in buffers:
-            if isinstance(value, list):
-                value[:] = numbers
-            setattr(module, name, value)
-        for generator, state in generators:
-            generator.setstate(state)
-        random.setstate(global_state)
-
-
-def _copy(value: Any) -> Any:
-    return list(value) if isinstance(value, list) else value
+        return bytes(predicted_classes(model, points, self.threshold))
 
 
 def _decision_grid(X: Sequence[Any], y: Sequence[Any], encoding: Any,

@@ -1,12 +1,16 @@
-"""Pictures of training with matplotlib (imported lazily: ``pip install 'chainrule[plot]'``)."""
+"""Pictures of training with matplotlib (imported lazily: ``pip install 'chainrule[plot]'``),
+and how a picture looks at a model without changing it (``looking_only``)."""
 
 from __future__ import annotations
 
-from typing import Any, Optional, Sequence
+import contextlib
+import random
+from typing import Any, Iterator, Optional, Sequence
 
 from autograd.modes import no_grad
 from autograd.value import Value
 from nn.arguments import examples
+from nn.layers import call_on_batch
 
 __all__ = ["plot_decision_boundary", "plot_history"]
 
@@ -48,10 +52,60 @@ def _predicted_class(output: Any, threshold: float) -> int:
     return 1 if output > threshold else 0
 
 
+def predicted_classes(model: Any, points: Sequence[Sequence[float]],
+                      threshold: float) -> list[int]:
+    """The class ``model`` predicts at each point (see ``_predicted_class``), in evaluation
+    mode (Dropout off, BatchNorm's running statistics), leaving the model exactly as it was
+    (``looking_only``)."""
+    with looking_only(model):
+        if getattr(model, "needs_batch", lambda: False)():  # BatchNorm: one call, all rows
+            with no_grad():
+                outputs = [o.data if isinstance(o, Value) else [v.data for v in o]
+                           for o in call_on_batch(model, points)]
+        else:
+            outputs = [_predict(model, list(point)) for point in points]
+    return [_predicted_class(o, threshold) for o in outputs]
+
+
+@contextlib.contextmanager
+def looking_only(model: Any) -> Iterator[None]:
+    """Evaluation mode for a look at ``model`` that leaves no trace on the training: every
+    module's mode, buffers (BatchNorm's running statistics) and random generators (Dropout's,
+    and the global ``random``) are as they were afterwards, so a fit gives the same numbers,
+    bit for bit, with or without snapshots and the live view."""
+    modules = model.modules() if callable(getattr(model, "modules", None)) else []
+    modes = [(m, m.training) for m in modules]
+    # each buffer as it is (the same object) and its numbers
+    buffers = [(m, name, getattr(m, name), _copy(getattr(m, name)))
+               for m in modules for name in m.buffer_names]
+    generators = [(g, g.getstate()) for m in modules for g in vars(m).values()
+                  if isinstance(g, random.Random)]
+    global_state = random.getstate()
+    for module in modules:
+        module.training = False
+    try:
+        yield
+    finally:
+        for module, training in modes:
+            module.training = training
+        for module, name, value, numbers in buffers:
+            if isinstance(value, list):
+                value[:] = numbers
+            setattr(module, name, value)
+        for generator, state in generators:
+            generator.setstate(state)
+        random.setstate(global_state)
+
+
+def _copy(value: Any) -> Any:
+    return list(value) if isinstance(value, list) else value
+
+
 def _grid_classes(model: Any, gx: Sequence[float], gy: Sequence[float],
                   threshold: float) -> list[list[int]]:
     """The class ``model`` predicts at each grid point: ``grid[j][i]`` at ``(gx[i], gy[j])``."""
-    return [[_predicted_class(_predict(model, [a, b]), threshold) for a in gx] for b in gy]
+    classes = predicted_classes(model, [[a, b] for b in gy for a in gx], threshold)
+    return [classes[j * len(gx):(j + 1) * len(gx)] for j in range(len(gy))]
 
 
 def plot_decision_boundary(model: Any, X: Sequence[Sequence[float]], y: Sequence[Any],
@@ -62,7 +116,8 @@ def plot_decision_boundary(model: Any, X: Sequence[Sequence[float]], y: Sequence
     One output: class 1 where score > ``threshold`` (0 by default: the sign, for hinge or
     logits; pass 0.5 for a sigmoid output). Several outputs: the argmax. The grid is
     ``resolution`` x ``resolution`` points over the data's range plus a margin. ``X`` and ``y``
-    may be lists or numpy arrays. Returns the Axes.
+    may be lists or numpy arrays. Returns the Axes. The model predicts in evaluation mode and
+    is left exactly as it was (``looking_only``): drawing never changes a training.
     """
     plt = _pyplot()
     X, y = examples(X, "X"), examples(y, "y")   # numpy arrays too

@@ -579,7 +579,7 @@ def fit(model: Any, X: Sequence[Any], y: Sequence[Any], loss: Union[str, Callabl
     ``snapshots=k`` records the decision boundary every k epochs (``live=True`` at each
     redraw) for ``history.animation()``. Neither changes the training: the boundary is
     predicted in evaluation mode, and every module's mode, running statistics and random
-    generator are left as they were (``nn.live.looking_only``), so the losses and parameters
+    generator are left as they were (``nn.plot.looking_only``), so the losses and parameters
     are the same, bit for bit, with or without them.
     """
     # Every argument is checked here, before the first step.

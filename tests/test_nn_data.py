@@ -178,3 +178,13 @@ def test_pattern_signals_hold_the_pattern_or_its_reverse_once():
         data.make_pattern_signals(10, pattern=[1.0, 2.0, 1.0])
     with pytest.raises(ValueError, match="length must be an int >= 3"):
         data.make_pattern_signals(10, length=2)
+
+
+@pytest.mark.parametrize("shuffle", ["no", 0, 1, None, "False"])
+def test_shuffle_takes_true_or_false_only(shuffle):
+    """batches(shuffle="no") shuffled: any truthy value was taken as True."""
+    X, y = [[0.0], [1.0], [2.0]], [0, 1, 0]
+    with pytest.raises(TypeError, match=r"shuffle\) must be True or False"):
+        list(data.batches(X, y, shuffle=shuffle))
+    with pytest.raises(TypeError, match=r"shuffle\) must be True or False"):
+        data.train_test_split(X, y, shuffle=shuffle)

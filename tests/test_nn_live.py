@@ -232,7 +232,7 @@ def test_snapshots_of_dropout_and_batchnorm_models_change_nothing(kind, compile)
     # the last frame is the evaluation-mode prediction of the trained model
     model.eval()
     grid = seen.snapshots.grid
-    expected = nn.live.call_on_batch(model, [[x, y] for y in grid.ys for x in grid.xs])
+    expected = nn.layers.call_on_batch(model, [[x, y] for y in grid.ys for x in grid.xs])
     assert seen.snapshots.frames[-1][1] == bytes(int(o.data > 0) for o in expected)
 
 

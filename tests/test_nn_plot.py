@@ -63,3 +63,31 @@ def test_numpy_arrays_draw_the_same_boundary():
              for X_in, y_in in [(X, y), (np.array(X), np.array(y))]]
     assert (drawn[0].collections[-1].get_offsets() ==
             drawn[1].collections[-1].get_offsets()).all()
+
+
+@pytest.mark.parametrize("middle", ["dropout", "batchnorm"])
+def test_drawing_a_boundary_leaves_the_model_as_it_was(middle):
+    """It predicted in training mode: a Dropout drew masks from its generator (shifting the
+    training that follows) and every point of the grid was drawn with dropout on; a
+    BatchNorm1d raised on one point. Now: evaluation mode, and nothing changes."""
+    import random
+
+    from nn import BatchNorm1d, Dropout, Linear, ReLU, Sequential
+
+    layer = Dropout(0.5, seed=3) if middle == "dropout" else BatchNorm1d(8)
+    model = Sequential(Linear(2, 8, seed=1), ReLU(), layer, Linear(8, 1, seed=2))
+    X, y = data.make_moons(30, noise=0.1, seed=0, labels="pm1")
+    model([[0.1, 0.2], [0.3, -0.1]])   # a training step's forward pass: buffers move
+    state = model.state_dict()
+    generators = [g.getstate() for g in vars(layer).values() if isinstance(g, random.Random)]
+    global_state = random.getstate()
+    plot.plot_decision_boundary(model, X, y, resolution=12)
+    assert model.training and layer.training
+    assert model.state_dict() == state
+    assert [g.getstate() for g in vars(layer).values() if isinstance(g, random.Random)] == \
+        generators
+    assert random.getstate() == global_state
+    model.eval()
+    expected = plot.predicted_classes(model, X, 0.0)
+    model.train()
+    assert plot.predicted_classes(model, X, 0.0) == expected   # drawn as evaluation predicts
