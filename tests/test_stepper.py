@@ -348,3 +348,12 @@ def test_a_graph_too_big_to_draw_is_refused_before_any_grad_changes():
         stepper(y, max_nodes=20)
     assert x.grad == 0.0 and y.grad == 0.0
     assert len(stepper(y, max_nodes=200).trace) == 90  # per layer: y and 1.01 into *, then tanh
+
+
+def test_a_steps_text_writes_the_local_derivative_with_partials():
+    """The sentence under the formula said 'times the local derivative de/da', the symbol of
+    the total derivative, while the formula above it writes ∂e/∂a."""
+    data = page_data(stepper(lecture()).html)
+    texts = [step["text"] for step in data["backward"]]
+    assert "times the local derivative ∂e/∂a = -3.0" in " ".join(texts)
+    assert not any(re.search(r"local derivative d\w", text) for text in texts)

@@ -231,7 +231,7 @@ class _PageData:
                     "text": (f"node {step.node_name} (op {step.op}) passes its gradient "
                              f"d{r}/d{step.node_name} = {format_number(step.upstream)} back "
                              f"to input {step.input_name}, times the local derivative "
-                             f"d{step.node_name}/d{step.input_name} = "
+                             f"∂{step.node_name}/∂{step.input_name} = "
                              f"{format_number(step.local)}"),
                     "quiz": None}
         group = self._groups[e]
