@@ -226,6 +226,8 @@ def test_a_broken_library_is_named_with_its_own_error(monkeypatch):
 
     # A library that is installed but fails to import is not "not installed": its error shows.
     monkeypatch.setitem(sys.modules, "matplotlib", None)
+    # pyplot may be imported already (by an earlier test in this process): import it anew.
+    monkeypatch.delitem(sys.modules, "matplotlib.pyplot", raising=False)
     with pytest.raises(ModuleNotFoundError, match=r"nn.plot needs matplotlib, which is not "
                        r"installed here: pip install 'chainrule\[plot\]'"):
         require("matplotlib.pyplot", "nn.plot")
