@@ -65,6 +65,16 @@ def test_the_wheel_carries_the_license_text_and_its_expression(built):
     assert {n.split("/")[0] for n in names} == {"autograd", "nn", "chainrule-0.1.0.dist-info"}
 
 
+def test_the_wheel_carries_the_course_sites_pages_and_the_guide(built):
+    from autograd.course import GUIDE
+
+    with zipfile.ZipFile(built["wheel"]) as archive:
+        names = set(archive.namelist())
+    site = "autograd/course/site/"
+    assert {site + "index.md", site + "playground.md", site + "mkdocs.yml"} <= names
+    assert {f"{site}guide/{name}" for _, name in GUIDE} <= names
+
+
 def test_the_wheel_metadata_names_python_versions_and_the_extras(built):
     metadata = _wheel_metadata(built["wheel"])
     classifiers = metadata.get_all("Classifier")
