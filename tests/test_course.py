@@ -22,7 +22,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from autograd.cli import main
-from autograd.course import GUIDE, MARKER
+from autograd.course import GUIDE, MARKER, REPOSITORY_IMAGES
 from autograd.course.lite import (
     JUPYTERLITE_VERSION,
     PRELOAD,
@@ -115,7 +115,7 @@ def test_every_guide_page_is_in_the_site_with_its_pictures(site, name):
     source = (ROOT / "autograd" / "course" / "site" / "guide" / name).read_text("utf-8")
     title = source.splitlines()[0].removeprefix("# ")
     assert "<h1" in page and title in re.sub(r"<[^>]+>", "", page)
-    for picture in re.findall(r"\]\(\.\./\.\./\.\./\.\./notebooks/images/([^)]+)\)", source):
+    for picture in re.findall(re.escape(REPOSITORY_IMAGES) + r"([^)]+)\)", source):
         assert f'src="../images/{picture}"' in page
         assert (site / "guide" / "images" / picture).is_file()
     home = (site / "index.html").read_text(encoding="utf-8")
@@ -370,6 +370,17 @@ def test_a_folder_without_notebooks_is_named(tmp_path, capsys):
     assert error == (f"chainrule course: error: no notebooks (*.ipynb) in {tmp_path / 'lessons'}"
                      ": run this in a chainrule checkout, or pass --notebooks with the folder "
                      "of the lessons\n")
+    assert not (tmp_path / "site").exists()
+
+
+def test_lessons_without_the_guides_pictures_are_named(tmp_path, capsys):
+    lessons = tmp_path / "lessons"
+    lessons.mkdir()
+    (lessons / "01.ipynb").write_text("{}")
+    assert main(["course", "-o", str(tmp_path / "site"), "--notebooks", str(lessons)]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("chainrule course: error: the guide page ") and error.count("\n") == 1
+    assert f"shows {lessons / 'images'}" in error and "pass --notebooks" in error
     assert not (tmp_path / "site").exists()
 
 

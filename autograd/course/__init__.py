@@ -75,6 +75,7 @@ def build(directory: PathLike, *, offline: bool = False, notebooks: Optional[Pat
                                 "choose a new folder, or an earlier output of "
                                 "'chainrule course'")
     sources = _notebooks(notebooks)
+    pictures = _guide_pictures(sources[0].parent / "images")
     modules = _find_node_modules(node_modules)
     cache = Path(cache) if cache else Path.home() / ".cache" / "chainrule" / "wheels"
     _require_toolchain()
@@ -95,7 +96,7 @@ def build(directory: PathLike, *, offline: bool = False, notebooks: Optional[Pat
         for item in lessons:
             _add_banner(docs / "notebooks" / item.path.name, item, offline)
         _write_pages(docs, work / "snippets", lessons, modules / "katex" / "dist")
-        _write_guide(docs / "guide", sources[0].parent / "images")
+        _write_guide(docs / "guide", pictures)
         _mkdocs(work, docs, work / "site", lessons)
         from autograd.playground import PlaygroundError
         from autograd.playground import build as build_playground
@@ -232,19 +233,27 @@ def _write_pages(docs: Path, snippets: Path, lessons: list[Lesson], katex: Path)
         (assets / name).write_text(_asset(name), encoding="utf-8")
 
 
-def _write_guide(folder: Path, images: Path) -> None:
-    """The guide pages, with the pictures they show from ``images`` (``notebooks/images/``)."""
-    folder.mkdir()
+def _guide_pictures(images: Path) -> list[Path]:
+    """The pictures the guide pages show, in ``images`` (the lessons' ``images/`` folder)."""
+    pictures = []
     for _, name in GUIDE:
-        text = _asset("guide", name)
-        for picture in re.findall(re.escape(REPOSITORY_IMAGES) + r"([^)]+)\)", text):
+        for picture in re.findall(re.escape(REPOSITORY_IMAGES) + r"([^)]+)\)",
+                                  _asset("guide", name)):
             if not (images / picture).is_file():
                 raise CourseSetupError(f"the guide page {name} shows {images / picture}, "
                                        "which is missing: pass --notebooks with the folder "
-                                       "of the lessons and their images/")
-            (folder / "images").mkdir(exist_ok=True)
-            shutil.copyfile(images / picture, folder / "images" / picture)
-        text = text.replace(REPOSITORY_IMAGES, "](images/")
+                                       "of the lessons, next to their images/")
+            pictures.append(images / picture)
+    return pictures
+
+
+def _write_guide(folder: Path, pictures: list[Path]) -> None:
+    """The guide pages, with the pictures they show served from ``guide/images/``."""
+    (folder / "images").mkdir(parents=True)
+    for picture in pictures:
+        shutil.copyfile(picture, folder / "images" / picture.name)
+    for _, name in GUIDE:
+        text = _asset("guide", name).replace(REPOSITORY_IMAGES, "](images/")
         (folder / name).write_text(text, encoding="utf-8")
 
 
