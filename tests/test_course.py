@@ -22,7 +22,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from autograd.cli import main
-from autograd.course import MARKER
+from autograd.course import GUIDE, MARKER, REPOSITORY_IMAGES
 from autograd.course.lite import (
     JUPYTERLITE_VERSION,
     PRELOAD,
@@ -106,6 +106,20 @@ def test_the_home_page_the_api_reference_and_the_playground(site):
     assert (site / "playground" / "app" / "index.html").is_file()
     assert (site / "assets" / "katex" / "katex.min.js").is_file()
     assert (site / MARKER).read_text() == "offline\n"
+
+
+@pytest.mark.parametrize("name", [name for _, name in GUIDE])
+def test_every_guide_page_is_in_the_site_with_its_pictures(site, name):
+    # What the README links to by its repository path is in the site too, in its navigation.
+    page = (site / "guide" / Path(name).stem / "index.html").read_text(encoding="utf-8")
+    source = (ROOT / "autograd" / "course" / "site" / "guide" / name).read_text("utf-8")
+    title = source.splitlines()[0].removeprefix("# ")
+    assert "<h1" in page and title in re.sub(r"<[^>]+>", "", page)
+    for picture in re.findall(re.escape(REPOSITORY_IMAGES) + r"([^)]+)\)", source):
+        assert f'src="../images/{picture}"' in page
+        assert (site / "guide" / "images" / picture).is_file()
+    home = (site / "index.html").read_text(encoding="utf-8")
+    assert f'href="guide/{Path(name).stem}/"' in home
 
 
 # --- nothing from outside the site -----------------------------------------------------------
@@ -356,6 +370,17 @@ def test_a_folder_without_notebooks_is_named(tmp_path, capsys):
     assert error == (f"chainrule course: error: no notebooks (*.ipynb) in {tmp_path / 'lessons'}"
                      ": run this in a chainrule checkout, or pass --notebooks with the folder "
                      "of the lessons\n")
+    assert not (tmp_path / "site").exists()
+
+
+def test_lessons_without_the_guides_pictures_are_named(tmp_path, capsys):
+    lessons = tmp_path / "lessons"
+    lessons.mkdir()
+    (lessons / "01.ipynb").write_text("{}")
+    assert main(["course", "-o", str(tmp_path / "site"), "--notebooks", str(lessons)]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("chainrule course: error: the guide page ") and error.count("\n") == 1
+    assert f"shows {lessons / 'images'}" in error and "pass --notebooks" in error
     assert not (tmp_path / "site").exists()
 
 

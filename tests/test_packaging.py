@@ -65,6 +65,16 @@ def test_the_wheel_carries_the_license_text_and_its_expression(built):
     assert {n.split("/")[0] for n in names} == {"autograd", "nn", "chainrule-0.1.0.dist-info"}
 
 
+def test_the_wheel_carries_the_course_sites_pages_and_the_guide(built):
+    from autograd.course import GUIDE
+
+    with zipfile.ZipFile(built["wheel"]) as archive:
+        names = set(archive.namelist())
+    site = "autograd/course/site/"
+    assert {site + "index.md", site + "playground.md", site + "mkdocs.yml"} <= names
+    assert {f"{site}guide/{name}" for _, name in GUIDE} <= names
+
+
 def test_the_wheel_metadata_names_python_versions_and_the_extras(built):
     metadata = _wheel_metadata(built["wheel"])
     classifiers = metadata.get_all("Classifier")
@@ -226,6 +236,8 @@ def test_a_broken_library_is_named_with_its_own_error(monkeypatch):
 
     # A library that is installed but fails to import is not "not installed": its error shows.
     monkeypatch.setitem(sys.modules, "matplotlib", None)
+    # pyplot may be imported already (by an earlier test in this process): import it anew.
+    monkeypatch.delitem(sys.modules, "matplotlib.pyplot", raising=False)
     with pytest.raises(ModuleNotFoundError, match=r"nn.plot needs matplotlib, which is not "
                        r"installed here: pip install 'chainrule\[plot\]'"):
         require("matplotlib.pyplot", "nn.plot")

@@ -1,6 +1,7 @@
-"""The README as written: its examples and commands run in order in a fresh scratch folder and
-print what it says they print, its install and test commands are the ones CI runs, and the
-claims it makes in prose (compiled code's precision, an edge label) hold."""
+"""The README and the guide pages it links to, as written: their examples and commands run in
+order (the README, then the guide in the site's order) in one fresh scratch folder and print
+what they say they print, the install and test commands are the ones CI runs, and the claims
+made in prose (compiled code's precision, an edge label) hold."""
 
 from __future__ import annotations
 
@@ -17,30 +18,47 @@ from pathlib import Path
 
 import pytest
 
+from autograd.course import GUIDE
+
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
-TEXT = README.read_text(encoding="utf-8")
-#: Every fenced block in order: (language, code, the untagged block right after it or None).
-FENCES = [(m.group(1), m.group(2), m.group(4))
-          for m in re.finditer(r"```(\w*)\n(.*?)```(\n```\n(.*?)```)?", TEXT, re.S)]
-#: The blocks the test runs, in the README's order: Python examples and the command line's.
-RUN = [i for i, (language, *_) in enumerate(FENCES) if language in ("python", "console")]
-BLOCKS = [FENCES[i][1] for i in RUN if FENCES[i][0] == "python"]
+#: The README first, then the guide pages in the order of the site's navigation.
+DOCUMENTS = [README, *(ROOT / "autograd" / "course" / "site" / "guide" / name
+                       for _, name in GUIDE)]
+TEXTS = {path.name: path.read_text(encoding="utf-8") for path in DOCUMENTS}
+#: All of them, for the claims made in prose wherever they now live.
+TEXT = "\n\n".join(TEXTS.values())
+#: Every fenced block in order: (document, language, code, the untagged block right after it
+#: or None).
+FENCES = [(name, m.group(1), m.group(2), m.group(4)) for name, text in TEXTS.items()
+          for m in re.finditer(r"```(\w*)\n(.*?)```(\n```\n(.*?)```)?", text, re.S)]
+#: The blocks the test runs, in order: Python examples and the command line's.
+RUN = [i for i, (_, language, *_) in enumerate(FENCES) if language in ("python", "console")]
+BLOCKS = [FENCES[i][2] for i in RUN if FENCES[i][1] == "python"]
 
 
-def test_the_readme_has_examples():
-    assert len(BLOCKS) >= 6 and any(FENCES[i][0] == "console" for i in RUN)
+def test_the_readme_links_every_guide_page_by_its_path():
+    readme = TEXTS["README.md"]
+    for _, name in GUIDE:
+        assert f"](autograd/course/site/guide/{name}" in readme, name
+    # The README is the front page: the long sections live in the guide.
+    assert len(readme.splitlines()) < 200 and "## Compiled training" not in readme
+
+
+def test_the_readme_and_the_guide_have_examples():
+    assert len(BLOCKS) >= 6 and any(FENCES[i][1] == "console" for i in RUN)
+    assert any(FENCES[i][0] == "README.md" for i in RUN)
 
 
 @pytest.fixture(scope="module")
 def scratch(tmp_path_factory) -> Path:
-    """One fresh folder for the whole README, as a reader following it from the top."""
+    """One fresh folder for the README and the guide, as a reader following them in order."""
     return tmp_path_factory.mktemp("readme")
 
 
-@pytest.mark.parametrize("index", RUN)
+@pytest.mark.parametrize("index", RUN, ids=lambda i: f"{FENCES[i][0]}-{i}")
 def test_readme_block_runs_and_prints_what_it_says(index, scratch, monkeypatch):
-    language, source, shown = FENCES[index]
+    document, language, source, shown = FENCES[index]
     monkeypatch.chdir(scratch)   # examples save files: never into the checkout
     if language == "console":
         _run_console(source, scratch)
@@ -48,7 +66,7 @@ def test_readme_block_runs_and_prints_what_it_says(index, scratch, monkeypatch):
     monkeypatch.setenv("MPLBACKEND", "Agg")
     out = io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
-        exec(compile(source, f"README block {index}", "exec"), {"__name__": "__readme__"})
+        exec(compile(source, f"{document} block {index}", "exec"), {"__name__": "__readme__"})
     printed = [line.rstrip() for line in out.getvalue().splitlines()]
     # A `print(...)  # expected` line: the printed text must be the commented one.
     expected = [m.group(1).strip() for m in re.finditer(r"^print\(.*\)\s+# (.+)$", source, re.M)
@@ -104,7 +122,7 @@ def test_what_the_examples_wrote_is_ignored_by_git(scratch):
 # ---------------------------------------------------------------- install and test commands
 
 def _command_lines(language: str = "bash") -> list[str]:
-    return [line.split("#")[0].strip() for lang, code, _ in FENCES if lang == language
+    return [line.split("#")[0].strip() for _, lang, code, _ in FENCES if lang == language
             for line in code.splitlines()]
 
 
@@ -218,7 +236,7 @@ def test_the_readme_graph_picture_is_the_one_its_script_draws():
     import importlib.util
     import xml.etree.ElementTree as ET
 
-    script = README.parent / "notebooks" / "images" / "make_readme_images.py"
+    script = ROOT / "notebooks" / "images" / "make_readme_images.py"
     spec = importlib.util.spec_from_file_location("make_readme_images", script)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

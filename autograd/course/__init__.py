@@ -17,6 +17,7 @@ from __future__ import annotations
 import html
 import json
 import os
+import re
 import shutil
 import string
 import subprocess
@@ -30,13 +31,23 @@ from typing import Optional, Union
 from autograd.course.lite import LiteError, build_lite
 from autograd.course.notebooks import Lesson, NotebookError, execute_all, lesson
 
-__all__ = ["build", "how_to_open", "CourseError", "CourseSetupError"]
+__all__ = ["build", "how_to_open", "CourseError", "CourseSetupError", "GUIDE"]
 
 PathLike = Union[str, "os.PathLike[str]"]
 #: Marks a folder as a course site, which a new build may replace.
 MARKER = ".chainrule-course"
 #: What the site serves of the npm ``katex`` package.
 KATEX_FILES = ("katex.min.js", "katex.min.css", "contrib/auto-render.min.js", "fonts")
+#: The guide pages (``site/guide/``, what the README used to hold), in the site's order.
+GUIDE = (("Gradients and numbers", "gradients.md"),
+         ("Seeing backpropagation", "seeing.md"),
+         ("Neural networks", "nn.md"),
+         ("In the browser and on the command line", "browser.md"),
+         ("The notebooks", "notebooks.md"),
+         ("Performance and tests", "performance.md"))
+#: How a guide page links a picture of the repository's ``notebooks/images/`` (so that it
+#: shows on a code host); the site serves those pictures from ``guide/images/``.
+REPOSITORY_IMAGES = "](../../../../notebooks/images/"
 
 
 class CourseError(RuntimeError):
@@ -64,6 +75,7 @@ def build(directory: PathLike, *, offline: bool = False, notebooks: Optional[Pat
                                 "choose a new folder, or an earlier output of "
                                 "'chainrule course'")
     sources = _notebooks(notebooks)
+    pictures = _guide_pictures(sources[0].parent / "images")
     modules = _find_node_modules(node_modules)
     cache = Path(cache) if cache else Path.home() / ".cache" / "chainrule" / "wheels"
     _require_toolchain()
@@ -84,6 +96,7 @@ def build(directory: PathLike, *, offline: bool = False, notebooks: Optional[Pat
         for item in lessons:
             _add_banner(docs / "notebooks" / item.path.name, item, offline)
         _write_pages(docs, work / "snippets", lessons, modules / "katex" / "dist")
+        _write_guide(docs / "guide", pictures)
         _mkdocs(work, docs, work / "site", lessons)
         from autograd.playground import PlaygroundError
         from autograd.playground import build as build_playground
@@ -149,8 +162,12 @@ def _require_toolchain() -> None:
                                "pip install 'chainrule[course]'")
 
 
-def _asset(name: str) -> str:
-    return (resources.files(__name__) / "site" / name).read_text(encoding="utf-8")
+def _asset(*path: str) -> str:
+    """A file of the package's ``site/`` folder, e.g. ``_asset("guide", "nn.md")``."""
+    file = resources.files(__name__) / "site"
+    for part in path:
+        file = file / part
+    return file.read_text(encoding="utf-8")
 
 
 def _runs(item: Lesson, offline: bool) -> str:
@@ -216,6 +233,30 @@ def _write_pages(docs: Path, snippets: Path, lessons: list[Lesson], katex: Path)
         (assets / name).write_text(_asset(name), encoding="utf-8")
 
 
+def _guide_pictures(images: Path) -> list[Path]:
+    """The pictures the guide pages show, in ``images`` (the lessons' ``images/`` folder)."""
+    pictures = []
+    for _, name in GUIDE:
+        for picture in re.findall(re.escape(REPOSITORY_IMAGES) + r"([^)]+)\)",
+                                  _asset("guide", name)):
+            if not (images / picture).is_file():
+                raise CourseSetupError(f"the guide page {name} shows {images / picture}, "
+                                       "which is missing: pass --notebooks with the folder "
+                                       "of the lessons, next to their images/")
+            pictures.append(images / picture)
+    return pictures
+
+
+def _write_guide(folder: Path, pictures: list[Path]) -> None:
+    """The guide pages, with the pictures they show served from ``guide/images/``."""
+    (folder / "images").mkdir(parents=True)
+    for picture in pictures:
+        shutil.copyfile(picture, folder / "images" / picture.name)
+    for _, name in GUIDE:
+        text = _asset("guide", name).replace(REPOSITORY_IMAGES, "](images/")
+        (folder / name).write_text(text, encoding="utf-8")
+
+
 def _example_picture(code: str) -> str:
     """The graph of the home page's example, drawn by running it."""
     import contextlib
@@ -264,6 +305,7 @@ def _mkdocs(work: Path, docs: Path, output: Path, lessons: list[Lesson]) -> None
     config.update(docs_dir=str(docs), site_dir=str(output), nav=[
         {"Home": "index.md"},
         {"Lessons": [{item.title: f"notebooks/{item.path.name}"} for item in lessons]},
+        {"Guide": [{title: f"guide/{name}"} for title, name in GUIDE]},
         {"API reference": "api.md"},
         {"Playground": "playground.md"}])
     for plugin in config["plugins"]:

@@ -1,8 +1,8 @@
-"""Regenerate live.png, the README's picture of fit(live=True) in Jupyter.
+"""Regenerate live.png, the guide's picture of fit(live=True) in Jupyter (guide/nn.md).
 
     python notebooks/images/make_live_screenshot.py
 
-Runs the README's "Watch it learn" training in a real Jupyter kernel (through nbclient, as
+Runs the guide's "Watch it learn" training in a real Jupyter kernel (through nbclient, as
 the tests do) and writes the picture that the live view shows at the end: the one output
 that ``fit(..., live=True)`` kept updating.
 """
@@ -16,7 +16,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 
-# the README's example, with live_every so that the run is the same on every machine
+# the guide's example, with live_every so that the run is the same on every machine
 CELL = """
 import nn
 from nn import MLP, SGD, data

@@ -1,4 +1,4 @@
-"""Regenerate stepper.png, the README's picture of the backward-pass stepper.
+"""Regenerate stepper.png, the README's and the guide's picture of the backward-pass stepper.
 
     python notebooks/images/make_stepper_screenshot.py [--chromium /usr/bin/chromium]
 
