@@ -8,30 +8,26 @@ The chain rule at one node is ``input.grad += upstream * local`` for each input,
 (tests/test_backprop.py).
 
 Everything here is iterative, so a graph a million nodes deep works (no RecursionError).
-Graph walks write visit marks on the nodes (no visited set to build: see ``_walk``), so
-walks and backward passes are serialised by one lock: several threads may share a graph and
-each gets the serial result.
+``backward()`` orders the graph by the depth each node records when it is made (see
+``_prepare``), marking the nodes it has reached through their grads, so passes are serialised
+by one lock: several threads may share a graph and each gets the serial result.
 """
 
 from __future__ import annotations
 
-import itertools
 import threading
 from typing import Any, Sequence, Union
 
 from autograd.modes import AnomalyError, anomaly_enabled, first_non_finite, ieee, no_grad
 from autograd import ops
-from autograd.value import NO_GRAPH, Value, _const, _to_float, describe_inputs
+from autograd.value import DEEP, NO_GRAPH, Value, _const, _to_float, describe_inputs
 
-__all__ = ["topological_order", "backward", "grad", "local_grads", "chain_rule_step",
-           "no_grad", "graph_lock"]
+__all__ = ["topological_order", "backward_order", "backward", "grad", "local_grads",
+           "chain_rule_step", "no_grad", "graph_lock"]
 
-#: Held by every graph walk and backward pass (re-entrant: a walk inside a pass is fine).
+#: Held by every backward pass, and by the tools that read a graph's gradients
+#: (re-entrant: a tool inside a pass is fine).
 graph_lock = threading.RLock()
-
-# Each walk takes two fresh mark numbers: "seen" (inputs being visited) and "done" (emitted),
-# stored on the nodes, so no visited-set is built.
-_marks = itertools.count(1, 2)
 
 
 def _check_root(root: Any, where: str) -> None:
@@ -49,75 +45,201 @@ def _check_has_graph(root: Value, where: str) -> None:
 
 
 def topological_order(root: Value) -> list[Value]:
-    """Every node ``root`` depends on, inputs before outputs, ``root`` last (depth-first)."""
+    """Every node ``root`` depends on, inputs before outputs, ``root`` last (depth-first, in
+    operand order: ``a * b + c`` gives a, b, a*b, c, the sum). Reads the graph, writes nothing."""
     _check_root(root, "topological_order()")
-    with graph_lock:
-        return _walk(root, prepare=False)[0]
-
-
-def _walk(root: Value, prepare: bool) -> tuple[list[Value], list[Value], list[float]]:
-    """The one graph walk: depth-first from ``root``, iterative, each node visited once.
-
-    Returns every node inputs-first (leaves included) when ``prepare`` is False. When it is
-    True it readies a backward pass instead: the op nodes in the same relative order, each
-    grad reset to 0 as it is emitted, and the leaves apart, their grads set aside (reset to 0,
-    the old values returned in the third list, to be added back after the pass).
-
-    Visit marks live on the nodes (two fresh numbers per walk, "seen" and "done"), so no set
-    of visited nodes is built; ``graph_lock`` keeps two walks from mixing their marks. Every
-    branch of the loop ends in ``continue``: Python 3.11 specialises a loop only on plain
-    backward jumps, and without them this walk ran unspecialised for the first seven calls
-    of every process (twice as many instructions; bench/README.md).
-    """
-    seen = next(_marks)
-    done = seen + 1
     order: list[Value] = []
-    leaves: list[Value] = []
+    expanded: set[Value] = set()  # its inputs are being visited
+    emitted: set[Value] = set()
+    stack = [root]
+    while stack:
+        node = stack[-1]
+        if node in emitted:  # reached again through another consumer
+            stack.pop()
+            continue
+        if node in expanded or node._rule is None:  # its inputs are all emitted, or a leaf
+            stack.pop()
+            emitted.add(node)
+            order.append(node)
+            continue
+        expanded.add(node)
+        stack.extend(inp for inp in reversed(node.inputs) if inp not in emitted)
+    return order
+
+
+def _prepare(root: Value, zero: float) -> tuple[list[Value], list[Value], list[float]]:
+    """Ready a backward pass from ``root``: its op nodes outputs first, each grad reset to 0,
+    and its leaves with their grads set aside (reset to 0, the old values returned in the third
+    list, to be added back after the pass).
+
+    The order comes from the depth each node recorded when it was made (``Value._depth``): an
+    input is shallower than its node, so taking the nodes deepest first gives every node after
+    all its consumers, with no walk to sort them. ``levels[d]`` collects the nodes of depth d
+    as their consumers reach them; a level is complete when every deeper one has been read.
+    Depths stop counting at DEEP, so the nodes at DEEP (only in graphs over 256 ops deep) are
+    ordered by a depth-first walk first (``_order_deep``).
+
+    A node reached in this pass holds this pass's ``zero`` as its grad (a fresh float ``0.0``,
+    told apart from every other zero by ``is``), so no visited set is built.
+    """
+    top = root._depth
+    levels: list[list[Value]] = [[] for _ in range(top + 1)]
+    leaves = levels[0]
     previous: list[float] = []
-    emit, found, save = order.append, leaves.append, previous.append
+    save = previous.append
+    if top == DEEP:
+        order = _order_deep(root, zero, levels, save)
+        top -= 1
+    else:
+        root.grad = zero
+        levels[top].append(root)
+        order = []
+    for depth in range(top, 0, -1):
+        level = levels[depth]
+        for node in level:
+            a = node._a
+            if node._rule.arity == 2:
+                b = node._b
+                if b.grad is not zero:
+                    d = b._depth
+                    if d == 0:  # a leaf
+                        save(b.grad)
+                    b.grad = zero
+                    levels[d].append(b)
+            elif type(a) is tuple:
+                _reach(a[:0:-1], zero, levels, save)
+                a = a[0]
+            if a.grad is not zero:
+                d = a._depth
+                if d == 0:
+                    save(a.grad)
+                a.grad = zero
+                levels[d].append(a)
+        order += level
+    return order, leaves, previous
+
+
+def _reach(inputs: Sequence[Value], zero: float, levels: list[list[Value]], save: Any) -> None:
+    for x in inputs:
+        if x.grad is not zero:
+            d = x._depth
+            if d == 0:
+                save(x.grad)
+            x.grad = zero
+            levels[d].append(x)
+
+
+def _order_deep(root: Value, zero: float, levels: list[list[Value]], save: Any) -> list[Value]:
+    """The nodes at depth DEEP, outputs first (reverse depth-first postorder from ``root``); the
+    shallower nodes they use go to ``levels`` as in ``_prepare``. Two marks in the grads:
+    ``seen`` (inputs being visited) and ``zero`` (ordered).
+
+    Every branch of the loop ends in ``continue``: Python 3.11 specialises a loop only on plain
+    backward jumps, and without them this walk ran unspecialised for the first seven calls of
+    every process (twice as many instructions; bench/README.md).
+    """
+    seen = float(0)
+    post: list[Value] = []
+    emit = post.append
     stack = [root]
     push, pop = stack.append, stack.pop
     while stack:
         node = stack[-1]
-        mark = node._mark
-        if mark == seen:  # its inputs are all emitted
+        g = node.grad
+        if g is seen:  # its inputs are all ordered
             pop()
-            node._mark = done
-            if prepare:
-                node.grad = 0.0
+            node.grad = zero
             emit(node)
             continue
-        if mark == done:  # reached again through another consumer
+        if g is zero:  # reached again through another consumer
             pop()
             continue
-        rule = node._rule
-        if rule is None:  # a leaf
-            pop()
-            node._mark = done
-            if prepare:
-                found(node)
-                save(node.grad)
-                node.grad = 0.0
-            else:
-                emit(node)
-            continue
-        node._mark = seen
+        node.grad = seen
         # Push in reverse so inputs are visited in operand order; spelled out for one and two
         # inputs (no tuple per node).
         a = node._a
-        if rule.arity == 2:
+        if node._rule.arity == 2:
             b = node._b
-            if b._mark != done:
-                push(b)
+            if b.grad is not zero:
+                d = b._depth
+                if d == DEEP:
+                    push(b)
+                else:
+                    if d == 0:
+                        save(b.grad)
+                    b.grad = zero
+                    levels[d].append(b)
         elif type(a) is tuple:
-            for inp in reversed(a[1:]):
-                if inp._mark != done:
-                    push(inp)
+            for x in a[:0:-1]:
+                if x._depth == DEEP:
+                    push(x)
+                else:
+                    _reach((x,), zero, levels, save)
             a = a[0]
-        if a._mark != done:
-            push(a)
+        if a.grad is not zero:
+            d = a._depth
+            if d == DEEP:
+                push(a)
+                continue
+            if d == 0:
+                save(a.grad)
+            a.grad = zero
+            levels[d].append(a)
             continue
-    return order, leaves, previous
+        continue
+    post.reverse()
+    return post
+
+
+def backward_order(root: Value) -> list[Value]:
+    """The op nodes of ``root``'s graph in the order ``backward()`` applies the chain rule to
+    them: outputs first, each after all its consumers. Reads the graph, writes nothing.
+
+    ``_prepare`` computes the same order with marks in the grads, for speed; this is it written
+    plainly, with sets. ``explain()`` and ``grad()`` follow it, so that their sums are
+    ``backward()``'s to the last bit (tests/test_backprop.py checks the two agree).
+    """
+    _check_root(root, "backward_order()")
+    if root._rule is None:
+        return []
+    top = root._depth
+    levels: list[list[Value]] = [[] for _ in range(top + 1)]
+    reached: set[Value] = set()
+
+    def reach(x: Value) -> None:
+        if x not in reached:
+            reached.add(x)
+            levels[x._depth].append(x)
+
+    order: list[Value] = []
+    if top == DEEP:  # as _order_deep: depth-first through the nodes at DEEP
+        expanded: set[Value] = set()
+        stack = [root]
+        while stack:
+            node = stack[-1]
+            if node in reached:  # ordered already (pushed by two consumers)
+                stack.pop()
+            elif node in expanded:  # its inputs are all ordered
+                stack.pop()
+                reached.add(node)
+                order.append(node)
+            else:
+                expanded.add(node)
+                for x in reversed(node.inputs):  # the last input first, as _prepare
+                    if x._depth != DEEP:
+                        reach(x)
+                    elif x not in reached:
+                        stack.append(x)
+        order.reverse()
+        top -= 1
+    else:
+        reach(root)
+    for depth in range(top, 0, -1):
+        for node in levels[depth]:
+            for x in reversed(node.inputs):
+                reach(x)
+        order += levels[depth]
+    return order
 
 
 # ---------------------------------------------------------------- one chain-rule step
@@ -219,13 +341,14 @@ def backward(root: Value, grad: float = 1.0) -> None:
             _check_has_graph(root, "backward()")
             root.grad += seed
             return
-        order, leaves, previous = _walk(root, prepare=True)
+        zero = float(0)  # this pass's zero: a fresh float, told apart from others by `is`
+        order, leaves, previous = _prepare(root, zero)
         root.grad = seed
         try:
             if anomaly_enabled():
-                _propagate_checked(order)
+                _propagate_checked(order, zero)
             else:
-                _propagate(order)
+                _propagate(order, zero)
         except BaseException:
             for leaf, old in zip(leaves, previous):  # leave the leaves as they were
                 leaf.grad = old
@@ -234,84 +357,130 @@ def backward(root: Value, grad: float = 1.0) -> None:
             leaf.grad = old + leaf.grad
 
 
-def _propagate(order: list[Value]) -> None:
-    """The chain rule over ``order`` in reverse: input.grad += upstream * local, optimised.
+def _propagate(order: list[Value], zero: float) -> None:
+    """The chain rule over ``order``: input.grad += upstream * local, optimised.
 
-    ``order`` holds op nodes only (no leaves), inputs before outputs, as ``_walk`` gives.
-    The common ops are spelled out (the engine's hottest loop); each line computes exactly
-    what ``chain_rule_step`` computes from the op's row, which tests/test_backprop.py checks
-    op by op. Every other op, and a spelled-out op that hits a singular point
-    (``x ** -0.5`` at 0), goes through ``chain_rule_step``; then the loop carries on.
+    ``order`` holds op nodes only (no leaves), outputs before inputs, as ``_prepare`` gives,
+    each with this pass's ``zero`` as its grad. A node's first contribution becomes its grad
+    as it is (``0.0 + c`` is ``c``), so most nodes get no float of their own: in a chain of
+    sums every node shares its consumer's gradient object. The common ops are spelled out (the
+    engine's hottest loop); each line computes exactly what ``chain_rule_step`` computes from
+    the op's row, which tests/test_backprop.py checks op by op. Every other op, and a
+    spelled-out op that hits a singular point (``x ** -0.5`` at 0), goes through
+    ``chain_rule_step``; then the loop carries on.
     """
     add, mul, sub, powc, relu, tanh = ops.ADD, ops.MUL, ops.SUB, ops.POWC, ops.RELU, ops.TANH
     neg, exp, sigmoid, div = ops.NEG, ops.EXP, ops.SIGMOID, ops.DIV
-    remaining = reversed(order)
+    remaining = iter(order)
     node = None
     while True:
         try:
             for node in remaining:
                 rule = node._rule
                 g = node.grad
+                a = node._a
                 if rule is add:
-                    node._a.grad += g
-                    node._b.grad += g
-                elif rule is mul:
-                    a = node._a
+                    if a.grad is zero:
+                        a.grad = g
+                    else:
+                        a.grad += g
                     b = node._b
-                    a.grad += g * b.data
-                    b.grad += g * a.data
-                elif rule is powc:
-                    a = node._a
-                    p = node._b
-                    q = p - 1.0  # ops._pow_const inlined: x**2 and x**1 build no power
-                    if q == 1.0:
-                        a.grad += g * (p * a.data)
-                    elif q == 0.0:
-                        a.grad += g * p
-                    elif p != 0.0:  # x**0 = 1 is flat: no gradient flows
-                        a.grad += g * (p * a.data ** q)
+                    if b.grad is zero:
+                        b.grad = g
+                    else:
+                        b.grad += g
+                elif rule is mul:
+                    b = node._b
+                    if a.grad is zero:
+                        a.grad = g * b.data
+                    else:
+                        a.grad += g * b.data
+                    if b.grad is zero:
+                        b.grad = g * a.data
+                    else:
+                        b.grad += g * a.data
                 elif rule is relu:
                     if node.data != 0.0:  # x <= 0 gives 0: no gradient flows; nan flows
-                        node._a.grad += g
-                elif rule is tanh:
-                    t = node.data
-                    node._a.grad += g * (1.0 - t * t)
+                        if a.grad is zero:
+                            a.grad = g
+                        else:
+                            a.grad += g
                 elif rule is sub:
-                    node._a.grad += g
-                    node._b.grad -= g
-                elif rule is neg:
-                    node._a.grad -= g
-                elif rule is exp:
-                    node._a.grad += g * node.data
-                elif rule is sigmoid:
-                    s = node.data
-                    node._a.grad += g * (s * (1.0 - s))
+                    if a.grad is zero:
+                        a.grad = g
+                    else:
+                        a.grad += g
+                    b = node._b
+                    if b.grad is zero:
+                        b.grad = -g
+                    else:
+                        b.grad -= g
                 elif rule is div:
                     b = node._b
-                    node._a.grad += g / b.data  # g * 1.0 / b (ops.over): divide last
-                    b.grad += g * (-node.data / b.data)
-                else:
-                    _apply(node)
+                    c = g / b.data  # g * 1.0 / b (ops.over): divide last
+                    d = g * (-node.data / b.data)
+                    if a.grad is zero:
+                        a.grad = c
+                    else:
+                        a.grad += c
+                    if b.grad is zero:
+                        b.grad = d
+                    else:
+                        b.grad += d
+                else:  # one input: its contribution c
+                    if rule is powc:
+                        p = node._b
+                        q = p - 1.0  # ops._pow_const inlined: x**2 and x**1 build no power
+                        if q == 1.0:
+                            c = g * (p * a.data)
+                        elif q == 0.0:
+                            c = g * p
+                        elif p != 0.0:
+                            c = g * (p * a.data ** q)
+                        else:  # x**0 = 1 is flat: no gradient flows
+                            continue
+                    elif rule is tanh:
+                        t = node.data
+                        c = g * (1.0 - t * t)
+                    elif rule is neg:
+                        c = -g
+                    elif rule is exp:
+                        c = g * node.data
+                    elif rule is sigmoid:
+                        t = node.data
+                        c = g * (t * (1.0 - t))
+                    else:
+                        _apply(node, zero)
+                        continue
+                    if a.grad is zero:
+                        a.grad = c
+                    else:
+                        a.grad += c
             return
         except (ArithmeticError, ValueError):
             if rule is not powc and rule is not div:
                 raise  # from chain_rule_step, which said where
             # x ** -0.5 at 0, or / after its divisor's data was set to 0, raised before adding
             # anything: the step through the row gives the IEEE value (inf), as PyTorch.
-            _apply(node)
+            _apply(node, zero)
 
 
-def _apply(node: Value) -> None:
+def _apply(node: Value, zero: float) -> None:
+    """One node's chain-rule step through its op's row, into the inputs' grads."""
     for inp, _local, contribution in chain_rule_step(node, node.grad):
-        if contribution is not None:
+        if contribution is None:
+            continue
+        if inp.grad is zero:
+            inp.grad = contribution
+        else:
             inp.grad += contribution
 
 
-def _propagate_checked(order: list[Value]) -> None:
+def _propagate_checked(order: list[Value], zero: float) -> None:
     """``_propagate`` through ``chain_rule_step`` for every node, which checks each
     contribution inside ``detect_anomaly()``."""
-    for node in reversed(order):
-        _apply(node)
+    for node in order:
+        _apply(node, zero)
 
 
 # ---------------------------------------------------------------- grad()
@@ -338,9 +507,9 @@ def grad(output: Value, inputs: Union[Value, Sequence[Value]], grad_output: Any 
     else:
         seed = _to_float(grad_output, "grad(grad_output)")
     grads: dict[Value, Any] = {output: seed}
-    for node in reversed(topological_order(output)):
+    for node in backward_order(output):
         upstream = grads.get(node)
-        if upstream is None or node._rule is None:
+        if upstream is None:
             continue
         for inp, _local, contribution in chain_rule_step(node, upstream, create_graph):
             if contribution is None:

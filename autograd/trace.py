@@ -19,7 +19,7 @@ import math
 from dataclasses import dataclass
 from typing import Iterator
 
-from autograd.backprop import chain_rule_step, graph_lock, topological_order
+from autograd.backprop import backward_order, chain_rule_step, graph_lock, topological_order
 from autograd.display import factor, format_number, local_rules, node_names
 from autograd.value import Value
 
@@ -157,8 +157,9 @@ def _same(a: float, b: float) -> bool:
 def explain(root: Value) -> BackwardTrace:
     """The chain-rule steps of ``root.backward()``: dL/dx += dL/dy * dy/dx, computed on the side.
 
-    One step per (node, input) edge, in the order the engine applies them: nodes in reverse
-    topological order, each node's inputs in operand order. The local derivatives come from
+    One step per (node, input) edge, in the order the engine applies them: nodes outputs first
+    as ``backward()`` takes them (``autograd.backprop.backward_order``), each node's inputs in
+    operand order. The local derivatives come from
     the op's row through ``autograd.backprop.chain_rule_step``, the step the engine takes, so
     a step's ``grad`` (the running sum within this pass) ends at exactly what ``backward()``
     sets. Looking changes nothing: no node's ``.grad`` is touched, before or after
@@ -179,23 +180,26 @@ def _replay(root: Value, order: list[Value],
     """The steps of a backward pass from ``root``, computed without touching any ``.grad``
     (so a rule that fails leaves every gradient as it was)."""
     root_name = names[root]
-    grads: dict[Value, float] = {node: 0.0 for node in order}
-    grads[root] = 1.0
+    grads: dict[Value, float] = {root: 1.0}
     steps: list[ChainRuleStep] = []
-    for node in reversed(order):
-        if node.is_leaf:
-            continue
-        upstream = grads[node]
+    for node in backward_order(root):
+        upstream = grads.get(node, 0.0)
         rules = local_rules(node, names)
         for position, (inp, local, contribution) in enumerate(chain_rule_step(node, upstream)):
             if contribution is None:  # no gradient flows through this input here
                 local = contribution = 0.0
-            grads[inp] += contribution
+            elif inp in grads:
+                grads[inp] += contribution
+            else:  # the first contribution is the sum as it is, as in backward()
+                grads[inp] = contribution
+            running = grads.get(inp, 0.0)
             n, i = names[node], names[inp]
             formula = (f"d{root_name}/d{i} += d{root_name}/d{n} {DOT} ∂{n}/∂{i} = "
                        f"{factor(upstream)} {DOT} {factor(local)} = "
                        f"{format_number(contribution)}")
             steps.append(ChainRuleStep(len(steps), node, inp, position, node.op, n, i, upstream,
-                                       local, rules[position], contribution, grads[inp],
+                                       local, rules[position], contribution, running,
                                        formula))
+    for node in order:
+        grads.setdefault(node, 0.0)  # reached by no step (its consumers pass nothing back)
     return steps, grads

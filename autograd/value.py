@@ -91,7 +91,7 @@ def _const(data: float) -> "Value":
     out.data = data
     out.grad = 0.0
     out._rule = None
-    out._mark = 0
+    out._depth = 0
     return out
 
 
@@ -108,20 +108,56 @@ def _operand(x: Any) -> "Value | None":
 
 # ---------------------------------------------------------------- building nodes
 
-def _node(rule: Op, data: float, a: "Value", b: Any = None) -> "Value":
-    """The only place nodes are made: ``data`` computed by ``rule`` from input ``a`` and, for
-    two-input ops, input ``b`` (for x ** p and leaky_relu, ``b`` is the constant p or slope).
+#: Deepest depth a node records: an op node is 1 + its deepest input, up to DEEP, so that
+#: the depths are Python's cached small ints and cost no memory. ``_DEEPER[d]`` is that.
+DEEP = 256
+_DEEPER = tuple(range(1, DEEP + 1)) + (DEEP,)
 
-    Spelled out, with no tuple of inputs: it runs once per op of every forward pass.
+
+def _node(rule: Op, data: float, a: "Value", b: "Value") -> "Value":
+    """A node with two inputs: ``data`` computed by ``rule`` from ``a`` and ``b``.
+
+    This, ``_node1`` and ``_node_n`` are the only places nodes are made; spelled out, with
+    no tuple of inputs: they run once per op of every forward pass.
     """
     out = _new(Value)
     out.data = data
     out.grad = 0.0
-    out._mark = 0
+    da = a._depth
+    db = b._depth
+    out._depth = _DEEPER[da if da > db else db]
     out._rule = rule
     out._a = a
     out._b = b
     if OPEN[0]:  # a no_grad or detect_anomaly block is open somewhere
+        _special(out)
+    return out
+
+
+def _node1(rule: Op, data: float, a: "Value", param: Optional[float] = None) -> "Value":
+    """A node with one input ``a`` (``param``: the constant p of x ** p, leaky_relu's slope)."""
+    out = _new(Value)
+    out.data = data
+    out.grad = 0.0
+    out._depth = _DEEPER[a._depth]
+    out._rule = rule
+    out._a = a
+    out._b = param
+    if OPEN[0]:
+        _special(out)
+    return out
+
+
+def _node_n(rule: Op, data: float, inputs: tuple["Value", ...]) -> "Value":
+    """A node with three or more inputs, kept as one tuple in ``_a``."""
+    out = _new(Value)
+    out.data = data
+    out.grad = 0.0
+    out._depth = _DEEPER[max(v._depth for v in inputs)]
+    out._rule = rule
+    out._a = inputs
+    out._b = None
+    if OPEN[0]:
         _special(out)
     return out
 
@@ -136,6 +172,7 @@ def _special(out: "Value") -> None:
                                f"({describe_inputs(inputs)}): the first non-finite value")
     if not grad_enabled():
         out._rule = None
+        out._depth = 0
         out._a = NO_GRAPH   # a leaf, but not a constant: backward() refuses it
         out._b = None
 
@@ -161,10 +198,10 @@ def apply_op(op: Op, args: Iterable[Any]) -> "Value":
         raise
     data = _to_float(data, f"the forward rule of op {op.name!r} returned a value that")
     if op.arity == 1:
-        return _node(op, data, inputs[0])
+        return _node1(op, data, inputs[0])
     if op.arity == 2:
         return _node(op, data, inputs[0], inputs[1])
-    return _node(op, data, tuple(inputs))  # three or more inputs: one tuple in _a
+    return _node_n(op, data, tuple(inputs))
 
 
 def _name_the_op(error: BaseException, name: str, inputs: list["Value"]) -> None:
@@ -240,7 +277,8 @@ class Value:
         "_rule": "The op's row in the op table (None for a leaf).",
         "_a": "The first input (a tuple of all inputs for an op of three or more).",
         "_b": "The second input, or the constant parameter of x ** p and leaky_relu.",
-        "_mark": "Visit mark of graph walks (written under backprop's lock).",
+        "_depth": "0 for a leaf, else 1 + its deepest input's depth, up to DEEP (256): "
+                  "backward() orders the graph by it.",
         "_label": "The label, once set.",
         "_scope": "The Scope the node was made in, once set.",
     }
@@ -254,7 +292,7 @@ class Value:
         self.data = data if type(data) is float else _to_float(data, "Value(data)")
         self.grad = 0.0
         self._rule = None
-        self._mark = 0
+        self._depth = 0
         if label:
             self.label = label
 
@@ -410,7 +448,7 @@ class Value:
             p = _to_float(other, "the exponent")
         else:
             return NotImplemented
-        return _node(POWC, _pow(self.data, p), self, p)
+        return _node1(POWC, _pow(self.data, p), self, p)
 
     def __rpow__(self, other: Operand) -> "Value":
         """other ** self, e.g. 2 ** x; d/dself = 2^x log(2)."""
@@ -421,7 +459,7 @@ class Value:
 
     def __neg__(self) -> "Value":
         """-self; d/dself = -1."""
-        return _node(NEG, -self.data, self)
+        return _node1(NEG, -self.data, self)
 
     def __pos__(self) -> "Value":
         """+self is self."""
@@ -429,7 +467,7 @@ class Value:
 
     def __abs__(self) -> "Value":
         """|self|; d/dself = sign(self) (0 at 0)."""
-        return _node(ABS, abs(self.data), self)
+        return _node1(ABS, abs(self.data), self)
 
     # Comparisons look at the numbers (no graph): rules branch with them, ops.where(x > 0, ...).
     def __lt__(self, other: Operand) -> bool:
@@ -452,44 +490,44 @@ class Value:
     def relu(self) -> "Value":
         """relu(x) = max(0, x); d/dx = 1 if x > 0 else 0. relu(nan) is nan."""
         x = self.data
-        return _node(RELU, 0.0 if x <= 0.0 else x, self)  # RELU's forward, inline
+        return _node1(RELU, 0.0 if x <= 0.0 else x, self)  # RELU's forward, inline
 
     def leaky_relu(self, slope: float = 0.01) -> "Value":
         """x if x > 0 else slope * x; d/dx = 1 if x > 0 else slope."""
         slope = _to_float(slope, "leaky_relu(slope)")
-        return _node(LEAKY_RELU, LEAKY_RELU.forward(self.data, slope), self, slope)
+        return _node1(LEAKY_RELU, LEAKY_RELU.forward(self.data, slope), self, slope)
 
     def tanh(self) -> "Value":
         """tanh(x); d/dx = 1 - tanh(x)^2."""
-        return _node(TANH, math.tanh(self.data), self)
+        return _node1(TANH, math.tanh(self.data), self)
 
     def sigmoid(self) -> "Value":
         """sigma(x) = 1 / (1 + e^-x), stable for any x; d/dx = sigma(x)(1 - sigma(x))."""
-        return _node(SIGMOID, SIGMOID.forward(self.data), self)
+        return _node1(SIGMOID, SIGMOID.forward(self.data), self)
 
     def exp(self) -> "Value":
         """e^x; d/dx = e^x. Raises OverflowError above x = 709.78."""
-        return _node(EXP, _exp(self.data), self)
+        return _node1(EXP, _exp(self.data), self)
 
     def log(self) -> "Value":
         """Natural logarithm; d/dx = 1/x. Raises ValueError for x <= 0."""
-        return _node(LOG, LOG.forward(self.data), self)
+        return _node1(LOG, LOG.forward(self.data), self)
 
     def sqrt(self) -> "Value":
         """sqrt(x); d/dx = 1 / (2 sqrt(x)) (inf at 0). Raises ValueError for x < 0."""
-        return _node(SQRT, SQRT.forward(self.data), self)
+        return _node1(SQRT, SQRT.forward(self.data), self)
 
     def sin(self) -> "Value":
         """sin(x); d/dx = cos(x)."""
-        return _node(SIN, SIN.forward(self.data), self)
+        return _node1(SIN, SIN.forward(self.data), self)
 
     def cos(self) -> "Value":
         """cos(x); d/dx = -sin(x)."""
-        return _node(COS, COS.forward(self.data), self)
+        return _node1(COS, COS.forward(self.data), self)
 
     def softplus(self) -> "Value":
         """softplus(x) = log(1 + e^x), stable for any x; d/dx = sigma(x)."""
-        return _node(SOFTPLUS, SOFTPLUS.forward(self.data), self)
+        return _node1(SOFTPLUS, SOFTPLUS.forward(self.data), self)
 
     # ------------------------------------------------------------ conversion and backprop
     def item(self) -> float:

@@ -11,7 +11,12 @@ import threading
 import pytest
 from optable import case_points, point_id
 
-from autograd import Value, grad, no_grad, register_op, topological_order
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from autograd import Value, explain, grad, no_grad, register_op, topological_order
+from autograd.ops import Op
+from autograd.value import apply_op
 from autograd import backprop
 from examples import micrograd_readme
 
@@ -271,6 +276,108 @@ def test_deep_chain_create_graph():
         y = y * 1.0
     (d1,) = grad(y * y, [x], create_graph=True)
     assert grad(d1, [x]) == [2.0]
+
+
+# ---------------------------------------------------------------- the order of backward()
+
+DEEP = backprop.DEEP
+FMA3 = Op("fma3", lambda a, b, c: a * b + c, lambda a, b, c, out: (b, a, 1.0), 3)  # unregistered
+
+
+@st.composite
+def dags(draw) -> tuple[list[Value], Value]:
+    """A random graph: leaves, an optional chain that reaches DEEP, then random steps over all
+    earlier nodes (shared often, the same node on both sides sometimes), summed at the end."""
+    nodes = [Value(draw(st.floats(-1.0, 1.0)), label=f"x{i}")
+             for i in range(draw(st.integers(1, 4)))]
+    leaves = list(nodes)
+    chain = draw(st.sampled_from([0, 0, DEEP - 3, DEEP + 20]))
+    for _ in range(chain):
+        nodes.append(nodes[-1] * 0.999 + 0.001)
+    pick = st.integers(0, 10 ** 6)
+    for _ in range(draw(st.integers(1, 40))):
+        a, b, c = (nodes[draw(pick) % len(nodes)] for _ in range(3))
+        kind = draw(st.sampled_from(["+", "*", "-", "tanh", "**2", "relu", "fma", "const"]))
+        nodes.append({"+": lambda: a + b, "*": lambda: a * b, "-": lambda: a - b,
+                      "tanh": a.tanh, "**2": lambda: a ** 2, "relu": a.relu,
+                      "fma": lambda: apply_op(FMA3, (a, b, c)), "const": lambda: 0.5 * a}[kind]())
+    used = {id(x) for n in nodes for x in n.inputs}
+    root = nodes[-1]
+    for n in nodes[:-1]:
+        if id(n) not in used:
+            root = root + n
+    return leaves, root
+
+
+def same_bits(x: float, y: float) -> bool:
+    if math.isnan(x) or math.isnan(y):
+        return math.isnan(x) and math.isnan(y)
+    return x == y and math.copysign(1.0, x) == math.copysign(1.0, y)
+
+
+ORDER = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@ORDER
+@given(dags())
+def test_property_depth_is_one_more_than_the_deepest_input_up_to_DEEP(graph):
+    _leaves, root = graph
+    for node in topological_order(root):
+        expected = 0 if node.is_leaf else min(DEEP, 1 + max(x._depth for x in node.inputs))
+        assert node._depth == expected
+
+
+@ORDER
+@given(dags())
+def test_property_backward_takes_each_node_after_all_its_consumers(graph):
+    """backward_order (read-only, with sets) is the order _prepare makes with marks in the
+    grads, and it is an order for the chain rule: a node comes after every node that uses it."""
+    _leaves, root = graph
+    order = backprop.backward_order(root)
+    ops_ = [n for n in topological_order(root) if not n.is_leaf]
+    assert len(order) == len(ops_) and set(order) == set(ops_) and order[0] is root
+    position = {node: i for i, node in enumerate(order)}
+    for node in order:
+        for x in node.inputs:
+            assert x.is_leaf or position[x] > position[node]
+    with backprop.graph_lock:
+        prepared, leaves, previous = backprop._prepare(root, float(0))
+    assert [id(n) for n in prepared] == [id(n) for n in order]
+    assert {id(x) for x in leaves} == {id(n) for n in topological_order(root) if n.is_leaf}
+    assert len(previous) == len(leaves)
+
+
+@ORDER
+@given(dags(), st.integers(0, 2))
+def test_property_backward_grad_and_explain_give_the_same_bits(graph, earlier_passes):
+    """grad() and explain() add a node's contributions in backward()'s order, so what they say
+    is the .grad backward() sets, to the last bit."""
+    _leaves, root = graph
+    for _ in range(earlier_passes):
+        root.backward()
+    nodes = topological_order(root)
+    by_grad = grad(root, nodes)
+    trace = explain(root)
+    root.backward()
+    for node, g in zip(nodes, by_grad):
+        if node.is_leaf and earlier_passes:
+            continue  # a leaf holds the sum of its passes
+        assert same_bits(node.grad, g) and same_bits(g, trace.grads[node]), node
+
+
+def test_a_graph_deeper_than_DEEP_mixes_both_orders():
+    """Past DEEP ops the nodes stop counting; they are ordered depth-first, and the shallow
+    nodes they use are still taken by depth, after them."""
+    x = Value(0.5)
+    shallow = (x * x).tanh()
+    y = shallow
+    for _ in range(DEEP + 10):
+        y = y * 1.0001 + shallow
+    assert y._depth == DEEP and shallow._depth == 2
+    order = backprop.backward_order(y)
+    assert order[-2:] == [shallow, shallow.inputs[0]]
+    y.backward()
+    assert x.grad == grad(y, [x])[0] and x.grad > 0
 
 
 # ---------------------------------------------------------------- no_grad

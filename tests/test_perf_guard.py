@@ -71,8 +71,8 @@ def gc_paused():
 
 def tracked() -> Counter:
     """The GC-tracked objects by type. Counted by type because other threads of the test
-    process (xdist's message thread, a page server's) may make an object or two meanwhile:
-    a per-node cost shows as thousands, so a few strays must not fail the count."""
+    process (xdist's message thread, a page server's) may make some objects meanwhile: a
+    per-node cost shows as thousands, so a few strays must not fail the count."""
     return Counter(type(o) for o in gc.get_objects())
 
 
@@ -83,7 +83,10 @@ def grown(before: Counter) -> tuple[int, int]:
     return values, sum(new.values())
 
 
-STRAYS = 10  # objects other threads may make during a count
+# Objects other threads of the test process may make during a count: a page server left by
+# an earlier test in the same worker made 26 weakrefs and 26 builtin methods (thread-locals)
+# once. A cost per node shows as N (100,000), so 1% of that is still a sharp bound.
+STRAYS = N // 100
 
 
 def test_a_graph_has_no_reference_cycles(gc_paused):
@@ -125,7 +128,7 @@ def test_a_constant_operand_costs_one_node():
     before = tracked()
     ys = [x * 2.0 for _ in range(1000)]
     values, others = grown(before)
-    assert values == 2 * len(ys) and others <= STRAYS
+    assert values == 2 * len(ys) and others < len(ys) // 10  # a cost per node shows as 1000
 
 
 def test_no_grad_nodes_hold_no_inputs():

@@ -202,9 +202,12 @@ def test_every_folding_of_a_batch_loss_steps_in_a_true_order(sizes, examples, se
                                          collapse=collapse, max_nodes=5000))
 
 
+@pytest.mark.parametrize("sizes, examples, kind", [((2, 1), 2, "mse"), ((2, 2, 1), 3, "mse"),
+                                                   ((3, 1), 2, "hinge")])
 @pytest.mark.parametrize("collapse", [c for c in COLLAPSE_MODES if c])
-def test_a_folded_quiz_asks_for_parameters_never_for_targets_nor_twice(collapse):
-    loss = batch_loss((2, 1))
+def test_a_folded_quiz_asks_for_parameters_never_for_targets_nor_twice(collapse, sizes,
+                                                                        examples, kind):
+    loss = batch_loss(sizes, examples, loss=kind)
     s = stepper(loss, collapse=collapse, quiz=True)
     data = page_data(s.html)
     elements, names = data["elements"], s.trace.names
@@ -213,7 +216,7 @@ def test_a_folded_quiz_asks_for_parameters_never_for_targets_nor_twice(collapse)
     assert len(prompts) == len(set(prompts)), "nothing asked twice"
     targets = {names[v] for v in s.trace.order if v.is_leaf and v.scope is not None
                and v.scope.kind == "input"}
-    assert targets >= {"y[1]", "y[2]"}
+    assert targets >= {f"y[{k + 1}]" for k in range(examples)}
     for _, q in questions:
         assert not any(f"/d{t} " in q["prompt"] for t in targets), q["prompt"]
     boxes = [(e, q) for e, q in questions if e["group"]]

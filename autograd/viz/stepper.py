@@ -26,7 +26,7 @@ import heapq
 import math
 import os
 import re
-from typing import Optional, Union
+from typing import Iterator, Optional, Union
 
 from autograd.display import factor, format_number, forward_rule, operand_note
 from autograd.exercise import KINDS, contribution_slips
@@ -268,7 +268,8 @@ class _PageData:
                 return None
             question = self._contribution_question(step)
         else:
-            question = self._group_question(group, chunk)
+            question = next((q for q in self._group_questions(group, chunk)
+                             if q["prompt"] not in asked), None)
         if question is None or question["prompt"] in asked:
             return None
         asked.add(question["prompt"])
@@ -289,21 +290,30 @@ class _PageData:
                 "slips": known,
                 "fallback": {"title": KINDS[slips[-1].kind], "text": slips[-1].text}}
 
-    def _group_question(self, group: Group, chunk: list[ChainRuleStep]) -> Optional[dict]:
-        """A folded box's question: the gradient of one of its parameters (the sum of what
-        each use of it passes back), or what it passes back to its first input."""
-        r, name = self.root_name, group.name
+    def _group_questions(self, group: Group, chunk: list[ChainRuleStep]) -> Iterator[dict]:
+        """What a folded box may ask, best first: the gradient of one of its parameters (the
+        sum of what each use of it passes back; its bias first), or what it passes back to one
+        of its inputs. With collapse="example" boxes share parameters, so the quiz takes the
+        first question no other box has asked."""
         members = set(group.members)
         params = [m for m in group.members if _is_parameter(m)]
         if params:
-            target = next((p for p in params if p.scope.name == "b"), params[0])
-            via = f"through the {name} (click it: each output's data and gradient)"
+            params.sort(key=lambda p: p.scope.name != "b")  # stable: the bias, then the rest
+            via = f"through the {group.name} (click it: each output's data and gradient)"
+            targets = params
         else:
-            outside = [s.input for s in chunk if s.input not in members]
-            if not outside:
-                return None
-            target = outside[0]
-            via = f"by the {name}"
+            targets = list(dict.fromkeys(s.input for s in chunk if s.input not in members))
+            via = f"by the {group.name}"
+        for target in targets:
+            question = self._group_question(group, chunk, target, via)
+            if question is not None:
+                yield question
+
+    def _group_question(self, group: Group, chunk: list[ChainRuleStep], target: Value,
+                        via: str) -> Optional[dict]:
+        """The question of a folded box about ``target``: its gradient, or the box's share."""
+        r, name = self.root_name, group.name
+        members = set(group.members)
         parts = [s for s in chunk if s.input is target]
         answer = math.fsum(s.contribution for s in parts)
         if not math.isfinite(answer):
