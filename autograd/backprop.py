@@ -131,8 +131,8 @@ def _reach(inputs: Sequence[Value], zero: float, levels: list[list[Value]], save
 
 def _order_deep(root: Value, zero: float, levels: list[list[Value]], save: Any) -> list[Value]:
     """The nodes at depth DEEP, outputs first (reverse depth-first postorder from ``root``); the
-    shallower nodes they use go to ``levels`` as in ``_prepare``. Two marks in the grads:
-    ``seen`` (inputs being visited) and ``zero`` (ordered).
+    shallower nodes they use go to ``levels`` as in ``_prepare``, when the walk meets them. Two
+    marks in the grads: ``seen`` (inputs being visited) and ``zero`` (ordered, or in a level).
 
     Every branch of the loop ends in ``continue``: Python 3.11 specialises a loop only on plain
     backward jumps, and without them this walk ran unspecialised for the first seven calls of
@@ -154,6 +154,14 @@ def _order_deep(root: Value, zero: float, levels: list[list[Value]], save: Any) 
         if g is zero:  # reached again through another consumer
             pop()
             continue
+        d = node._depth
+        if d != DEEP:  # a shallower node or a leaf: ordered by its level
+            pop()
+            if d == 0:
+                save(g)
+            node.grad = zero
+            levels[d].append(node)
+            continue
         node.grad = seen
         # Push in reverse so inputs are visited in operand order; spelled out for one and two
         # inputs (no tuple per node).
@@ -161,30 +169,14 @@ def _order_deep(root: Value, zero: float, levels: list[list[Value]], save: Any) 
         if node._rule.arity == 2:
             b = node._b
             if b.grad is not zero:
-                d = b._depth
-                if d == DEEP:
-                    push(b)
-                else:
-                    if d == 0:
-                        save(b.grad)
-                    b.grad = zero
-                    levels[d].append(b)
+                push(b)
         elif type(a) is tuple:
             for x in a[:0:-1]:
-                if x._depth == DEEP:
+                if x.grad is not zero:
                     push(x)
-                else:
-                    _reach((x,), zero, levels, save)
             a = a[0]
         if a.grad is not zero:
-            d = a._depth
-            if d == DEEP:
-                push(a)
-                continue
-            if d == 0:
-                save(a.grad)
-            a.grad = zero
-            levels[d].append(a)
+            push(a)
             continue
         continue
     post.reverse()
@@ -217,19 +209,18 @@ def backward_order(root: Value) -> list[Value]:
         stack = [root]
         while stack:
             node = stack[-1]
-            if node in reached:  # ordered already (pushed by two consumers)
+            if node in reached:  # ordered already, or in a level
                 stack.pop()
             elif node in expanded:  # its inputs are all ordered
                 stack.pop()
                 reached.add(node)
                 order.append(node)
+            elif node._depth != DEEP:
+                stack.pop()
+                reach(node)
             else:
                 expanded.add(node)
-                for x in reversed(node.inputs):  # the last input first, as _prepare
-                    if x._depth != DEEP:
-                        reach(x)
-                    elif x not in reached:
-                        stack.append(x)
+                stack.extend(x for x in reversed(node.inputs) if x not in reached)
         order.reverse()
         top -= 1
     else:
@@ -378,6 +369,8 @@ def _propagate(order: list[Value], zero: float) -> None:
             for node in remaining:
                 rule = node._rule
                 g = node.grad
+                if g is zero:  # nothing reached it: pass on a 0.0 that is not the mark
+                    g = 0.0
                 a = node._a
                 if rule is add:
                     if a.grad is zero:
@@ -506,15 +499,15 @@ def grad(output: Value, inputs: Union[Value, Sequence[Value]], grad_output: Any 
             _to_float(grad_output, "grad(grad_output)"))
     else:
         seed = _to_float(grad_output, "grad(grad_output)")
+    zero = _const(0.0) if create_graph else 0.0
     grads: dict[Value, Any] = {output: seed}
     for node in backward_order(output):
-        upstream = grads.get(node)
-        if upstream is None:
-            continue
+        # A node no contribution reached passes 0 on, as in backward() (and PyTorch: so
+        # 0 * inf makes nan there too).
+        upstream = grads.get(node, zero)
         for inp, _local, contribution in chain_rule_step(node, upstream, create_graph):
             if contribution is None:
                 continue
             previous = grads.get(inp)
             grads[inp] = contribution if previous is None else previous + contribution
-    zero = _const(0.0) if create_graph else 0.0
     return [grads.get(x, zero) for x in targets]

@@ -360,9 +360,26 @@ def test_property_backward_grad_and_explain_give_the_same_bits(graph, earlier_pa
     trace = explain(root)
     root.backward()
     for node, g in zip(nodes, by_grad):
-        if node.is_leaf and earlier_passes:
-            continue  # a leaf holds the sum of its passes
-        assert same_bits(node.grad, g) and same_bits(g, trace.grads[node]), node
+        assert same_bits(g, trace.grads[node]), node
+        if not node.is_leaf:
+            assert same_bits(node.grad, g), node
+        elif not earlier_passes:  # a leaf adds this pass to what it held: 0.0 + g
+            assert same_bits(node.grad, 0.0 + g), node
+
+
+def test_a_zero_passed_on_by_a_dead_branch_still_counts():
+    """relu at 0 passes nothing back, so its input keeps this pass's zero mark as its grad;
+    that node then passes 0.0 on to s, which counts as s's first contribution: the -0.0 that
+    comes after makes 0.0 + -0.0 = 0.0, not -0.0 (found by the property test below)."""
+    x = Value(0.0)
+    s = x + x
+    deep = ((x * 1.0) * 1.0) * 1.0
+    dead = (s + deep).relu()  # deeper than live: backward takes it first
+    live = s * Value(-0.0)  # passes -0.0 back to s
+    root = dead + live
+    (expected,) = grad(root, [s])
+    root.backward()
+    assert same_bits(s.grad, expected) and same_bits(s.grad, 0.0)
 
 
 def test_a_graph_deeper_than_DEEP_mixes_both_orders():
