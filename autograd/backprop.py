@@ -76,24 +76,23 @@ def _prepare(root: Value, zero: float) -> tuple[list[Value], list[Value], list[f
     input is shallower than its node, so taking the nodes deepest first gives every node after
     all its consumers, with no walk to sort them. ``levels[d]`` collects the nodes of depth d
     as their consumers reach them; a level is complete when every deeper one has been read.
-    Depths stop counting at DEEP, so the nodes at DEEP (only in graphs over 256 ops deep) are
-    ordered by a depth-first walk first (``_order_deep``).
+    Depths stop counting at DEEP: a graph over 256 ops deep is ordered by a depth-first walk
+    instead (``_depth_first``), whose order follows the order the nodes were made in; on long
+    graphs that touches memory more locally than taking a level at a time.
 
     A node reached in this pass holds this pass's ``zero`` as its grad (a fresh float ``0.0``,
     told apart from every other zero by ``is``), so no visited set is built.
     """
     top = root._depth
+    if top == DEEP:
+        return _depth_first(root, zero)
     levels: list[list[Value]] = [[] for _ in range(top + 1)]
     leaves = levels[0]
     previous: list[float] = []
     save = previous.append
-    if top == DEEP:
-        order = _order_deep(root, zero, levels, save)
-        top -= 1
-    else:
-        root.grad = zero
-        levels[top].append(root)
-        order = []
+    root.grad = zero
+    levels[top].append(root)
+    order: list[Value] = []
     for depth in range(top, 0, -1):
         level = levels[depth]
         for node in level:
@@ -129,10 +128,10 @@ def _reach(inputs: Sequence[Value], zero: float, levels: list[list[Value]], save
             levels[d].append(x)
 
 
-def _order_deep(root: Value, zero: float, levels: list[list[Value]], save: Any) -> list[Value]:
-    """The nodes at depth DEEP, outputs first (reverse depth-first postorder from ``root``); the
-    shallower nodes they use go to ``levels`` as in ``_prepare``, when the walk meets them. Two
-    marks in the grads: ``seen`` (inputs being visited) and ``zero`` (ordered, or in a level).
+def _depth_first(root: Value, zero: float) -> tuple[list[Value], list[Value], list[float]]:
+    """``_prepare`` for a graph over DEEP ops deep: the op nodes in reverse depth-first
+    postorder from ``root``, the leaves met on the way with their grads set aside. Two marks
+    in the grads: ``seen`` (inputs being visited) and ``zero`` (ordered, or a leaf met).
 
     Every branch of the loop ends in ``continue``: Python 3.11 specialises a loop only on plain
     backward jumps, and without them this walk ran unspecialised for the first seven calls of
@@ -140,7 +139,9 @@ def _order_deep(root: Value, zero: float, levels: list[list[Value]], save: Any) 
     """
     seen = float(0)
     post: list[Value] = []
-    emit = post.append
+    leaves: list[Value] = []
+    previous: list[float] = []
+    emit, found, save = post.append, leaves.append, previous.append
     stack = [root]
     push, pop = stack.append, stack.pop
     while stack:
@@ -154,19 +155,18 @@ def _order_deep(root: Value, zero: float, levels: list[list[Value]], save: Any) 
         if g is zero:  # reached again through another consumer
             pop()
             continue
-        d = node._depth
-        if d != DEEP:  # a shallower node or a leaf: ordered by its level
+        rule = node._rule
+        if rule is None:  # a leaf
             pop()
-            if d == 0:
-                save(g)
+            found(node)
+            save(g)
             node.grad = zero
-            levels[d].append(node)
             continue
         node.grad = seen
         # Push in reverse so inputs are visited in operand order; spelled out for one and two
         # inputs (no tuple per node).
         a = node._a
-        if node._rule.arity == 2:
+        if rule.arity == 2:
             b = node._b
             if b.grad is not zero:
                 push(b)
@@ -180,7 +180,7 @@ def _order_deep(root: Value, zero: float, levels: list[list[Value]], save: Any) 
             continue
         continue
     post.reverse()
-    return post
+    return post, leaves, previous
 
 
 def backward_order(root: Value) -> list[Value]:
@@ -195,6 +195,8 @@ def backward_order(root: Value) -> list[Value]:
     if root._rule is None:
         return []
     top = root._depth
+    if top == DEEP:  # as _depth_first
+        return [node for node in reversed(topological_order(root)) if node._rule is not None]
     levels: list[list[Value]] = [[] for _ in range(top + 1)]
     reached: set[Value] = set()
 
@@ -204,27 +206,7 @@ def backward_order(root: Value) -> list[Value]:
             levels[x._depth].append(x)
 
     order: list[Value] = []
-    if top == DEEP:  # as _order_deep: depth-first through the nodes at DEEP
-        expanded: set[Value] = set()
-        stack = [root]
-        while stack:
-            node = stack[-1]
-            if node in reached:  # ordered already, or in a level
-                stack.pop()
-            elif node in expanded:  # its inputs are all ordered
-                stack.pop()
-                reached.add(node)
-                order.append(node)
-            elif node._depth != DEEP:
-                stack.pop()
-                reach(node)
-            else:
-                expanded.add(node)
-                stack.extend(x for x in reversed(node.inputs) if x not in reached)
-        order.reverse()
-        top -= 1
-    else:
-        reach(root)
+    reach(root)
     for depth in range(top, 0, -1):
         for node in levels[depth]:
             for x in reversed(node.inputs):
@@ -398,29 +380,7 @@ def _propagate(order: list[Value], zero: float) -> None:
                             a.grad = g
                         else:
                             a.grad += g
-                elif rule is sub:
-                    if a.grad is zero:
-                        a.grad = g
-                    else:
-                        a.grad += g
-                    b = node._b
-                    if b.grad is zero:
-                        b.grad = -g
-                    else:
-                        b.grad -= g
-                elif rule is div:
-                    b = node._b
-                    c = g / b.data  # g * 1.0 / b (ops.over): divide last
-                    d = g * (-node.data / b.data)
-                    if a.grad is zero:
-                        a.grad = c
-                    else:
-                        a.grad += c
-                    if b.grad is zero:
-                        b.grad = d
-                    else:
-                        b.grad += d
-                else:  # one input: its contribution c
+                else:  # the other spelled-out ops; most give one input the contribution c
                     if rule is powc:
                         p = node._b
                         q = p - 1.0  # ops._pow_const inlined: x**2 and x**1 build no power
@@ -435,6 +395,30 @@ def _propagate(order: list[Value], zero: float) -> None:
                     elif rule is tanh:
                         t = node.data
                         c = g * (1.0 - t * t)
+                    elif rule is sub:
+                        if a.grad is zero:
+                            a.grad = g
+                        else:
+                            a.grad += g
+                        b = node._b
+                        if b.grad is zero:
+                            b.grad = -g
+                        else:
+                            b.grad -= g
+                        continue
+                    elif rule is div:
+                        b = node._b
+                        c = g / b.data  # g * 1.0 / b (ops.over): divide last
+                        d = g * (-node.data / b.data)
+                        if a.grad is zero:
+                            a.grad = c
+                        else:
+                            a.grad += c
+                        if b.grad is zero:
+                            b.grad = d
+                        else:
+                            b.grad += d
+                        continue
                     elif rule is neg:
                         c = -g
                     elif rule is exp:

@@ -382,9 +382,9 @@ def test_a_zero_passed_on_by_a_dead_branch_still_counts():
     assert same_bits(s.grad, expected) and same_bits(s.grad, 0.0)
 
 
-def test_a_graph_deeper_than_DEEP_mixes_both_orders():
-    """Past DEEP ops the nodes stop counting; they are ordered depth-first, and the shallow
-    nodes they use are still taken by depth, after them."""
+def test_a_graph_deeper_than_DEEP_is_ordered_depth_first():
+    """Past DEEP ops the depths stop counting: backward() walks the graph depth-first, the
+    order in which an expression is written (and its nodes were made)."""
     x = Value(0.5)
     shallow = (x * x).tanh()
     y = shallow
@@ -392,6 +392,7 @@ def test_a_graph_deeper_than_DEEP_mixes_both_orders():
         y = y * 1.0001 + shallow
     assert y._depth == DEEP and shallow._depth == 2
     order = backprop.backward_order(y)
+    assert order == [n for n in reversed(topological_order(y)) if not n.is_leaf]
     assert order[-2:] == [shallow, shallow.inputs[0]]
     y.backward()
     assert x.grad == grad(y, [x])[0] and x.grad > 0
