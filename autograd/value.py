@@ -108,17 +108,19 @@ def _operand(x: Any) -> "Value | None":
 
 # ---------------------------------------------------------------- building nodes
 
-#: Deepest depth a node records: an op node is 1 + its deepest input, up to DEEP, so that
-#: the depths are Python's cached small ints and cost no memory. ``_DEEPER[d]`` is that.
+#: The deepest depth a node records: an op node's depth is 1 + its deepest input's, up to
+#: DEEP. ``_DEEPER[d]`` is ``min(d + 1, DEEP)``, as one lookup; the tuple holds each depth's
+#: int once, so a node's depth costs no memory.
 DEEP = 256
 _DEEPER = tuple(range(1, DEEP + 1)) + (DEEP,)
 
 
-def _node(rule: Op, data: float, a: "Value", b: "Value") -> "Value":
+def _node2(rule: Op, data: float, a: "Value", b: "Value") -> "Value":
     """A node with two inputs: ``data`` computed by ``rule`` from ``a`` and ``b``.
 
     This, ``_node1`` and ``_node_n`` are the only places nodes are made; spelled out, with
-    no tuple of inputs: they run once per op of every forward pass.
+    no tuple of inputs: they run once per op of every forward pass. Each records the node's
+    depth, by which ``backward()`` orders the graph (autograd.backprop._prepare).
     """
     out = _new(Value)
     out.data = data
@@ -200,7 +202,7 @@ def apply_op(op: Op, args: Iterable[Any]) -> "Value":
     if op.arity == 1:
         return _node1(op, data, inputs[0])
     if op.arity == 2:
-        return _node(op, data, inputs[0], inputs[1])
+        return _node2(op, data, inputs[0], inputs[1])
     return _node_n(op, data, tuple(inputs))
 
 
@@ -384,14 +386,14 @@ class Value:
             other = _operand(other)
             if other is None:
                 return NotImplemented
-        return _node(ADD, self.data + other.data, self, other)
+        return _node2(ADD, self.data + other.data, self, other)
 
     def __radd__(self, other: Operand) -> "Value":
         """other + self."""
         other = _operand(other)
         if other is None:
             return NotImplemented
-        return _node(ADD, other.data + self.data, other, self)
+        return _node2(ADD, other.data + self.data, other, self)
 
     def __sub__(self, other: Operand) -> "Value":
         """self - other; d/dself = 1, d/dother = -1."""
@@ -399,14 +401,14 @@ class Value:
             other = _operand(other)
             if other is None:
                 return NotImplemented
-        return _node(SUB, self.data - other.data, self, other)
+        return _node2(SUB, self.data - other.data, self, other)
 
     def __rsub__(self, other: Operand) -> "Value":
         """other - self."""
         other = _operand(other)
         if other is None:
             return NotImplemented
-        return _node(SUB, other.data - self.data, other, self)
+        return _node2(SUB, other.data - self.data, other, self)
 
     def __mul__(self, other: Operand) -> "Value":
         """self * other; d/dself = other, d/dother = self."""
@@ -414,28 +416,28 @@ class Value:
             other = _operand(other)
             if other is None:
                 return NotImplemented
-        return _node(MUL, self.data * other.data, self, other)
+        return _node2(MUL, self.data * other.data, self, other)
 
     def __rmul__(self, other: Operand) -> "Value":
         """other * self."""
         other = _operand(other)
         if other is None:
             return NotImplemented
-        return _node(MUL, other.data * self.data, other, self)
+        return _node2(MUL, other.data * self.data, other, self)
 
     def __truediv__(self, other: Operand) -> "Value":
         """self / other; d/dself = 1/other, d/dother = -self/other^2. Raises for other = 0."""
         other = _operand(other)
         if other is None:
             return NotImplemented
-        return _node(DIV, DIV.forward(self.data, other.data), self, other)
+        return _node2(DIV, DIV.forward(self.data, other.data), self, other)
 
     def __rtruediv__(self, other: Operand) -> "Value":
         """other / self."""
         other = _operand(other)
         if other is None:
             return NotImplemented
-        return _node(DIV, DIV.forward(other.data, self.data), other, self)
+        return _node2(DIV, DIV.forward(other.data, self.data), other, self)
 
     def __pow__(self, other: Operand) -> "Value":
         """self ** p; d/dself = p self^(p-1), and for a Value p: d/dp = self^p log(self)."""
@@ -443,7 +445,7 @@ class Value:
         if kind is int or kind is float:  # first: the ABC check below costs ~400 ns
             p = float(other)
         elif isinstance(other, Value):
-            return _node(POW, _pow_values(self.data, other.data), self, other)
+            return _node2(POW, _pow_values(self.data, other.data), self, other)
         elif isinstance(other, Real):
             p = _to_float(other, "the exponent")
         else:
@@ -455,7 +457,7 @@ class Value:
         base = _operand(other)
         if base is None:
             return NotImplemented
-        return _node(POW, _pow_values(base.data, self.data), base, self)
+        return _node2(POW, _pow_values(base.data, self.data), base, self)
 
     def __neg__(self) -> "Value":
         """-self; d/dself = -1."""
