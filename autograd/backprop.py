@@ -119,6 +119,8 @@ def _prepare(root: Value, zero: float) -> tuple[list[Value], list[Value], list[f
 
 
 def _reach(inputs: Sequence[Value], zero: float, levels: list[list[Value]], save: Any) -> None:
+    """``_prepare``'s step for each of ``inputs``: the hot loop spells it out for one and two
+    inputs, this serves ops of three or more."""
     for x in inputs:
         if x.grad is not zero:
             d = x._depth
