@@ -21,7 +21,7 @@ a closure per node makes a reference cycle (node -> closure -> node) and several
 for the garbage collector to track. In micrograd the cyclic collector then costs more than
 the arithmetic: dropping a 20,000-node graph leaves ~128,000 objects for ``gc.collect()``,
 about 695 bytes per node. A Value here is one GC-tracked object with fixed ``__slots__``
-(about 146 bytes with its two floats), freed by reference counting the moment the last
+(about 140 bytes with its two floats), freed by reference counting the moment the last
 reference goes, and the backward pass dispatches on the op's row (bench/README.md has the
 measurements; tests/test_perf_guard.py guards them).
 """
