@@ -1,10 +1,11 @@
 """A self-contained HTML page (the stepper, a training animation): saved to a file, and shown
 inline in Jupyter inside its own iframe.
 
-A page is three package files, ``NAME.html``, ``NAME.css`` and ``NAME.js``, put together by
-``fill_page`` with the data the Python side computed: the script reads that data as JSON
-(``<script type="application/json" id="page-data">``), so the front end is read, diffed and
-checked as what it is.
+A page is three package files, ``NAME.html`` (the body), ``NAME.css`` and ``NAME.js``, put
+together by ``fill_page`` in the frame every page shares (``autograd/page.html``: the head,
+the title, the data and the script) with the data the Python side computed: the script reads
+that data as JSON (``<script type="application/json" id="page-data">``), so the front end is
+read, diffed and checked as what it is.
 """
 
 from __future__ import annotations
@@ -34,19 +35,26 @@ def json_for_script(data: Any) -> str:
 
 
 def fill_page(package: str, name: str, title: str, data: Any, **markup: str) -> str:
-    """The page ``NAME.html`` of ``package`` with its stylesheet (``NAME.css``), its script
-    (``NAME.js``), ``title`` (escaped), ``data`` (as JSON for ``<script>``) and each ``markup``
-    part (``svg=`` fills ``__SVG__``: markup made by this library, never user text) put in.
+    """The page ``NAME.html`` of ``package`` in the frame ``autograd/page.html``, with its
+    stylesheet (``NAME.css``), its script (``NAME.js``), ``title`` (escaped), ``data`` (as JSON
+    for ``<script>``) and each ``markup`` part (``svg=`` fills ``__SVG__``: markup made by this
+    library, never user text) put in.
 
-    One pass over the template: what is put in is never searched again, so a label such as
+    One pass over each template: what is put in is never searched again, so a label such as
     ``__DATA__`` inside the SVG or the data stays that text.
     """
-    def read(suffix: str) -> str:
-        return (resources.files(package) / (name + suffix)).read_text(encoding="utf-8")
+    def read(where: str, file: str) -> str:
+        return (resources.files(where) / file).read_text(encoding="utf-8")
 
-    parts = {"STYLE": read(".css"), "SCRIPT": read(".js"), "TITLE": html.escape(title),
-             "DATA": json_for_script(data), **{k.upper(): v for k, v in markup.items()}}
-    return _PLACEHOLDER.sub(lambda match: parts[match.group(1)], read(".html"))
+    parts = {"STYLE": read(package, name + ".css"), "SCRIPT": read(package, name + ".js"),
+             "TITLE": html.escape(title), "DATA": json_for_script(data),
+             **{k.upper(): v for k, v in markup.items()}}
+
+    def fill(template: str) -> str:
+        return _PLACEHOLDER.sub(lambda match: parts[match.group(1)], template)
+
+    parts["BODY"] = fill(read(package, name + ".html"))
+    return fill(read("autograd", "page.html"))
 
 
 class HtmlPage:

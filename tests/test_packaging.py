@@ -75,6 +75,15 @@ def test_the_wheel_carries_the_course_sites_pages_and_the_guide(built):
     assert {f"{site}guide/{name}" for _, name in GUIDE} <= names
 
 
+def test_the_wheel_carries_every_html_page_part(built):
+    """fill_page reads the shared frame and each page's body, style and script at run time."""
+    with zipfile.ZipFile(built["wheel"]) as archive:
+        names = set(archive.namelist())
+    pages = {"autograd/viz/stepper", "nn/animation"}
+    assert {f"{page}{suffix}" for page in pages for suffix in (".html", ".css", ".js")} <= names
+    assert "autograd/page.html" in names
+
+
 def test_the_wheel_metadata_names_python_versions_and_the_extras(built):
     metadata = _wheel_metadata(built["wheel"])
     classifiers = metadata.get_all("Classifier")
