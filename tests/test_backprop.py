@@ -367,6 +367,23 @@ def test_property_backward_grad_and_explain_give_the_same_bits(graph, earlier_pa
             assert same_bits(node.grad, 0.0 + g), node
 
 
+def test_each_pass_marks_the_nodes_it_reached_with_its_own_zero():
+    """backward() tells the nodes it has reached by their grad being its own float(0): that
+    needs a new float object per call (CPython, Pyodide too), and no mark left behind may
+    fool the next pass on the same graph."""
+    first, second = float(0), float(0)
+    assert first is not second and first == second == 0.0
+    x = Value(2.0)
+    y = (x * x).relu() * 0.0  # every intermediate grad of this graph ends at 0.0
+    for _ in range(3):
+        y.backward()
+        assert x.grad == 0.0 and y.inputs[0].grad == 0.0
+    z = x * x + x
+    for passes in (1, 2):
+        z.backward()
+        assert x.grad == passes * 5.0
+
+
 def test_a_zero_passed_on_by_a_dead_branch_still_counts():
     """relu at 0 passes nothing back, so its input keeps this pass's zero mark as its grad;
     that node then passes 0.0 on to s, which counts as s's first contribution: the -0.0 that
