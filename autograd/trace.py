@@ -159,10 +159,9 @@ def explain(root: Value) -> BackwardTrace:
 
     One step per (node, input) edge, in the order the engine applies them: nodes outputs first
     as ``backward()`` takes them (``autograd.backprop.backward_order``), each node's inputs in
-    operand order. The local derivatives come from
-    the op's row through ``autograd.backprop.chain_rule_step``, the step the engine takes, so
-    a step's ``grad`` (the running sum within this pass) ends at exactly what ``backward()``
-    sets. Looking changes nothing: no node's ``.grad`` is touched, before or after
+    operand order. The local derivatives come from the op's row through
+    ``autograd.backprop.chain_rule_step``, the step the engine takes, so a step's ``grad`` (the
+    running sum within this pass) ends at exactly what ``backward()`` sets. Looking changes nothing: no node's ``.grad`` is touched, before or after
     ``backward()`` (leaves that accumulated several passes hold their sum).
     """
     if not isinstance(root, Value):
